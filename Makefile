@@ -1,0 +1,110 @@
+# hindsight: a flight recorder for Cilium's etcd kvstore.
+#
+#   make               build bin/hindsight-recorder and bin/hindsight
+#   make check         every test (unit + integration against a real etcd)
+#   make demo          record a throwaway etcd fed by the workload simulator
+#   make deps          install the Debian packages the build and tests need
+#   make lint          clang-format check, cppcheck, shellcheck
+#   make install PREFIX=/usr/local
+#   DEVELOPER=1        warnings are errors
+#   SANITIZE=address,undefined   build with sanitizers (use with make clean)
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    := build
+
+PKGS     := sqlite3 libcurl libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcurl -lcjson)
+# Debian's libev-dev ships no pkg-config file.
+EV_LIBS    := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wpointer-arith -Wcast-qual -Wwrite-strings \
+	-Wundef -Wvla -Wnull-dereference -Wimplicit-fallthrough
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -Ischema -Irecorder -MMD -MP
+ifeq ($(DEVELOPER),1)
+CFLAGS  += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+LDLIBS  := $(PKG_LIBS) $(EV_LIBS) -lm
+
+SCHEMA_SQL  := $(sort $(wildcard schema/[0-9]*.sql))
+SCHEMA_SRC  := $(filter-out schema/migrations.c,$(wildcard schema/*.c))
+REC_SRC     := $(filter-out recorder/main.c,$(wildcard recorder/*.c))
+QUERY_SRC   := $(wildcard query/*.c)
+
+SCHEMA_OBJ  := $(SCHEMA_SRC:%.c=$(BUILD)/%.o) $(BUILD)/schema/migrations.o
+REC_OBJ     := $(REC_SRC:%.c=$(BUILD)/%.o)
+QUERY_OBJ   := $(QUERY_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+BINS := bin/hindsight-recorder bin/hindsight
+
+.PHONY: all check unit integration demo bench deps lint fuzz install clean
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The SQL migrations are compiled in, so a binary always carries the format
+# it writes.
+$(BUILD)/schema/migrations.c: $(SCHEMA_SQL) schema/embed.sh
+	@mkdir -p $(dir $@)
+	sh schema/embed.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/schema/migrations.o: $(BUILD)/schema/migrations.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libhs.a: $(SCHEMA_OBJ)
+	$(AR) rcs $@ $^
+$(BUILD)/librec.a: $(REC_OBJ)
+	$(AR) rcs $@ $^
+
+bin/hindsight-recorder: $(BUILD)/recorder/main.o $(BUILD)/librec.a $(BUILD)/libhs.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/hindsight: $(QUERY_OBJ) $(BUILD)/libhs.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librec.a $(BUILD)/libhs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Installs what is missing, quietly when nothing is.
+deps:
+	@sh tests/lib/deps.sh
+
+unit: $(UNIT_BIN)
+check: deps all $(UNIT_BIN)
+	@sh tests/run.sh $(UNIT_BIN)
+
+demo: deps all
+	@sh tests/sim/demo.sh
+
+bench: deps all
+	@sh bench/run.sh
+
+lint:
+	clang-format --dry-run --Werror schema/*.[ch] recorder/*.[ch] query/*.[ch] tests/unit/*.[ch]
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--suppress=missingIncludeSystem -Ischema -Irecorder schema recorder query
+	shellcheck tests/*.sh tests/lib/*.sh tests/integration/*.t tests/sim/*.sh .ci/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	[ ! -f query/hindsight.1 ] || install -m 644 query/hindsight.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf $(BUILD) bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,308 @@
+/*
+ * codec.c: base64, integers, RFC 3339 and UTF-8 checks shared by the
+ * recorder and the CLI.  No allocation; callers own every buffer.
+ */
+#include "codec.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+size_t
+hs_b64_declen(size_t n)
+{
+	return (n / 4 + 1) * 3;
+}
+
+long
+hs_b64_decode(const char *in, size_t n, unsigned char *out)
+{
+	size_t i, o = 0;
+	uint32_t acc = 0;
+	int bits = 0, v;
+
+	/*
+	 * Padding only at the very end, at most two characters, and only
+	 * to fill the last quantum: "Zg=" or "Zg===" are not base64.
+	 */
+	if (n > 0 && in[n - 1] == '=') {
+		if (n % 4 != 0)
+			return -1;
+		n--;
+		if (in[n - 1] == '=')
+			n--;
+	}
+	for (i = 0; i < n; i++) {
+		if ((v = b64val((unsigned char)in[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	/* A lone sextet cannot encode a byte; leftover bits must be zero. */
+	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (long)o;
+}
+
+size_t
+hs_b64_enclen(size_t n)
+{
+	return (n + 2) / 3 * 4 + 1;
+}
+
+char *
+hs_b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64chars[v >> 18 & 63];
+		out[o++] = b64chars[v >> 12 & 63];
+		out[o++] = b64chars[v >> 6 & 63];
+		out[o++] = b64chars[v & 63];
+	}
+	if (i < n) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		out[o++] = b64chars[v >> 18 & 63];
+		out[o++] = b64chars[v >> 12 & 63];
+		out[o++] = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int
+hs_parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+hs_parse_i64(const char *s, size_t n, int64_t *out)
+{
+	uint64_t v;
+	int neg = 0;
+
+	if (n > 0 && s[0] == '-') {
+		neg = 1;
+		s++;
+		n--;
+	}
+	if (hs_parse_u64(s, n, &v) != 0)
+		return -1;
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return -1;
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	} else {
+		if (v > (uint64_t)INT64_MAX)
+			return -1;
+		*out = (int64_t)v;
+	}
+	return 0;
+}
+
+static int
+digits(const char *s, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+hs_rfc3339_parse(const char *s, size_t n, int64_t *us)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, oh, om;
+	int64_t frac = 0, scale = 1000000, secs;
+	size_t i = 19;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' ||
+	    s[16] != ':' || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
+		return -1;
+	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) ||
+	    digits(s + 17, 2, &sec))
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -1;
+	/* timegm() would quietly turn Feb 29 of a common year into Mar 1. */
+	if (mo == 2 && d == 29 &&
+	    (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)))
+		return -1;
+	if (s[i] == '.') {
+		i++;
+		if (i >= n || s[i] < '0' || s[i] > '9')
+			return -1;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (s[i] - '0') * scale;
+			}
+		}
+	}
+	if (i >= n)
+		return -1;
+	if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
+		oh = om = 0;
+	} else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':') {
+		if (digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om) ||
+		    oh > 23 || om > 59)
+			return -1;
+		if (s[i] == '-') {
+			oh = -oh;
+			om = -om;
+		}
+	} else
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec == 60 ? 59 : sec;
+	secs = (int64_t)timegm(&tm);
+	if (sec == 60)
+		secs++;
+	secs -= (int64_t)oh * 3600 + (int64_t)om * 60;
+	*us = secs * 1000000 + frac;
+	return 0;
+}
+
+char *
+hs_rfc3339_format(int64_t us, char *buf, size_t size)
+{
+	time_t t;
+	struct tm tm;
+	int64_t frac;
+	size_t len;
+
+	/* Floor division; us - frac would overflow at INT64_MIN. */
+	frac = us % 1000000;
+	t = (time_t)(us / 1000000);
+	if (frac < 0) {
+		frac += 1000000;
+		t--;
+	}
+	gmtime_r(&t, &tm);
+	len = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (frac == 0)
+		snprintf(buf + len, size - len, "Z");
+	else if (frac % 1000 == 0)
+		snprintf(buf + len, size - len, ".%03dZ", (int)(frac / 1000));
+	else
+		snprintf(buf + len, size - len, ".%06dZ", (int)frac);
+	return buf;
+}
+
+int
+hs_utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	uint32_t c;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			len = 2;
+			c = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			len = 3;
+			c = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			len = 4;
+			c = s[i] & 0x07;
+		} else
+			return 0;
+		if (i + len > n)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+uint64_t
+hs_hash64(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+int64_t
+hs_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

@@ -1,0 +1,60 @@
+/*
+ * codec.h: the small encodings both binaries share: base64 (etcd's JSON
+ * gateway carries keys and values in it; the CLI prints non-UTF-8 values
+ * with it), decimal integers as etcd sends them (JSON strings), and RFC 3339
+ * times (Cilium's heartbeat, every time the CLI prints or reads).
+ *
+ * Times are int64 microseconds since the Unix epoch, UTC, everywhere.
+ */
+#ifndef HS_CODEC_H
+#define HS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Decode standard base64 (with or without '=' padding) of length n into
+ * out, which must hold at least hs_b64_declen(n) bytes.  Returns the
+ * decoded length, or -1 on a character outside the alphabet or a bad tail.
+ */
+size_t hs_b64_declen(size_t n);
+long hs_b64_decode(const char *in, size_t n, unsigned char *out);
+
+/*
+ * Encode n bytes as padded standard base64 into out, which must hold
+ * hs_b64_enclen(n) bytes (the terminating NUL included).  Returns out.
+ */
+size_t hs_b64_enclen(size_t n);
+char *hs_b64_encode(const unsigned char *in, size_t n, char *out);
+
+/*
+ * Parse a whole decimal integer (optional leading '-' for the signed one)
+ * of length n.  Returns 0, or -1 on anything else (empty, junk, overflow).
+ */
+int hs_parse_i64(const char *s, size_t n, int64_t *out);
+int hs_parse_u64(const char *s, size_t n, uint64_t *out);
+
+/*
+ * Parse an RFC 3339 date-time of length n: "2026-11-20T14:02:00Z",
+ * optional fraction, 'Z'/'z' or a +hh:mm/-hh:mm offset; 't' and ' ' are
+ * accepted for 'T'.  Returns 0 and the UTC instant in *us, or -1.
+ */
+int hs_rfc3339_parse(const char *s, size_t n, int64_t *us);
+
+/*
+ * Format us as "2026-11-20T14:02:00.123456Z" (fraction only when not
+ * zero, trailing zeros trimmed to milli/micro) into buf of size >= 32.
+ * Returns buf.
+ */
+char *hs_rfc3339_format(int64_t us, char *buf, size_t size);
+
+/* Whether s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+int hs_utf8_valid(const unsigned char *s, size_t n);
+
+/* 64-bit FNV-1a hash, as stored in vals.hash (reinterpreted as signed). */
+uint64_t hs_hash64(const void *p, size_t n);
+
+/* The current UTC time in microseconds (CLOCK_REALTIME). */
+int64_t hs_now_us(void);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * hsdb.c: open a hindsight db, check that it is one, and bring it to the
+ * format this build writes.  Migrations run in one IMMEDIATE transaction,
+ * so a crash mid-migration leaves the old format intact.
+ */
+#include "hsdb.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+hsdb_version(void)
+{
+	int i, v = 0;
+
+	for (i = 0; hsdb_migrations[i].version != 0; i++)
+		v = hsdb_migrations[i].version;
+	return v;
+}
+
+static int
+pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/*
+ * What is this file?  Fills err with a description a user can act on and
+ * returns -1 when it is not a db this build can use.  *version gets the
+ * file's format version (0 for a new, empty file).
+ */
+static int
+check_identity(sqlite3 *db, const char *path, int *version, char *err,
+    size_t errlen)
+{
+	int64_t appid, uv, ntables;
+
+	if (pragma_int(db, "PRAGMA application_id", &appid) != 0) {
+		/* SQLITE_NOTADB surfaces here on the first read. */
+		snprintf(err, errlen, "%s: not a SQLite database (%s)", path,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (pragma_int(db, "PRAGMA user_version", &uv) != 0 ||
+	    pragma_int(db, "SELECT count(*) FROM sqlite_schema", &ntables) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (appid == 0 && ntables == 0) {
+		*version = 0;
+		return 0;
+	}
+	if (appid != HSDB_APPLICATION_ID) {
+		snprintf(err, errlen,
+		    "%s: a SQLite database, but not a hindsight db "
+		    "(application_id %lld)", path, (long long)appid);
+		return -1;
+	}
+	if (uv > hsdb_version()) {
+		snprintf(err, errlen,
+		    "%s: hindsight db format %lld is newer than this build "
+		    "understands (%d); upgrade hindsight", path, (long long)uv,
+		    hsdb_version());
+		return -1;
+	}
+	*version = (int)uv;
+	return 0;
+}
+
+static int
+migrate(sqlite3 *db, int from, char *err, size_t errlen)
+{
+	char *msg = NULL, sql[128];
+	int i;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	for (i = 0; hsdb_migrations[i].version != 0; i++) {
+		if (hsdb_migrations[i].version <= from)
+			continue;
+		if (sqlite3_exec(db, hsdb_migrations[i].sql, NULL, NULL, &msg) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "migration %s: %s",
+			    hsdb_migrations[i].name, msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA application_id=%d; PRAGMA user_version=%d",
+	    HSDB_APPLICATION_ID, hsdb_version());
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "migrating: %s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+sqlite3 *
+hsdb_open_rw(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int version;
+
+	if (sqlite3_open_v2(path, &db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		goto err0;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	/* The recorder must not stall its loop behind a reader for long. */
+	sqlite3_busy_timeout(db, 200);
+	if (check_identity(db, path, &version, err, errlen) != 0)
+		goto err0;
+	if (sqlite3_exec(db,
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	    "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		goto err0;
+	}
+	if (version < hsdb_version() && migrate(db, version, err, errlen) != 0)
+		goto err0;
+	return db;
+err0:
+	sqlite3_close(db);
+	return NULL;
+}
+
+sqlite3 *
+hsdb_open_ro(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	struct stat sb;
+	int version;
+
+	/* SQLite would report a missing file as "unable to open"; say it. */
+	if (stat(path, &sb) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		goto err0;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, 5000);
+	if (check_identity(db, path, &version, err, errlen) != 0)
+		goto err0;
+	if (version == 0) {
+		snprintf(err, errlen, "%s: an empty SQLite database, not a "
+		    "hindsight db", path);
+		goto err0;
+	}
+	if (version < hsdb_version()) {
+		snprintf(err, errlen, "%s: hindsight db format %d is older "
+		    "than this build's %d; run hindsight-recorder on it once "
+		    "to upgrade", path, version, hsdb_version());
+		goto err0;
+	}
+	sqlite3_exec(db, "PRAGMA query_only=ON", NULL, NULL, NULL);
+	return db;
+err0:
+	sqlite3_close(db);
+	return NULL;
+}
+
+int
+hsdb_meta_get_int(sqlite3 *db, const char *name, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = ?", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+hsdb_meta_get_text(sqlite3 *db, const char *name, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = ?", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+meta_set(sqlite3 *db, const char *name, const char *text, int64_t value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+	    "INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 2, value);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+hsdb_meta_set_int(sqlite3 *db, const char *name, int64_t value)
+{
+	return meta_set(db, name, NULL, value);
+}
+
+int
+hsdb_meta_set_text(sqlite3 *db, const char *name, const char *value)
+{
+	return meta_set(db, name, value, 0);
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# etcd.sh: start and stop real etcd members on 127.0.0.1 for tests.
+# Source after tap.sh.  Every member gets free random ports and a data dir
+# under $TMP, and is stopped by PID at exit.
+# shellcheck disable=SC2034
+
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# etcd_start NAME [extra etcd flags...]: a single-member cluster.  Sets
+# ETCD_URL (client URL), ETCD_PID and ETCDCTL_ENDPOINTS-compatible
+# ETCD_EP.  Waits (bounded) until it answers.
+etcd_start() {
+	_name=$1
+	shift
+	_cport=$(free_port)
+	_pport=$(free_port)
+	ETCD_URL="http://127.0.0.1:$_cport"
+	ETCD_DATA="$TMP/etcd-$_name"
+	etcd --name "$_name" --data-dir "$ETCD_DATA" \
+		--listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+		--listen-peer-urls "http://127.0.0.1:$_pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$_pport" \
+		--initial-cluster "$_name=http://127.0.0.1:$_pport" \
+		--log-level error --logger zap "$@" \
+		>"$TMP/etcd-$_name.log" 2>&1 &
+	ETCD_PID=$!
+	CLEANUP_PIDS="$CLEANUP_PIDS $ETCD_PID"
+	ETCD_ARGS="--name $_name --data-dir $ETCD_DATA --listen-client-urls $ETCD_URL --advertise-client-urls $ETCD_URL --listen-peer-urls http://127.0.0.1:$_pport --initial-advertise-peer-urls http://127.0.0.1:$_pport --initial-cluster $_name=http://127.0.0.1:$_pport"
+	wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd $_name did not start: $(tail -5 "$TMP/etcd-$_name.log")"
+}
+
+# etcdctl against the test member.
+ectl() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" "$@"; }
+
+# The current etcd revision.
+etcd_rev() {
+	curl -s "$ETCD_URL/v3/kv/range" -d '{"key":"AA==","count_only":true}' |
+		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])'
+}
