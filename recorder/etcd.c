@@ -1,0 +1,425 @@
+/*
+ * etcd.c: libcurl multi on libev, after curl's hiperfifo/evhiperfifo
+ * examples, minus their known bugs: timeouts are converted with / 1000.0,
+ * curl's timer callback only arms a libev timer (the socket action runs
+ * from that timer, never inside curl's callback), and socket actions are
+ * passed as CURL_CSELECT_* flags.
+ */
+#include "etcd.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framer.h"
+#include "log.h"
+
+#define MAX_LINE (512u * 1024 * 1024)
+
+struct etcd {
+	struct ev_loop *loop;
+	struct etcd_config cfg;
+	size_t cur;
+	CURLM *multi;
+	struct ev_timer timer;
+	struct curl_slist *headers;
+	struct req *reqs;       /* every request in flight */
+};
+
+/* One in-flight request, unary or stream. */
+struct req {
+	struct etcd *e;
+	struct req *next;
+	CURL *easy;
+	char *body;
+	char errbuf[CURL_ERROR_SIZE];
+	/* unary */
+	etcd_done_cb *done;
+	char *resp;
+	size_t resp_len, resp_cap;
+	/* stream */
+	etcd_line_cb *line;
+	etcd_end_cb *end;
+	struct framer *framer;
+	struct ev_timer stall;
+	int stalled;
+	int aborted;            /* a line callback said stop */
+	void *arg;
+};
+
+/* Per-socket state handed to curl with curl_multi_assign. */
+struct sock {
+	struct etcd *e;
+	struct ev_io io;
+	curl_socket_t fd;
+};
+
+static void check_done(struct etcd *e);
+
+static void
+multi_action(struct etcd *e, curl_socket_t fd, int flags)
+{
+	int running;
+	CURLMcode rc;
+
+	rc = curl_multi_socket_action(e->multi, fd, flags, &running);
+	if (rc != CURLM_OK)
+		log_err("curl: %s", curl_multi_strerror(rc));
+	check_done(e);
+}
+
+static void
+io_cb(struct ev_loop *loop, struct ev_io *w, int revents)
+{
+	struct sock *s = w->data;
+	int flags = 0;
+
+	(void)loop;
+	if (revents & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (revents & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	/* s may be freed during this call: do not touch it afterwards. */
+	multi_action(s->e, s->fd, flags);
+}
+
+static void
+timer_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	multi_action(w->data, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int
+curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct etcd *e = userp;
+
+	(void)multi;
+	ev_timer_stop(e->loop, &e->timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&e->timer, timeout_ms / 1000.0, 0.);
+		ev_timer_start(e->loop, &e->timer);
+	}
+	return 0;
+}
+
+static int
+curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
+    void *sockp)
+{
+	struct etcd *e = userp;
+	struct sock *s = sockp;
+	int events = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			ev_io_stop(e->loop, &s->io);
+			curl_multi_assign(e->multi, fd, NULL);
+			free(s);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return -1;
+		s->e = e;
+		s->fd = fd;
+		s->io.data = s;
+		curl_multi_assign(e->multi, fd, s);
+	} else
+		ev_io_stop(e->loop, &s->io);
+	if (what & CURL_POLL_IN)
+		events |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		events |= EV_WRITE;
+	ev_io_init(&s->io, io_cb, fd, events);
+	s->io.data = s;
+	ev_io_start(e->loop, &s->io);
+	return 0;
+}
+
+struct etcd *
+etcd_new(struct ev_loop *loop, const struct etcd_config *cfg)
+{
+	struct etcd *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->loop = loop;
+	e->cfg = *cfg;
+	if ((e->multi = curl_multi_init()) == NULL) {
+		free(e);
+		return NULL;
+	}
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	ev_timer_init(&e->timer, timer_cb, 0., 0.);
+	e->timer.data = e;
+	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	/* Without it a watch on a member that lost quorum hangs silently. */
+	e->headers = curl_slist_append(e->headers, "Grpc-Metadata-Hasleader: true");
+	return e;
+}
+
+static void
+req_free(struct req *r)
+{
+	struct req **pp;
+
+	if (r == NULL)
+		return;
+	for (pp = &r->e->reqs; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	ev_timer_stop(r->e->loop, &r->stall);
+	if (r->easy) {
+		curl_multi_remove_handle(r->e->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	framer_free(r->framer);
+	free(r->body);
+	free(r->resp);
+	free(r);
+}
+
+void
+etcd_free(struct etcd *e)
+{
+	if (e == NULL)
+		return;
+	while (e->reqs)
+		req_free(e->reqs);
+	ev_timer_stop(e->loop, &e->timer);
+	curl_multi_cleanup(e->multi);
+	curl_slist_free_all(e->headers);
+	free(e);
+}
+
+const char *
+etcd_endpoint(const struct etcd *e)
+{
+	return e->cfg.endpoints[e->cur];
+}
+
+void
+etcd_next_endpoint(struct etcd *e)
+{
+	e->cur = (e->cur + 1) % e->cfg.nendpoints;
+}
+
+static size_t
+unary_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct req *r = arg;
+	size_t n = size * nmemb, cap;
+	char *np;
+
+	if (r->resp_len + n + 1 > r->resp_cap) {
+		cap = r->resp_cap ? r->resp_cap : 16384;
+		while (cap < r->resp_len + n + 1)
+			cap *= 2;
+		if ((np = realloc(r->resp, cap)) == NULL)
+			return 0;
+		r->resp = np;
+		r->resp_cap = cap;
+	}
+	memcpy(r->resp + r->resp_len, p, n);
+	r->resp_len += n;
+	r->resp[r->resp_len] = '\0';
+	return n;
+}
+
+static int
+stream_line(void *arg, char *line, size_t len)
+{
+	struct req *r = arg;
+
+	if (r->line(r->arg, line, len) != 0) {
+		r->aborted = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+stream_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct req *r = arg;
+	size_t n = size * nmemb;
+
+	ev_timer_again(r->e->loop, &r->stall);
+	if (framer_feed(r->framer, p, n, stream_line, r) != 0) {
+		if (!r->aborted)
+			log_warn("watch: message longer than %u bytes or out "
+			    "of memory", MAX_LINE);
+		return 0;       /* aborts the transfer */
+	}
+	return n;
+}
+
+static void
+stall_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct req *r = w->data;
+	struct etcd *e = r->e;
+
+	(void)loop;
+	(void)revents;
+	r->stalled = 1;
+	/* Finish it as if curl had: the end callback runs, then it is freed. */
+	curl_multi_remove_handle(e->multi, r->easy);
+	curl_easy_cleanup(r->easy);
+	r->easy = NULL;
+	r->end(r->arg, 0, "no data from etcd within the stall timeout");
+	req_free(r);
+}
+
+static struct req *
+req_new(struct etcd *e, const char *path, const char *body, void *arg)
+{
+	struct req *r;
+	char url[1024];
+	const char *ep = etcd_endpoint(e);
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->e = e;
+	r->arg = arg;
+	ev_timer_init(&r->stall, stall_cb, 0., 0.);
+	r->stall.data = r;
+	if ((r->body = strdup(body)) == NULL || (r->easy = curl_easy_init()) == NULL) {
+		free(r->body);
+		free(r);
+		return NULL;
+	}
+	snprintf(url, sizeof(url), "%s%s", ep, path);
+	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, e->headers);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 10L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPINTVL, 5L);
+	/* h2c does not reach the gateway; HTTP/2 only over TLS. */
+	curl_easy_setopt(r->easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+	if (e->cfg.cacert)
+		curl_easy_setopt(r->easy, CURLOPT_CAINFO, e->cfg.cacert);
+	if (e->cfg.cert)
+		curl_easy_setopt(r->easy, CURLOPT_SSLCERT, e->cfg.cert);
+	if (e->cfg.key)
+		curl_easy_setopt(r->easy, CURLOPT_SSLKEY, e->cfg.key);
+	r->next = e->reqs;
+	e->reqs = r;
+	return r;
+}
+
+int
+etcd_post(struct etcd *e, const char *path, const char *body,
+    etcd_done_cb *cb, void *arg)
+{
+	struct req *r;
+
+	if ((r = req_new(e, path, body, arg)) == NULL)
+		return -1;
+	r->done = cb;
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, unary_write_cb);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
+	    (long)(e->cfg.request_timeout * 1000));
+	if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK) {
+		req_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+struct etcd_stream *
+etcd_watch(struct etcd *e, const char *body, etcd_line_cb *line,
+    etcd_end_cb *end, void *arg)
+{
+	struct req *r;
+
+	if ((r = req_new(e, "/v3/watch", body, arg)) == NULL)
+		return NULL;
+	r->line = line;
+	r->end = end;
+	if ((r->framer = framer_new(MAX_LINE)) == NULL) {
+		req_free(r);
+		return NULL;
+	}
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, stream_write_cb);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	if (e->cfg.stall_timeout > 0) {
+		r->stall.repeat = e->cfg.stall_timeout;
+		ev_timer_again(e->loop, &r->stall);
+	}
+	if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK) {
+		req_free(r);
+		return NULL;
+	}
+	return (struct etcd_stream *)r;
+}
+
+void
+etcd_stream_close(struct etcd_stream *s)
+{
+	req_free((struct req *)s);
+}
+
+static void
+finish(struct req *r, CURLcode res)
+{
+	long status = 0;
+	char why[CURL_ERROR_SIZE + 64];
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (r->done) {
+		if (res == CURLE_OK)
+			r->done(r->arg, 1, status, r->resp ? r->resp : "",
+			    r->resp_len, NULL);
+		else
+			r->done(r->arg, 0, status, NULL, 0,
+			    r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+		return;
+	}
+	/* A terminal error object comes without '\n': deliver the tail. */
+	if (res == CURLE_OK && !r->aborted &&
+	    framer_finish(r->framer, stream_line, r) != 0)
+		r->aborted = 1;
+	if (r->aborted)
+		snprintf(why, sizeof(why), "closed by the recorder");
+	else if (res == CURLE_OK)
+		snprintf(why, sizeof(why), "etcd ended the watch (HTTP %ld)",
+		    status);
+	else
+		snprintf(why, sizeof(why), "%s",
+		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+	r->end(r->arg, status, why);
+}
+
+static void
+check_done(struct etcd *e)
+{
+	CURLMsg *msg;
+	struct req *r;
+	int left;
+
+	while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		finish(r, msg->data.result);
+		req_free(r);
+	}
+}

@@ -1,0 +1,71 @@
+/*
+ * etcd.h: an HTTP client for etcd's JSON gateway, libcurl multi driven by
+ * the recorder's one libev loop.  Two kinds of request: a unary POST whose
+ * whole body is handed to a callback, and a watch stream whose body is
+ * split into lines as it arrives.  Nothing here blocks.
+ *
+ * Callbacks never run inside the caller's call to etcd_post/etcd_watch;
+ * done and end callbacks run from the loop, where starting new requests or
+ * closing streams is allowed.  Line callbacks run while libcurl delivers
+ * data: they must not close their own stream (return -1 instead).
+ */
+#ifndef HS_ETCD_H
+#define HS_ETCD_H
+
+#include <ev.h>
+#include <stddef.h>
+
+struct etcd_config {
+	char **endpoints;       /* "http://127.0.0.1:2379", ...; borrowed */
+	size_t nendpoints;
+	const char *cacert;     /* TLS: CA bundle, client cert and key; may be NULL */
+	const char *cert;
+	const char *key;
+	double stall_timeout;   /* seconds without a byte on a watch: reconnect */
+	double request_timeout; /* seconds for a unary request */
+};
+
+struct etcd;
+struct etcd_stream;
+
+/*
+ * A finished unary request.  ok: the HTTP exchange completed (any status);
+ * then status is the HTTP status and body/len the response (valid only
+ * during the call).  Otherwise errmsg says what failed (connect refused,
+ * timeout, TLS...) and body is NULL.
+ */
+typedef void etcd_done_cb(void *arg, int ok, long status, const char *body,
+    size_t len, const char *errmsg);
+
+/* One watch line; NUL-terminated at line[len].  Return -1 to end the stream. */
+typedef int etcd_line_cb(void *arg, char *line, size_t len);
+
+/*
+ * The stream is over: the server ended it, the connection broke or
+ * stalled, or a line callback returned -1.  why is a one-line reason.  The
+ * stream is freed after this returns.
+ */
+typedef void etcd_end_cb(void *arg, long status, const char *why);
+
+/* NULL on failure (logged).  cfg is copied; the strings it points to are not. */
+struct etcd *etcd_new(struct ev_loop *loop, const struct etcd_config *cfg);
+
+/* Aborts every request without calling callbacks.  NULL is fine. */
+void etcd_free(struct etcd *e);
+
+/* The endpoint requests go to now, and a move to the next one. */
+const char *etcd_endpoint(const struct etcd *e);
+void etcd_next_endpoint(struct etcd *e);
+
+/* POST body (copied) to path ("/v3/kv/range") on the current endpoint. */
+int etcd_post(struct etcd *e, const char *path, const char *body,
+    etcd_done_cb *cb, void *arg);
+
+/* POST body to /v3/watch and deliver its response lines. */
+struct etcd_stream *etcd_watch(struct etcd *e, const char *body,
+    etcd_line_cb *line, etcd_end_cb *end, void *arg);
+
+/* Abort a stream without calling its end callback.  NULL is fine. */
+void etcd_stream_close(struct etcd_stream *s);
+
+#endif

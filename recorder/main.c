@@ -1,0 +1,279 @@
+/*
+ * main.c: hindsight-recorder's command line.  Parses flags (defaults
+ * follow etcdctl's ETCDCTL_* variables), sets up the loop and signals,
+ * runs the recorder, and maps its end to an exit status.
+ */
+#include <curl/curl.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hsdb.h"
+#include "log.h"
+#include "recorder.h"
+
+#define VERSION "0.1.0"
+
+static const char usage_text[] =
+"usage: hindsight-recorder --db FILE [options]\n"
+"\n"
+"Record every change under a key prefix of etcd (Cilium's kvstore) into a\n"
+"SQLite file: a snapshot first, then a watch; restarts resume exactly.\n"
+"\n"
+"  --db FILE             the hindsight db to record into (created if missing)\n"
+"  --endpoints URLS      comma-separated etcd client URLs\n"
+"                        (default $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379)\n"
+"  --prefix P            key prefix to record (default cilium/)\n"
+"  --cacert FILE         CA bundle for https endpoints ($ETCDCTL_CACERT)\n"
+"  --cert FILE           client certificate ($ETCDCTL_CERT)\n"
+"  --key FILE            client key ($ETCDCTL_KEY)\n"
+"  --once                catch up to etcd's current revision, then exit 0\n"
+"  --once-quiet SECS     with --once: stop after this long without a message\n"
+"                        when the watermark cannot reach etcd's revision (2)\n"
+"  --batch-ms MS         longest a live event waits before commit (20)\n"
+"  --batch-events N      commit at once when N events are pending (10000)\n"
+"  --page-limit N        keys per snapshot page (5000)\n"
+"  --stall-timeout SECS  reconnect after this long without a byte (660)\n"
+"  --log-format FMT      text (default) or json\n"
+"  -v, --verbose         debug logging\n"
+"  -h, --help            this text\n"
+"  --version             print the version and db format\n"
+"\n"
+"Exit status: 0 stopped by SIGTERM/SIGINT or --once done; 1 usage or\n"
+"configuration error; 2 the db cannot be opened or written; 3 etcd refused\n"
+"for good (permission, authentication, replaced cluster, compacted history).\n";
+
+enum {
+	OPT_DB = 256, OPT_ENDPOINTS, OPT_PREFIX, OPT_CACERT, OPT_CERT, OPT_KEY,
+	OPT_ONCE, OPT_ONCE_QUIET, OPT_BATCH_MS, OPT_BATCH_EVENTS,
+	OPT_PAGE_LIMIT, OPT_STALL, OPT_LOG_FORMAT, OPT_VERSION
+};
+
+static const struct option long_opts[] = {
+	{"db", required_argument, NULL, OPT_DB},
+	{"endpoints", required_argument, NULL, OPT_ENDPOINTS},
+	{"prefix", required_argument, NULL, OPT_PREFIX},
+	{"cacert", required_argument, NULL, OPT_CACERT},
+	{"cert", required_argument, NULL, OPT_CERT},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"once", no_argument, NULL, OPT_ONCE},
+	{"once-quiet", required_argument, NULL, OPT_ONCE_QUIET},
+	{"batch-ms", required_argument, NULL, OPT_BATCH_MS},
+	{"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
+	{"page-limit", required_argument, NULL, OPT_PAGE_LIMIT},
+	{"stall-timeout", required_argument, NULL, OPT_STALL},
+	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hindsight-recorder: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'hindsight-recorder --help'.\n");
+	exit(REC_EXIT_USAGE);
+}
+
+static double
+number(const char *arg, const char *flag, double min)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (*arg == '\0' || *end != '\0' || !(v >= min))
+		usage_error("bad value for %s", flag);
+	return v;
+}
+
+/* Split a comma-separated list in place; every piece must be a URL. */
+static char **
+split_endpoints(char *list, size_t *n)
+{
+	char **v = NULL, **nv, *tok, *save = NULL;
+
+	*n = 0;
+	for (tok = strtok_r(list, ",", &save); tok;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (strncmp(tok, "http://", 7) != 0 &&
+		    strncmp(tok, "https://", 8) != 0)
+			usage_error("endpoint '%s' is not an http:// or "
+			    "https:// URL", tok);
+		/* A trailing '/' would double in "/v3/...". */
+		while (strlen(tok) > 8 && tok[strlen(tok) - 1] == '/')
+			tok[strlen(tok) - 1] = '\0';
+		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL) {
+			fprintf(stderr, "hindsight-recorder: out of memory\n");
+			exit(REC_EXIT_USAGE);
+		}
+		v = nv;
+		v[(*n)++] = tok;
+	}
+	if (*n == 0)
+		usage_error("no endpoints given");
+	return v;
+}
+
+static int
+readable(const char *path, const char *flag)
+{
+	if (path && access(path, R_OK) != 0) {
+		fprintf(stderr, "hindsight-recorder: %s %s: cannot read: %m\n",
+		    flag, path);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+signal_cb(struct ev_loop *loop, struct ev_signal *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	log_info("signal %d: committing and stopping", w->signum);
+	recorder_stop(r, REC_EXIT_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct recorder_config cfg;
+	struct ev_loop *loop;
+	struct ev_signal sigterm, sigint;
+	struct recorder *r;
+	char *endpoints = NULL, err[512];
+	int c, verbose = 0, json = 0, status;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.prefix = "cilium/";
+	cfg.once_quiet = 2.0;
+	cfg.batch_delay = 0.020;
+	cfg.batch_events = 10000;
+	cfg.page_limit = 5000;
+	cfg.etcd.stall_timeout = 660;
+	cfg.etcd.request_timeout = 60;
+	cfg.etcd.cacert = getenv("ETCDCTL_CACERT");
+	cfg.etcd.cert = getenv("ETCDCTL_CERT");
+	cfg.etcd.key = getenv("ETCDCTL_KEY");
+	if (getenv("ETCDCTL_ENDPOINTS"))
+		endpoints = strdup(getenv("ETCDCTL_ENDPOINTS"));
+
+	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DB:
+			cfg.db_path = optarg;
+			break;
+		case OPT_ENDPOINTS:
+			free(endpoints);
+			endpoints = strdup(optarg);
+			break;
+		case OPT_PREFIX:
+			cfg.prefix = optarg;
+			break;
+		case OPT_CACERT:
+			cfg.etcd.cacert = optarg;
+			break;
+		case OPT_CERT:
+			cfg.etcd.cert = optarg;
+			break;
+		case OPT_KEY:
+			cfg.etcd.key = optarg;
+			break;
+		case OPT_ONCE:
+			cfg.once = 1;
+			break;
+		case OPT_ONCE_QUIET:
+			cfg.once_quiet = number(optarg, "--once-quiet", 0.05);
+			break;
+		case OPT_BATCH_MS:
+			cfg.batch_delay = number(optarg, "--batch-ms", 0) / 1000;
+			break;
+		case OPT_BATCH_EVENTS:
+			cfg.batch_events = (long)number(optarg, "--batch-events", 1);
+			break;
+		case OPT_PAGE_LIMIT:
+			cfg.page_limit = (long)number(optarg, "--page-limit", 1);
+			break;
+		case OPT_STALL:
+			cfg.etcd.stall_timeout = number(optarg, "--stall-timeout", 0);
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				json = 1;
+			else if (strcmp(optarg, "text") != 0)
+				usage_error("--log-format must be text or json, "
+				    "not '%s'", optarg);
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("hindsight-recorder %s (db format %d)\n", VERSION,
+			    hsdb_version());
+			return 0;
+		default:
+			fprintf(stderr, "Try 'hindsight-recorder --help'.\n");
+			return REC_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg.db_path == NULL)
+		usage_error("--db FILE is required");
+	if (cfg.prefix[0] == '\0')
+		usage_error("--prefix must not be empty");
+	if (endpoints == NULL)
+		endpoints = strdup("http://127.0.0.1:2379");
+	cfg.etcd.endpoints = split_endpoints(endpoints, &cfg.etcd.nendpoints);
+	if (!readable(cfg.etcd.cacert, "--cacert") ||
+	    !readable(cfg.etcd.cert, "--cert") || !readable(cfg.etcd.key, "--key"))
+		return REC_EXIT_USAGE;
+
+	log_setup(verbose ? LOG_DEBUG : LOG_INFO, json);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("cannot initialise libcurl");
+		return REC_EXIT_USAGE;
+	}
+	loop = EV_DEFAULT;
+	if ((r = recorder_new(loop, &cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		return REC_EXIT_DB;
+	}
+	ev_signal_init(&sigterm, signal_cb, SIGTERM);
+	sigterm.data = r;
+	ev_signal_start(loop, &sigterm);
+	ev_signal_init(&sigint, signal_cb, SIGINT);
+	sigint.data = r;
+	ev_signal_start(loop, &sigint);
+
+	if (recorder_start(r) == 0)
+		ev_run(loop, 0);
+	status = recorder_status(r);
+	ev_signal_stop(loop, &sigterm);
+	ev_signal_stop(loop, &sigint);
+	recorder_free(r);
+	curl_global_cleanup();
+	free(cfg.etcd.endpoints);
+	free(endpoints);
+	return status;
+}

@@ -1,0 +1,658 @@
+/*
+ * recorder.c: snapshot, watch, resume (see recorder.h).
+ *
+ * Exactly-once rests on three facts: the events of one etcd revision all
+ * arrive in one watch message (etcd batches whole revisions unless asked
+ * to fragment, which we do not), a commit happens only between messages,
+ * and every commit writes the watermark with the events it covers.  After
+ * any stop the watch resumes at watermark + 1, and events at or below the
+ * revision a stream was started from are dropped.
+ *
+ * Time: a revision delivered after the watch was created at store
+ * revision H (mod_rev > H) is live and stamped with the time it arrived.
+ * Revisions <= H were committed while we were not watching: between the
+ * last moment the previous watch was known healthy and now, and are stored
+ * with those bounds ("replay").
+ */
+#include "recorder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "store.h"
+#include "wire.h"
+
+enum { ST_IDLE, ST_SNAPSHOT, ST_WATCH, ST_STOPPING };
+
+struct recorder {
+	struct ev_loop *loop;
+	struct recorder_config cfg;
+	struct store *store;
+	struct etcd *etcd;
+	struct etcd_stream *stream;
+	int state;
+	int status;
+	int fatal;              /* stop at the next chance, with status */
+
+	/* snapshot in progress */
+	int64_t snap_rev;
+	int64_t snap_us;
+	long snap_keys;
+	char *last_key;
+	size_t last_keylen;
+
+	/* watch */
+	uint64_t cluster_id;
+	int64_t wm_rev;         /* recorded through (etcd revision) */
+	int64_t wm_us;
+	int64_t resume_rev;     /* wm_rev when the stream was started */
+	int64_t replay_lo_us;   /* last moment known covered before it */
+	int64_t created_rev;    /* store revision at watch creation, or -1 */
+	int64_t cur_rev;
+	long pending;           /* events in the open transaction */
+	char stream_error[400];
+
+	double backoff;
+	void (*retry_fn)(struct recorder *);
+	struct ev_timer retry_timer;
+	struct ev_timer batch_timer;
+	struct ev_timer tick_timer;
+	struct ev_timer quiet_timer;
+};
+
+static void snapshot_request(struct recorder *r);
+static void watch_start(struct recorder *r);
+
+static void
+fail(struct recorder *r, int status)
+{
+	if (!r->fatal) {
+		r->fatal = 1;
+		r->status = status;
+	}
+}
+
+static int
+commit(struct recorder *r)
+{
+	ev_timer_stop(r->loop, &r->batch_timer);
+	if (!store_in_txn(r->store))
+		return 0;
+	if (store_commit(r->store) != 0) {
+		log_err("cannot write %s; stopping (what was committed "
+		    "before is intact; a restart resumes from there)",
+		    r->cfg.db_path);
+		fail(r, REC_EXIT_DB);
+		return -1;
+	}
+	r->pending = 0;
+	/* Commits can take a while; timers armed next must see real time. */
+	ev_now_update(r->loop);
+	return 0;
+}
+
+static void
+retry_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	r->retry_fn(r);
+}
+
+/* Try fn again after the backoff, on the next endpoint. */
+static void
+retry_later(struct recorder *r, void (*fn)(struct recorder *))
+{
+	double jitter = 0.8 + 0.4 * (double)random() / RAND_MAX;
+
+	if (r->state == ST_STOPPING)
+		return;
+	if (r->fatal) {
+		recorder_stop(r, r->status);
+		return;
+	}
+	etcd_next_endpoint(r->etcd);
+	r->retry_fn = fn;
+	ev_timer_stop(r->loop, &r->retry_timer);
+	ev_timer_set(&r->retry_timer, r->backoff * jitter, 0.);
+	ev_timer_start(r->loop, &r->retry_timer);
+	log_info("retrying in %.1fs with %s", r->backoff * jitter,
+	    etcd_endpoint(r->etcd));
+	r->backoff = r->backoff * 2 > 5.0 ? 5.0 : r->backoff * 2;
+}
+
+/* Is this etcd error one that retrying cannot fix? */
+static int
+permanent_error(long status, int code, const char *msg)
+{
+	if (status == 401 || status == 403 || code == 7 || code == 16)
+		return 1;
+	return strstr(msg, "permission denied") != NULL ||
+	    strstr(msg, "user name is empty") != NULL ||
+	    strstr(msg, "authentication failed") != NULL;
+}
+
+static void
+snapshot_reset(struct recorder *r)
+{
+	store_rollback(r->store);
+	r->snap_rev = 0;
+	r->snap_keys = 0;
+	free(r->last_key);
+	r->last_key = NULL;
+	r->last_keylen = 0;
+	r->pending = 0;
+}
+
+static int
+snapshot_page(struct recorder *r, const struct wire_range *rg)
+{
+	struct store_event ev;
+	size_t i;
+
+	if (r->snap_rev == 0) {
+		r->snap_rev = rg->hdr.revision;
+		r->snap_us = hs_now_us();
+		r->cluster_id = rg->hdr.cluster_id;
+		if (store_begin(r->store) != 0 ||
+		    store_first_epoch(r->store, r->cluster_id, r->cfg.prefix,
+		    r->snap_rev, r->snap_us) != 0 ||
+		    store_revision(r->store, r->snap_rev, "snapshot", r->snap_us,
+		    r->snap_us) != 0)
+			return -1;
+	}
+	for (i = 0; i < rg->nkvs; i++) {
+		const struct wire_kv *kv = &rg->kvs[i];
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = 0;
+		ev.key = kv->key;
+		ev.keylen = kv->keylen;
+		ev.value = kv->value;
+		ev.vallen = kv->vallen;
+		ev.mod_rev = kv->mod_rev;
+		ev.create_rev = kv->create_rev;
+		ev.version = kv->version;
+		ev.lease = kv->lease;
+		ev.origin = 1;
+		/* When it was written is unknown: before the snapshot. */
+		if (store_revision(r->store, kv->mod_rev, "snapshot", -1,
+		    r->snap_us) != 0 || store_event(r->store, &ev) != 0)
+			return -1;
+	}
+	r->snap_keys += (long)rg->nkvs;
+	return 0;
+}
+
+static void
+snapshot_done(void *arg, int ok, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct recorder *r = arg;
+	struct wire_range rg;
+	char err[300];
+	int code;
+
+	if (r->state != ST_SNAPSHOT)
+		return;
+	if (!ok || status != 200) {
+		if (ok)
+			wire_parse_error(body, len, &code, err, sizeof(err));
+		else {
+			code = 0;
+			snprintf(err, sizeof(err), "%s", errmsg);
+		}
+		if (ok && permanent_error(status, code, err)) {
+			log_err("etcd %s refused the snapshot: %s",
+			    etcd_endpoint(r->etcd), err);
+			fail(r, REC_EXIT_ETCD);
+			recorder_stop(r, r->status);
+			return;
+		}
+		log_warn("snapshot from %s failed: %s%s", etcd_endpoint(r->etcd),
+		    err, strstr(err, "compacted") ? " (starting over at a "
+		    "newer revision)" : "");
+		snapshot_reset(r);
+		retry_later(r, snapshot_request);
+		return;
+	}
+	if (wire_parse_range(body, len, &rg, err, sizeof(err)) != 0) {
+		log_warn("snapshot from %s: bad response: %s",
+		    etcd_endpoint(r->etcd), err);
+		snapshot_reset(r);
+		retry_later(r, snapshot_request);
+		return;
+	}
+	if (snapshot_page(r, &rg) != 0) {
+		wire_range_release(&rg);
+		fail(r, REC_EXIT_DB);
+		recorder_stop(r, r->status);
+		return;
+	}
+	if (rg.more && rg.nkvs > 0) {
+		const struct wire_kv *last = &rg.kvs[rg.nkvs - 1];
+
+		free(r->last_key);
+		r->last_key = last->key;        /* take it over */
+		r->last_keylen = last->keylen;
+		rg.kvs[rg.nkvs - 1].key = NULL;
+		wire_range_release(&rg);
+		snapshot_request(r);
+		return;
+	}
+	wire_range_release(&rg);
+	store_watermark(r->store, r->snap_rev, r->snap_us);
+	if (commit(r) != 0) {
+		recorder_stop(r, r->status);
+		return;
+	}
+	log_info("snapshot: %ld keys under %s at revision %lld",
+	    r->snap_keys, r->cfg.prefix, (long long)r->snap_rev);
+	r->wm_rev = r->snap_rev;
+	r->wm_us = r->snap_us;
+	free(r->last_key);
+	r->last_key = NULL;
+	watch_start(r);
+}
+
+static void
+snapshot_request(struct recorder *r)
+{
+	char *body;
+
+	r->state = ST_SNAPSHOT;
+	body = wire_range_request(r->cfg.prefix, r->last_key, r->last_keylen,
+	    r->snap_rev, r->cfg.page_limit);
+	if (body == NULL || etcd_post(r->etcd, "/v3/kv/range", body,
+	    snapshot_done, r) != 0) {
+		log_err("out of memory");
+		fail(r, REC_EXIT_DB);
+		recorder_stop(r, r->status);
+	}
+	free(body);
+}
+
+static void
+batch_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (commit(r) != 0)
+		recorder_stop(r, r->status);
+}
+
+static void
+arm_batch(struct recorder *r)
+{
+	if (r->pending >= r->cfg.batch_events) {
+		commit(r);
+		return;
+	}
+	if (!ev_is_active(&r->batch_timer)) {
+		ev_timer_set(&r->batch_timer, r->cfg.batch_delay, 0.);
+		ev_timer_start(r->loop, &r->batch_timer);
+	}
+}
+
+static void
+once_done(struct recorder *r, const char *how)
+{
+	if (commit(r) == 0)
+		log_info("caught up to revision %lld (%s); exiting",
+		    (long long)r->wm_rev, how);
+	recorder_stop(r, r->fatal ? r->status : REC_EXIT_OK);
+}
+
+/*
+ * Write one message's events.  Returns -1 when the store failed (fatal is
+ * set).
+ */
+static int
+watch_events(struct recorder *r, const struct wire_watch *m)
+{
+	struct store_event ev;
+	int64_t now = hs_now_us(), last = r->wm_rev;
+	size_t i;
+
+	if (store_begin(r->store) != 0)
+		goto err;
+	for (i = 0; i < m->nevents; i++) {
+		const struct wire_event *e = &m->events[i];
+
+		if (e->kv.mod_rev <= r->resume_rev)
+			continue;       /* recorded before this stream */
+		if (e->kv.mod_rev != r->cur_rev) {
+			int replay = e->kv.mod_rev <= r->created_rev;
+
+			r->cur_rev = e->kv.mod_rev;
+			if (store_revision(r->store, r->cur_rev,
+			    replay ? "replay" : "watch",
+			    replay ? r->replay_lo_us : now, now) != 0)
+				goto err;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.type = e->type == WIRE_DELETE ? 1 : 0;
+		ev.key = e->kv.key;
+		ev.keylen = e->kv.keylen;
+		ev.value = e->kv.value;
+		ev.vallen = e->kv.vallen;
+		ev.mod_rev = e->kv.mod_rev;
+		ev.create_rev = e->kv.create_rev;
+		ev.version = e->kv.version;
+		ev.lease = e->kv.lease;
+		if (store_event(r->store, &ev) != 0)
+			goto err;
+		r->pending++;
+		last = e->kv.mod_rev;
+	}
+	if (last > r->wm_rev) {
+		r->wm_rev = last;
+		r->wm_us = now;
+		store_watermark(r->store, r->wm_rev, r->wm_us);
+	}
+	return 0;
+err:
+	fail(r, REC_EXIT_DB);
+	return -1;
+}
+
+static int
+watch_line(void *arg, char *line, size_t len)
+{
+	struct recorder *r = arg;
+	struct wire_watch m;
+	char err[256];
+	int rc = 0;
+
+	if (r->cfg.once && r->created_rev >= 0)
+		ev_timer_again(r->loop, &r->quiet_timer);
+	if (wire_parse_watch(line, len, &m, err, sizeof(err)) != 0) {
+		snprintf(r->stream_error, sizeof(r->stream_error),
+		    "malformed message (%s)", err);
+		return -1;
+	}
+	if (m.is_error) {
+		snprintf(r->stream_error, sizeof(r->stream_error),
+		    "etcd error %d: %s", m.error_code, m.error_msg);
+		goto out;
+	}
+	if (m.created) {
+		if (m.canceled) {
+			log_err("etcd %s refused the watch: %s",
+			    etcd_endpoint(r->etcd), m.cancel_reason);
+			if (permanent_error(0, 0, m.cancel_reason))
+				fail(r, REC_EXIT_ETCD);
+			rc = -1;
+			goto out;
+		}
+		if (r->cluster_id != 0 && m.hdr.cluster_id != r->cluster_id) {
+			log_err("etcd at %s is cluster %llu, but this db records "
+			    "cluster %llu; recording a replaced cluster into the "
+			    "same db is not supported yet: use a new --db",
+			    etcd_endpoint(r->etcd),
+			    (unsigned long long)m.hdr.cluster_id,
+			    (unsigned long long)r->cluster_id);
+			fail(r, REC_EXIT_ETCD);
+			rc = -1;
+			goto out;
+		}
+		r->created_rev = m.hdr.revision;
+		r->backoff = 0.1;
+		log_info("watching %s from revision %lld on %s (etcd at %lld)",
+		    r->cfg.prefix, (long long)r->resume_rev + 1,
+		    etcd_endpoint(r->etcd), (long long)m.hdr.revision);
+		if (r->cfg.once) {
+			ev_timer_again(r->loop, &r->quiet_timer);
+			if (r->wm_rev >= r->created_rev)
+				rc = -1;        /* nothing to catch up */
+		}
+		goto out;
+	}
+	if (m.canceled) {
+		if (m.compact_revision > 0) {
+			log_err("revision %lld is no longer in etcd (compacted "
+			    "up to %lld): the recorder was down longer than "
+			    "etcd keeps history; re-listing across a "
+			    "compaction gap is not supported yet",
+			    (long long)r->wm_rev + 1,
+			    (long long)m.compact_revision);
+			fail(r, REC_EXIT_ETCD);
+		} else
+			snprintf(r->stream_error, sizeof(r->stream_error),
+			    "watch canceled: %s", m.cancel_reason[0] ?
+			    m.cancel_reason : "no reason given");
+		rc = -1;
+		goto out;
+	}
+	if (m.nevents > 0) {
+		if (watch_events(r, &m) != 0) {
+			rc = -1;
+			goto out;
+		}
+		arm_batch(r);
+	} else if (m.watch_id != -1 && r->created_rev >= 0 &&
+	    m.hdr.revision > r->wm_rev) {
+		/*
+		 * A progress notification: etcd sends these only to synced
+		 * watchers, so nothing at or below it is still to come.
+		 * (Replies to progress_request, watch_id -1, are not
+		 * trustworthy before etcd 3.4.25 and are not requested.)
+		 */
+		r->wm_rev = m.hdr.revision;
+		r->wm_us = hs_now_us();
+		if (store_begin(r->store) != 0) {
+			fail(r, REC_EXIT_DB);
+			rc = -1;
+			goto out;
+		}
+		store_watermark(r->store, r->wm_rev, r->wm_us);
+		arm_batch(r);
+	}
+	if (r->cfg.once && r->created_rev >= 0 && r->wm_rev >= r->created_rev)
+		rc = -1;
+out:
+	wire_watch_release(&m);
+	return rc;
+}
+
+static void
+watch_end(void *arg, long status, const char *why)
+{
+	struct recorder *r = arg;
+
+	r->stream = NULL;
+	ev_timer_stop(r->loop, &r->quiet_timer);
+	if (r->state == ST_STOPPING)
+		return;
+	commit(r);
+	if (r->fatal) {
+		recorder_stop(r, r->status);
+		return;
+	}
+	if (r->cfg.once && r->created_rev >= 0 && r->wm_rev >= r->created_rev) {
+		once_done(r, "reached the revision etcd had at start");
+		return;
+	}
+	log_warn("watch on %s ended: %s%s%s (HTTP %ld)", etcd_endpoint(r->etcd),
+	    why, r->stream_error[0] ? ": " : "", r->stream_error, status);
+	retry_later(r, watch_start);
+}
+
+static void
+watch_start(struct recorder *r)
+{
+	char *body;
+
+	r->state = ST_WATCH;
+	r->resume_rev = r->wm_rev;
+	r->replay_lo_us = r->wm_us;
+	r->created_rev = -1;
+	r->cur_rev = -1;
+	r->stream_error[0] = '\0';
+	body = wire_watch_request(r->cfg.prefix, r->wm_rev + 1);
+	if (body == NULL || (r->stream = etcd_watch(r->etcd, body, watch_line,
+	    watch_end, r)) == NULL) {
+		free(body);
+		log_err("cannot start a watch (out of memory)");
+		retry_later(r, watch_start);
+		return;
+	}
+	free(body);
+}
+
+/*
+ * Once a second while the watch is healthy and caught up: nothing changed
+ * since the last event, so the watermark's time moves on (PRODUCT.md,
+ * "No silent gaps").  Only once caught up, or a replay would be dated now.
+ */
+static int
+caught_up(const struct recorder *r)
+{
+	return r->state == ST_WATCH && r->stream != NULL &&
+	    r->created_rev >= 0 && r->wm_rev >= r->created_rev;
+}
+
+/* Move the watermark's time to now, in the open transaction or a new one. */
+static int
+touch_watermark(struct recorder *r)
+{
+	r->wm_us = hs_now_us();
+	if (store_begin(r->store) != 0) {
+		fail(r, REC_EXIT_DB);
+		return -1;
+	}
+	store_watermark(r->store, r->wm_rev, r->wm_us);
+	return 0;
+}
+
+static void
+tick_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!caught_up(r) || store_in_txn(r->store))
+		return;
+	if (touch_watermark(r) != 0 || commit(r) != 0)
+		recorder_stop(r, r->status);
+}
+
+static void
+quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	once_done(r, "no further events");
+}
+
+struct recorder *
+recorder_new(struct ev_loop *loop, const struct recorder_config *cfg,
+    char *err, size_t errlen)
+{
+	struct recorder *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->loop = loop;
+	r->cfg = *cfg;
+	r->backoff = 0.1;
+	r->created_rev = -1;
+	if ((r->store = store_open(cfg->db_path, err, errlen)) == NULL)
+		goto err0;
+	if ((r->etcd = etcd_new(loop, &cfg->etcd)) == NULL) {
+		snprintf(err, errlen, "cannot set up the HTTP client");
+		goto err0;
+	}
+	ev_timer_init(&r->retry_timer, retry_cb, 0., 0.);
+	r->retry_timer.data = r;
+	ev_timer_init(&r->batch_timer, batch_cb, 0., 0.);
+	r->batch_timer.data = r;
+	ev_timer_init(&r->tick_timer, tick_cb, 1., 1.);
+	r->tick_timer.data = r;
+	ev_timer_init(&r->quiet_timer, quiet_cb, 0., cfg->once_quiet);
+	r->quiet_timer.data = r;
+	return r;
+err0:
+	recorder_free(r);
+	return NULL;
+}
+
+int
+recorder_start(struct recorder *r)
+{
+	struct store_state st;
+
+	if (store_state(r->store, &st) != 0)
+		return -1;
+	ev_timer_start(r->loop, &r->tick_timer);
+	if (!st.recorded) {
+		log_info("new db %s: taking a snapshot of %s from %s",
+		    r->cfg.db_path, r->cfg.prefix, etcd_endpoint(r->etcd));
+		snapshot_request(r);
+		return 0;
+	}
+	if (strcmp(st.prefix, r->cfg.prefix) != 0) {
+		log_err("%s records prefix '%s', not '%s'", r->cfg.db_path,
+		    st.prefix, r->cfg.prefix);
+		r->status = REC_EXIT_USAGE;
+		return -1;
+	}
+	r->cluster_id = st.cluster_id;
+	r->wm_rev = st.recorded_rev;
+	r->wm_us = st.recorded_us;
+	log_info("resuming %s after revision %lld", r->cfg.db_path,
+	    (long long)r->wm_rev);
+	watch_start(r);
+	return 0;
+}
+
+void
+recorder_stop(struct recorder *r, int status)
+{
+	if (r->state == ST_STOPPING)
+		return;
+	/* Healthy and caught up until this very moment. */
+	if (!r->fatal && caught_up(r))
+		touch_watermark(r);
+	r->state = ST_STOPPING;
+	r->status = status;
+	etcd_stream_close(r->stream);
+	r->stream = NULL;
+	if (store_in_txn(r->store) && !r->fatal && commit(r) != 0)
+		r->status = REC_EXIT_DB;
+	store_rollback(r->store);       /* a half snapshot is not kept */
+	ev_timer_stop(r->loop, &r->retry_timer);
+	ev_timer_stop(r->loop, &r->batch_timer);
+	ev_timer_stop(r->loop, &r->tick_timer);
+	ev_timer_stop(r->loop, &r->quiet_timer);
+	ev_break(r->loop, EVBREAK_ALL);
+}
+
+int
+recorder_status(const struct recorder *r)
+{
+	return r->status;
+}
+
+void
+recorder_free(struct recorder *r)
+{
+	if (r == NULL)
+		return;
+	etcd_free(r->etcd);
+	store_close(r->store);
+	free(r->last_key);
+	free(r);
+}

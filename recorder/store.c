@@ -1,0 +1,778 @@
+/*
+ * store.c: events in, rows out (see store.h).
+ *
+ * Per event: intern the key (kind from decode.c) and the value, close the
+ * key's open event (its to_rev), insert the event, then bring the typed
+ * table of the key's kind up to date: close the open row and insert the
+ * decoded value.  A PUT that leaves the value unchanged (a lease-only
+ * re-put, as Cilium >= 1.14 does after a restart) is a raw event but does
+ * not split the typed interval.  A value that does not decode is kept raw,
+ * noted in decode_errors and logged once per key kind.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "decode.h"
+#include "hsdb.h"
+#include "log.h"
+
+enum {
+	S_KEY_GET, S_KEY_INS, S_VAL_GET, S_VAL_INS, S_OPEN_GET, S_CLOSE,
+	S_SEQ, S_EV_INS, S_REV_INS, S_DERR, S_LS_GET, S_LS_INS, S_LBL_INS,
+	S_IDENT_INS, S_IUSER_INS, S_IPC_INS, S_IPCPORT_INS, S_NODE_INS,
+	S_NODEADDR_INS, S_SVC_INS, S_SVCPORT_INS, S_HB_INS, S_META,
+	S_EPOCH_INS, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_CLOSE_IDENT, S_CLOSE_IUSER, S_CLOSE_IPC, S_CLOSE_NODE, S_CLOSE_SVC,
+	S_COUNT
+};
+
+static const char *const sqls[S_COUNT] = {
+	[S_KEY_GET] = "SELECT id, kind FROM keys WHERE key = ?",
+	[S_KEY_INS] = "INSERT INTO keys(key, kind) VALUES (?, ?)",
+	[S_VAL_GET] = "SELECT id FROM vals WHERE hash = ? AND value = ?",
+	[S_VAL_INS] = "INSERT INTO vals(hash, value) VALUES (?, ?)",
+	[S_OPEN_GET] = "SELECT rev, seq, val_id FROM events "
+	    "WHERE key_id = ? AND to_rev IS NULL",
+	[S_CLOSE] = "UPDATE events SET to_rev = ? WHERE rev = ? AND seq = ?",
+	[S_SEQ] = "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE rev = ?",
+	[S_EV_INS] = "INSERT INTO events(rev, seq, type, key_id, val_id, "
+	    "lease, create_rev, version, origin) VALUES (?,?,?,?,?,?,?,?,?)",
+	[S_REV_INS] = "INSERT OR IGNORE INTO revisions(rev, epoch, etcd_rev, "
+	    "t_lo_us, t_hi_us, how) VALUES (?,?,?,?,?,?)",
+	[S_DERR] = "INSERT INTO decode_errors(rev, seq, key_id, family, "
+	    "message) VALUES (?,?,?,?,?)",
+	[S_LS_GET] = "SELECT id FROM labelsets WHERE labels = ?",
+	[S_LS_INS] = "INSERT INTO labelsets(labels) VALUES (?)",
+	[S_LBL_INS] = "INSERT INTO labels(labelset_id, pos, source, key, "
+	    "value) VALUES (?,?,?,?,?)",
+	[S_IDENT_INS] = "INSERT INTO identities(key_id, cluster, identity, "
+	    "create_rev, labelset_id, from_rev) VALUES (?,?,?,?,?,?)",
+	[S_IUSER_INS] = "INSERT INTO identity_users(key_id, cluster, "
+	    "labelset_id, node_ip, identity, lease, from_rev) "
+	    "VALUES (?,?,?,?,?,?,?)",
+	[S_IPC_INS] = "INSERT INTO ipcache(key_id, cluster, ip, ip_bin, "
+	    "prefix_len, identity, host_ip, encrypt_key, namespace, pod, node, "
+	    "endpoint_id, service_account, from_rev) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_IPCPORT_INS] = "INSERT INTO ipcache_ports(ipcache_row, name, port, "
+	    "protocol) VALUES (?,?,?,?)",
+	[S_NODE_INS] = "INSERT INTO nodes(key_id, cluster, name, cluster_id, "
+	    "ipv4_alloc_cidr, ipv4_alloc_len, ipv6_alloc_cidr, ipv6_alloc_len, "
+	    "ipv4_health_ip, ipv6_health_ip, ipv4_ingress_ip, ipv6_ingress_ip, "
+	    "encryption_key, boot_id, source, from_rev) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_NODEADDR_INS] = "INSERT INTO node_addresses(node_row, type, ip) "
+	    "VALUES (?,?,?)",
+	[S_SVC_INS] = "INSERT INTO services(key_id, cluster, namespace, name, "
+	    "cluster_id, include_external, shared, from_rev) "
+	    "VALUES (?,?,?,?,?,?,?,?)",
+	[S_SVCPORT_INS] = "INSERT INTO service_ports(service_row, role, ip, "
+	    "port_name, protocol, port) VALUES (?,?,?,?,?,?)",
+	[S_HB_INS] = "INSERT OR REPLACE INTO heartbeats(rev, value, time_us) "
+	    "VALUES (?,?,?)",
+	[S_META] = "INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)",
+	[S_EPOCH_INS] = "INSERT INTO epochs(epoch, cluster_id, rev_offset, "
+	    "started_rev, started_us) VALUES (?,?,?,?,?)",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_CLOSE_IDENT] = "UPDATE identities SET to_rev = ? "
+	    "WHERE key_id = ? AND to_rev IS NULL",
+	[S_CLOSE_IUSER] = "UPDATE identity_users SET to_rev = ? "
+	    "WHERE key_id = ? AND to_rev IS NULL",
+	[S_CLOSE_IPC] = "UPDATE ipcache SET to_rev = ? "
+	    "WHERE key_id = ? AND to_rev IS NULL",
+	[S_CLOSE_NODE] = "UPDATE nodes SET to_rev = ? "
+	    "WHERE key_id = ? AND to_rev IS NULL",
+	[S_CLOSE_SVC] = "UPDATE services SET to_rev = ? "
+	    "WHERE key_id = ? AND to_rev IS NULL",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[S_COUNT];
+	int in_txn;
+	int64_t epoch;
+	int64_t offset;         /* rev_offset of the current epoch */
+	int64_t wm_rev;         /* watermark to write at commit (etcd rev) */
+	int64_t wm_us;
+	int wm_dirty;
+	int64_t seq_rev;        /* revision of the last event written */
+	int64_t seq_next;
+	int64_t events;
+	int64_t decode_errors;
+	unsigned logged_kinds;  /* decode errors already logged, by kind */
+};
+
+/* Run a prepared statement that returns no row (or ignore its rows). */
+static int
+exec_st(struct store *s, int which)
+{
+	sqlite3_stmt *st = s->st[which];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		log_err("db: %s: %s", sqls[which], sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Step a statement expecting at most one row: 1 row, 0 none, -1 error. */
+static int
+row_st(struct store *s, int which)
+{
+	int rc = sqlite3_step(s->st[which]);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(s->st[which]);
+	sqlite3_clear_bindings(s->st[which]);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_err("db: %s: %s", sqls[which], sqlite3_errmsg(s->db));
+	return -1;
+}
+
+static void
+done_st(struct store *s, int which)
+{
+	sqlite3_reset(s->st[which]);
+	sqlite3_clear_bindings(s->st[which]);
+}
+
+static void
+bind_str(sqlite3_stmt *st, int i, struct hs_str v)
+{
+	if (v.p == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v.p, (int)v.n, SQLITE_STATIC);
+}
+
+static void
+bind_opt_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+static void
+bind_cstr(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL || v[0] == '\0')
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s;
+	int i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((s->db = hsdb_open_rw(path, err, errlen)) == NULL)
+		goto err0;
+	for (i = 0; i < S_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, sqls[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: preparing statements: %s",
+			    path, sqlite3_errmsg(s->db));
+			goto err0;
+		}
+	}
+	if (hsdb_meta_get_int(s->db, "epoch", &s->epoch) == 0) {
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(s->db, "SELECT rev_offset FROM epochs "
+		    "WHERE epoch = ?", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, s->epoch);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				s->offset = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	hsdb_meta_get_int(s->db, "decode_errors", &s->decode_errors);
+	return s;
+err0:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	if (s->in_txn)
+		store_rollback(s);
+	for (i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int
+store_state(struct store *s, struct store_state *out)
+{
+	char buf[64];
+	int64_t rev;
+
+	memset(out, 0, sizeof(*out));
+	if (hsdb_meta_get_int(s->db, "recorded_rev", &rev) != 0)
+		return 0;
+	out->recorded = 1;
+	out->recorded_rev = rev - s->offset;
+	hsdb_meta_get_int(s->db, "recorded_us", &out->recorded_us);
+	out->epoch = s->epoch;
+	if (hsdb_meta_get_text(s->db, "etcd_cluster_id", buf, sizeof(buf)) == 0)
+		hs_parse_u64(buf, strlen(buf), &out->cluster_id);
+	hsdb_meta_get_text(s->db, "prefix", out->prefix, sizeof(out->prefix));
+	return 0;
+}
+
+int
+store_in_txn(const struct store *s)
+{
+	return s->in_txn;
+}
+
+int
+store_begin(struct store *s)
+{
+	if (s->in_txn)
+		return 0;
+	if (exec_st(s, S_BEGIN) != 0)
+		return -1;
+	s->in_txn = 1;
+	s->seq_rev = -1;
+	return 0;
+}
+
+static int
+meta_int(struct store *s, const char *name, int64_t v)
+{
+	sqlite3_bind_text(s->st[S_META], 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->st[S_META], 2, v);
+	return exec_st(s, S_META);
+}
+
+static int
+meta_text(struct store *s, const char *name, const char *v)
+{
+	sqlite3_bind_text(s->st[S_META], 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->st[S_META], 2, v, -1, SQLITE_STATIC);
+	return exec_st(s, S_META);
+}
+
+int
+store_commit(struct store *s)
+{
+	if (!s->in_txn)
+		return 0;
+	if (s->wm_dirty) {
+		if (meta_int(s, "recorded_rev", s->wm_rev + s->offset) != 0 ||
+		    meta_int(s, "recorded_us", s->wm_us) != 0 ||
+		    meta_int(s, "decode_errors", s->decode_errors) != 0)
+			goto fail;
+	}
+	if (exec_st(s, S_COMMIT) != 0)
+		goto fail;
+	s->in_txn = 0;
+	s->wm_dirty = 0;
+	return 0;
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+void
+store_rollback(struct store *s)
+{
+	/* After SQLITE_FULL SQLite may have rolled back already. */
+	if (!sqlite3_get_autocommit(s->db))
+		exec_st(s, S_ROLLBACK);
+	s->in_txn = 0;
+	s->wm_dirty = 0;
+}
+
+int
+store_first_epoch(struct store *s, uint64_t cluster_id, const char *prefix,
+    int64_t snap_rev, int64_t now_us)
+{
+	char cid[32];
+	sqlite3_stmt *st = s->st[S_EPOCH_INS];
+
+	snprintf(cid, sizeof(cid), "%llu", (unsigned long long)cluster_id);
+	s->epoch = 1;
+	s->offset = 0;
+	sqlite3_bind_int64(st, 1, 1);
+	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, 0);
+	sqlite3_bind_int64(st, 4, snap_rev);
+	sqlite3_bind_int64(st, 5, now_us);
+	if (exec_st(s, S_EPOCH_INS) != 0 || meta_int(s, "epoch", 1) != 0 ||
+	    meta_text(s, "etcd_cluster_id", cid) != 0 ||
+	    meta_text(s, "prefix", prefix) != 0 ||
+	    meta_int(s, "first_rev", snap_rev) != 0 ||
+	    meta_int(s, "first_us", now_us) != 0)
+		return -1;
+	return 0;
+}
+
+int
+store_revision(struct store *s, int64_t rev, const char *how,
+    int64_t t_lo_us, int64_t t_hi_us)
+{
+	sqlite3_stmt *st = s->st[S_REV_INS];
+
+	sqlite3_bind_int64(st, 1, rev + s->offset);
+	sqlite3_bind_int64(st, 2, s->epoch);
+	sqlite3_bind_int64(st, 3, rev);
+	bind_opt_i64(st, 4, t_lo_us);
+	sqlite3_bind_int64(st, 5, t_hi_us);
+	sqlite3_bind_text(st, 6, how, -1, SQLITE_STATIC);
+	return exec_st(s, S_REV_INS);
+}
+
+void
+store_watermark(struct store *s, int64_t rev, int64_t us)
+{
+	s->wm_rev = rev;
+	s->wm_us = us;
+	s->wm_dirty = 1;
+}
+
+int64_t
+store_events_written(const struct store *s)
+{
+	return s->events;
+}
+
+int64_t
+store_decode_errors(const struct store *s)
+{
+	return s->decode_errors;
+}
+
+/* The id of key (inserting it), and its kind. */
+static int
+intern_key(struct store *s, const struct store_event *ev, int64_t *id,
+    struct hs_key *k)
+{
+	sqlite3_stmt *st = s->st[S_KEY_GET];
+	int rc;
+
+	hs_key_parse(ev->key, ev->keylen, k);
+	sqlite3_bind_text(st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
+	if ((rc = row_st(s, S_KEY_GET)) < 0)
+		return -1;
+	if (rc == 1) {
+		*id = sqlite3_column_int64(st, 0);
+		done_st(s, S_KEY_GET);
+		return 0;
+	}
+	st = s->st[S_KEY_INS];
+	sqlite3_bind_text(st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hs_kind_name(k->kind), -1, SQLITE_STATIC);
+	if (exec_st(s, S_KEY_INS) != 0)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int
+intern_val(struct store *s, const char *v, size_t n, int64_t *id)
+{
+	int64_t h = (int64_t)hs_hash64(v, n);
+	sqlite3_stmt *st = s->st[S_VAL_GET];
+	int rc;
+
+	if (v == NULL)
+		v = "";
+	sqlite3_bind_int64(st, 1, h);
+	sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+	if ((rc = row_st(s, S_VAL_GET)) < 0)
+		return -1;
+	if (rc == 1) {
+		*id = sqlite3_column_int64(st, 0);
+		done_st(s, S_VAL_GET);
+		return 0;
+	}
+	st = s->st[S_VAL_INS];
+	sqlite3_bind_int64(st, 1, h);
+	sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+	if (exec_st(s, S_VAL_INS) != 0)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int
+intern_labels(struct store *s, struct hs_str labels,
+    const struct hs_labels *parsed, int64_t *id)
+{
+	sqlite3_stmt *st = s->st[S_LS_GET];
+	struct hs_labels own = {0, NULL};
+	size_t i;
+	int rc;
+
+	sqlite3_bind_text(st, 1, labels.p, (int)labels.n, SQLITE_STATIC);
+	if ((rc = row_st(s, S_LS_GET)) < 0)
+		return -1;
+	if (rc == 1) {
+		*id = sqlite3_column_int64(st, 0);
+		done_st(s, S_LS_GET);
+		return 0;
+	}
+	st = s->st[S_LS_INS];
+	sqlite3_bind_text(st, 1, labels.p, (int)labels.n, SQLITE_STATIC);
+	if (exec_st(s, S_LS_INS) != 0)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	if (parsed == NULL) {
+		if (hs_labels_parse(labels.p, labels.n, &own) != 0)
+			return -1;
+		parsed = &own;
+	}
+	st = s->st[S_LBL_INS];
+	for (i = 0; i < parsed->n; i++) {
+		sqlite3_bind_int64(st, 1, *id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		bind_str(st, 3, parsed->v[i].source);
+		bind_str(st, 4, parsed->v[i].key);
+		bind_str(st, 5, parsed->v[i].value);
+		if (exec_st(s, S_LBL_INS) != 0) {
+			hs_labels_release(&own);
+			return -1;
+		}
+	}
+	hs_labels_release(&own);
+	return 0;
+}
+
+/* The UPDATE that closes the open row of a kind's typed table, if any. */
+static int
+close_stmt(enum hs_kind kind)
+{
+	switch (kind) {
+	case HS_KIND_IDENTITY:
+		return S_CLOSE_IDENT;
+	case HS_KIND_IDENTITY_USER:
+		return S_CLOSE_IUSER;
+	case HS_KIND_IPCACHE:
+		return S_CLOSE_IPC;
+	case HS_KIND_NODE:
+	case HS_KIND_NODEREGISTER:
+		return S_CLOSE_NODE;
+	case HS_KIND_SERVICE:
+		return S_CLOSE_SVC;
+	default:
+		return -1;
+	}
+}
+
+static int
+insert_ipcache(struct store *s, int64_t key_id, const struct hs_key *k,
+    const struct hs_value *v, int64_t rev)
+{
+	sqlite3_stmt *st = s->st[S_IPC_INS];
+	int64_t row;
+	size_t i;
+
+	sqlite3_bind_int64(st, 1, key_id);
+	bind_str(st, 2, k->cluster);
+	bind_str(st, 3, v->u.ipcache.ip);
+	sqlite3_bind_blob(st, 4, v->u.ipcache.ip_bin, 16, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, v->u.ipcache.prefix_len);
+	sqlite3_bind_int64(st, 6, v->u.ipcache.identity);
+	if (v->u.ipcache.host_ip.p)
+		bind_str(st, 7, v->u.ipcache.host_ip);
+	else
+		sqlite3_bind_text(st, 7, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, v->u.ipcache.encrypt_key);
+	bind_str(st, 9, v->u.ipcache.namespace);
+	bind_str(st, 10, v->u.ipcache.pod);
+	bind_str(st, 11, v->u.ipcache.node);
+	bind_opt_i64(st, 12, v->u.ipcache.endpoint_id);
+	bind_str(st, 13, v->u.ipcache.service_account);
+	sqlite3_bind_int64(st, 14, rev);
+	if (exec_st(s, S_IPC_INS) != 0)
+		return -1;
+	row = sqlite3_last_insert_rowid(s->db);
+	st = s->st[S_IPCPORT_INS];
+	for (i = 0; i < v->u.ipcache.nports; i++) {
+		sqlite3_bind_int64(st, 1, row);
+		bind_str(st, 2, v->u.ipcache.ports[i].name);
+		sqlite3_bind_int(st, 3, v->u.ipcache.ports[i].port);
+		bind_str(st, 4, v->u.ipcache.ports[i].protocol);
+		if (exec_st(s, S_IPCPORT_INS) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+insert_node(struct store *s, int64_t key_id, const struct hs_key *k,
+    const struct hs_value *v, int64_t rev)
+{
+	sqlite3_stmt *st = s->st[S_NODE_INS];
+	int64_t row;
+	size_t i;
+
+	sqlite3_bind_int64(st, 1, key_id);
+	/* noderegister keys name no cluster: take the value's. */
+	bind_str(st, 2, k->cluster.p && k->cluster.n ? k->cluster :
+	    v->u.node.cluster.p ? v->u.node.cluster : k->cluster);
+	bind_str(st, 3, v->u.node.name);
+	bind_opt_i64(st, 4, v->u.node.cluster_id);
+	bind_cstr(st, 5, v->u.node.ipv4_alloc_cidr);
+	bind_opt_i64(st, 6, v->u.node.ipv4_alloc_len);
+	bind_cstr(st, 7, v->u.node.ipv6_alloc_cidr);
+	bind_opt_i64(st, 8, v->u.node.ipv6_alloc_len);
+	bind_str(st, 9, v->u.node.ipv4_health_ip);
+	bind_str(st, 10, v->u.node.ipv6_health_ip);
+	bind_str(st, 11, v->u.node.ipv4_ingress_ip);
+	bind_str(st, 12, v->u.node.ipv6_ingress_ip);
+	bind_opt_i64(st, 13, v->u.node.encryption_key);
+	bind_str(st, 14, v->u.node.boot_id);
+	bind_str(st, 15, v->u.node.source);
+	sqlite3_bind_int64(st, 16, rev);
+	if (exec_st(s, S_NODE_INS) != 0)
+		return -1;
+	row = sqlite3_last_insert_rowid(s->db);
+	st = s->st[S_NODEADDR_INS];
+	for (i = 0; i < v->u.node.naddresses; i++) {
+		sqlite3_bind_int64(st, 1, row);
+		bind_str(st, 2, v->u.node.addresses[i].type);
+		bind_str(st, 3, v->u.node.addresses[i].ip);
+		if (exec_st(s, S_NODEADDR_INS) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+insert_service(struct store *s, int64_t key_id, const struct hs_key *k,
+    const struct hs_value *v, int64_t rev)
+{
+	sqlite3_stmt *st = s->st[S_SVC_INS];
+	const struct hs_svc_port *p;
+	int64_t row;
+	size_t i;
+
+	sqlite3_bind_int64(st, 1, key_id);
+	bind_str(st, 2, k->cluster.p ? k->cluster : v->u.service.cluster);
+	bind_str(st, 3, v->u.service.namespace);
+	bind_str(st, 4, v->u.service.name);
+	bind_opt_i64(st, 5, v->u.service.cluster_id);
+	bind_opt_i64(st, 6, v->u.service.include_external);
+	bind_opt_i64(st, 7, v->u.service.shared);
+	sqlite3_bind_int64(st, 8, rev);
+	if (exec_st(s, S_SVC_INS) != 0)
+		return -1;
+	row = sqlite3_last_insert_rowid(s->db);
+	st = s->st[S_SVCPORT_INS];
+	for (i = 0; i < v->u.service.nports; i++) {
+		p = &v->u.service.ports[i];
+		sqlite3_bind_int64(st, 1, row);
+		sqlite3_bind_text(st, 2, p->backend ? "backend" : "frontend",
+		    -1, SQLITE_STATIC);
+		bind_str(st, 3, p->ip);
+		bind_str(st, 4, p->port_name);
+		bind_str(st, 5, p->protocol);
+		sqlite3_bind_int(st, 6, p->port);
+		if (exec_st(s, S_SVCPORT_INS) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+insert_typed(struct store *s, int64_t key_id, const struct hs_key *k,
+    const struct hs_value *v, const struct store_event *ev, int64_t rev)
+{
+	sqlite3_stmt *st;
+	int64_t ls;
+
+	switch (k->kind) {
+	case HS_KIND_IDENTITY:
+		if (intern_labels(s, v->u.identity.labels,
+		    &v->u.identity.parsed, &ls) != 0)
+			return -1;
+		st = s->st[S_IDENT_INS];
+		sqlite3_bind_int64(st, 1, key_id);
+		bind_str(st, 2, k->cluster);
+		sqlite3_bind_int64(st, 3, (int64_t)k->identity);
+		sqlite3_bind_int64(st, 4, (ev->create_rev > 0 ? ev->create_rev :
+		    ev->mod_rev) + s->offset);
+		sqlite3_bind_int64(st, 5, ls);
+		sqlite3_bind_int64(st, 6, rev);
+		return exec_st(s, S_IDENT_INS);
+	case HS_KIND_IDENTITY_USER:
+		if (intern_labels(s, k->labels, NULL, &ls) != 0)
+			return -1;
+		st = s->st[S_IUSER_INS];
+		sqlite3_bind_int64(st, 1, key_id);
+		bind_str(st, 2, k->cluster);
+		sqlite3_bind_int64(st, 3, ls);
+		bind_str(st, 4, k->node);
+		sqlite3_bind_int64(st, 5, (int64_t)v->u.identity_user.identity);
+		sqlite3_bind_int64(st, 6, ev->lease);
+		sqlite3_bind_int64(st, 7, rev);
+		return exec_st(s, S_IUSER_INS);
+	case HS_KIND_IPCACHE:
+		return insert_ipcache(s, key_id, k, v, rev);
+	case HS_KIND_NODE:
+	case HS_KIND_NODEREGISTER:
+		return insert_node(s, key_id, k, v, rev);
+	case HS_KIND_SERVICE:
+		return insert_service(s, key_id, k, v, rev);
+	case HS_KIND_HEARTBEAT:
+		st = s->st[S_HB_INS];
+		sqlite3_bind_int64(st, 1, rev);
+		bind_str(st, 2, v->u.heartbeat.text);
+		sqlite3_bind_int64(st, 3, v->u.heartbeat.time_us);
+		return exec_st(s, S_HB_INS);
+	default:
+		return 0;
+	}
+}
+
+static int
+note_decode_error(struct store *s, int64_t rev, int64_t seq, int64_t key_id,
+    const struct hs_key *k, const struct store_event *ev, const char *msg)
+{
+	sqlite3_stmt *st = s->st[S_DERR];
+	const char *family = hs_kind_name(k->kind);
+
+	s->decode_errors++;
+	if (!(s->logged_kinds & (1u << k->kind))) {
+		/* Once per kind: a broken writer must not flood the log. */
+		s->logged_kinds |= 1u << k->kind;
+		log_warn("value of %.*s at revision %lld does not decode (%s); "
+		    "kept raw, further %s decode errors are counted, not "
+		    "logged", (int)(ev->keylen > 200 ? 200 : ev->keylen),
+		    ev->key, (long long)ev->mod_rev, msg, family);
+	}
+	sqlite3_bind_int64(st, 1, rev);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int64(st, 3, key_id);
+	sqlite3_bind_text(st, 4, family, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, msg, -1, SQLITE_TRANSIENT);
+	return exec_st(s, S_DERR);
+}
+
+static int
+next_seq(struct store *s, int64_t rev, int64_t *seq)
+{
+	int rc;
+
+	if (rev == s->seq_rev) {
+		*seq = s->seq_next++;
+		return 0;
+	}
+	sqlite3_bind_int64(s->st[S_SEQ], 1, rev);
+	if ((rc = row_st(s, S_SEQ)) < 0)
+		return -1;
+	*seq = rc == 1 ? sqlite3_column_int64(s->st[S_SEQ], 0) : 0;
+	done_st(s, S_SEQ);
+	s->seq_rev = rev;
+	s->seq_next = *seq + 1;
+	return 0;
+}
+
+int
+store_event(struct store *s, const struct store_event *ev)
+{
+	struct hs_key k;
+	struct hs_value v;
+	sqlite3_stmt *st;
+	int64_t key_id, val_id = 0, prev_val = -1, seq;
+	int64_t rev = ev->mod_rev + s->offset;
+	int rc, cl, drc;
+	char err[256];
+
+	if (intern_key(s, ev, &key_id, &k) != 0)
+		return -1;
+	if (ev->type == 0 && intern_val(s, ev->value, ev->vallen, &val_id) != 0)
+		return -1;
+	if (next_seq(s, rev, &seq) != 0)
+		return -1;
+
+	/* Close the key's previous event: it was valid until this one. */
+	st = s->st[S_OPEN_GET];
+	sqlite3_bind_int64(st, 1, key_id);
+	if ((rc = row_st(s, S_OPEN_GET)) < 0)
+		return -1;
+	if (rc == 1) {
+		int64_t orev = sqlite3_column_int64(st, 0);
+		int64_t oseq = sqlite3_column_int64(st, 1);
+
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			prev_val = sqlite3_column_int64(st, 2);
+		done_st(s, S_OPEN_GET);
+		sqlite3_bind_int64(s->st[S_CLOSE], 1, rev);
+		sqlite3_bind_int64(s->st[S_CLOSE], 2, orev);
+		sqlite3_bind_int64(s->st[S_CLOSE], 3, oseq);
+		if (exec_st(s, S_CLOSE) != 0)
+			return -1;
+	}
+
+	st = s->st[S_EV_INS];
+	sqlite3_bind_int64(st, 1, rev);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_int(st, 3, ev->type);
+	sqlite3_bind_int64(st, 4, key_id);
+	if (ev->type == 0)
+		sqlite3_bind_int64(st, 5, val_id);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_int64(st, 6, ev->lease);
+	if (ev->type == 0) {
+		sqlite3_bind_int64(st, 7, ev->create_rev + s->offset);
+		sqlite3_bind_int64(st, 8, ev->version);
+	}
+	sqlite3_bind_int(st, 9, ev->origin);
+	if (exec_st(s, S_EV_INS) != 0)
+		return -1;
+	s->events++;
+
+	/* A lease-only re-put leaves the decoded state as it was. */
+	if (ev->type == 0 && val_id == prev_val)
+		return 0;
+	if ((cl = close_stmt(k.kind)) >= 0) {
+		sqlite3_bind_int64(s->st[cl], 1, rev);
+		sqlite3_bind_int64(s->st[cl], 2, key_id);
+		if (exec_st(s, cl) != 0)
+			return -1;
+	}
+	if (ev->type != 0)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	drc = hs_value_decode(&k, ev->value ? ev->value : "", ev->vallen, &v,
+	    err, sizeof(err));
+	if (drc < 0)
+		return note_decode_error(s, rev, seq, key_id, &k, ev, err);
+	if (drc > 0)
+		return 0;
+	rc = insert_typed(s, key_id, &k, &v, ev, rev);
+	hs_value_release(&v);
+	return rc;
+}

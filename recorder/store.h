@@ -1,0 +1,85 @@
+/*
+ * store.h: the recorder's writer.  Turns etcd events into rows of the
+ * hindsight format (schema/001_init.sql): the raw change log, interned
+ * keys and values, validity intervals, the typed Cilium tables, and the
+ * watermark.  Statements are prepared once.  The recorder opens a
+ * transaction, feeds whole revisions, and commits; the watermark is
+ * written in the same transaction as the events it covers.
+ *
+ * Revisions passed in are etcd revisions; the store adds the current
+ * epoch's rev_offset.
+ */
+#ifndef HS_STORE_H
+#define HS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* What the db says about where recording stands. */
+struct store_state {
+	int recorded;           /* 0: nothing recorded yet (take a snapshot) */
+	int64_t recorded_rev;   /* etcd revision of the watermark */
+	int64_t recorded_us;
+	int64_t epoch;
+	uint64_t cluster_id;
+	char prefix[256];
+};
+
+struct store_event {
+	int type;               /* 0 PUT, 1 DELETE */
+	const char *key;
+	size_t keylen;
+	const char *value;      /* PUT only; may be NULL when vallen is 0 */
+	size_t vallen;
+	int64_t mod_rev;        /* etcd revision */
+	int64_t create_rev;
+	int64_t version;
+	int64_t lease;
+	int origin;             /* 0 watch, 1 snapshot, 2 inferred */
+};
+
+/* Open (create, migrate) the db.  NULL with a one-line reason in err. */
+struct store *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store *s);
+
+int store_state(struct store *s, struct store_state *out);
+
+/*
+ * Transactions.  store_begin() is a no-op inside one.  store_commit()
+ * writes the watermark set by store_watermark() and commits; a failure
+ * (disk full, I/O error) is logged and returns -1 with the transaction
+ * rolled back: the caller must stop.
+ */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+int store_in_txn(const struct store *s);
+
+/*
+ * First recording of an etcd cluster: epoch 1 with offset 0; prefix and
+ * first snapshot revision/time go to meta.
+ */
+int store_first_epoch(struct store *s, uint64_t cluster_id,
+    const char *prefix, int64_t snap_rev, int64_t now_us);
+
+/*
+ * The revision's observed time: how is "snapshot", "watch", "replay" or
+ * "resync"; t_lo_us < 0 stores NULL (unknown).  Idempotent per revision:
+ * the first call wins.
+ */
+int store_revision(struct store *s, int64_t rev, const char *how,
+    int64_t t_lo_us, int64_t t_hi_us);
+
+/* One event, inside a transaction, in revision order. */
+int store_event(struct store *s, const struct store_event *ev);
+
+/* Everything up to rev is recorded and the watch was healthy at us. */
+void store_watermark(struct store *s, int64_t rev, int64_t us);
+
+/* Events written since open, and values that did not decode. */
+int64_t store_events_written(const struct store *s);
+int64_t store_decode_errors(const struct store *s);
+
+#endif

@@ -1,0 +1,467 @@
+/*
+ * wire.c: decode etcd gateway JSON into structs, build request bodies.
+ * cJSON parses; this file only knows etcd's conventions: int64 as strings,
+ * base64 bytes, omitted defaults.
+ */
+#include "wire.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+#define GET(o, name) cJSON_GetObjectItemCaseSensitive((o), (name))
+
+/* An int64 field: a JSON string of digits (or a number); absent is 0. */
+static int
+get_i64(const cJSON *o, const char *name, int64_t *out, char *err,
+    size_t errlen)
+{
+	const cJSON *f = GET(o, name);
+
+	*out = 0;
+	if (f == NULL)
+		return 0;
+	if (cJSON_IsString(f) &&
+	    hs_parse_i64(f->valuestring, strlen(f->valuestring), out) == 0)
+		return 0;
+	if (cJSON_IsNumber(f) && f->valuedouble >= -9e15 &&
+	    f->valuedouble <= 9e15) {
+		*out = (int64_t)f->valuedouble;
+		return 0;
+	}
+	snprintf(err, errlen, "field %s is not an integer", name);
+	return -1;
+}
+
+static int
+get_u64(const cJSON *o, const char *name, uint64_t *out, char *err,
+    size_t errlen)
+{
+	const cJSON *f = GET(o, name);
+
+	*out = 0;
+	if (f == NULL)
+		return 0;
+	if (cJSON_IsString(f) &&
+	    hs_parse_u64(f->valuestring, strlen(f->valuestring), out) == 0)
+		return 0;
+	snprintf(err, errlen, "field %s is not an unsigned integer", name);
+	return -1;
+}
+
+/* Base64 field into a malloc'd NUL-terminated buffer; absent is NULL/0. */
+static int
+get_bytes(const cJSON *o, const char *name, char **out, size_t *len,
+    char *err, size_t errlen)
+{
+	const cJSON *f = GET(o, name);
+	size_t n;
+	long got;
+
+	*out = NULL;
+	*len = 0;
+	if (f == NULL)
+		return 0;
+	if (!cJSON_IsString(f)) {
+		snprintf(err, errlen, "field %s is not a string", name);
+		return -1;
+	}
+	n = strlen(f->valuestring);
+	if ((*out = malloc(hs_b64_declen(n) + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((got = hs_b64_decode(f->valuestring, n, (unsigned char *)*out)) < 0) {
+		free(*out);
+		*out = NULL;
+		snprintf(err, errlen, "field %s is not base64", name);
+		return -1;
+	}
+	(*out)[got] = '\0';
+	*len = (size_t)got;
+	return 0;
+}
+
+static int
+parse_header(const cJSON *root, struct wire_header *h, char *err,
+    size_t errlen)
+{
+	const cJSON *o = GET(root, "header");
+
+	memset(h, 0, sizeof(*h));
+	if (o == NULL)
+		return 0;
+	if (!cJSON_IsObject(o)) {
+		snprintf(err, errlen, "header is not an object");
+		return -1;
+	}
+	if (get_u64(o, "cluster_id", &h->cluster_id, err, errlen) ||
+	    get_u64(o, "member_id", &h->member_id, err, errlen) ||
+	    get_i64(o, "revision", &h->revision, err, errlen) ||
+	    get_u64(o, "raft_term", &h->raft_term, err, errlen))
+		return -1;
+	return 0;
+}
+
+static void
+kv_release(struct wire_kv *kv)
+{
+	free(kv->key);
+	free(kv->value);
+	kv->key = kv->value = NULL;
+}
+
+static int
+parse_kv(const cJSON *o, struct wire_kv *kv, char *err, size_t errlen)
+{
+	memset(kv, 0, sizeof(*kv));
+	if (!cJSON_IsObject(o)) {
+		snprintf(err, errlen, "kv is not an object");
+		return -1;
+	}
+	if (get_bytes(o, "key", &kv->key, &kv->keylen, err, errlen) ||
+	    get_bytes(o, "value", &kv->value, &kv->vallen, err, errlen) ||
+	    get_i64(o, "create_revision", &kv->create_rev, err, errlen) ||
+	    get_i64(o, "mod_revision", &kv->mod_rev, err, errlen) ||
+	    get_i64(o, "version", &kv->version, err, errlen) ||
+	    get_i64(o, "lease", &kv->lease, err, errlen)) {
+		kv_release(kv);
+		return -1;
+	}
+	if (kv->key == NULL) {
+		snprintf(err, errlen, "kv without key");
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_parse_header(const char *body, size_t n, struct wire_header *out,
+    char *err, size_t errlen)
+{
+	cJSON *root;
+	int rc;
+
+	if ((root = cJSON_ParseWithLength(body, n)) == NULL) {
+		snprintf(err, errlen, "response is not JSON");
+		return -1;
+	}
+	rc = parse_header(root, out, err, errlen);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int
+wire_parse_range(const char *body, size_t n, struct wire_range *out,
+    char *err, size_t errlen)
+{
+	const cJSON *kvs, *kv, *more;
+	cJSON *root;
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((root = cJSON_ParseWithLength(body, n)) == NULL) {
+		snprintf(err, errlen, "range response is not JSON");
+		return -1;
+	}
+	if (parse_header(root, &out->hdr, err, errlen) ||
+	    get_i64(root, "count", &out->count, err, errlen))
+		goto fail;
+	more = GET(root, "more");
+	out->more = cJSON_IsTrue(more);
+	kvs = GET(root, "kvs");
+	if (kvs != NULL) {
+		if (!cJSON_IsArray(kvs)) {
+			snprintf(err, errlen, "kvs is not an array");
+			goto fail;
+		}
+		out->kvs = calloc((size_t)cJSON_GetArraySize(kvs) + 1,
+		    sizeof(*out->kvs));
+		if (out->kvs == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		cJSON_ArrayForEach(kv, kvs) {
+			if (parse_kv(kv, &out->kvs[i], err, errlen) != 0)
+				goto fail;
+			out->nkvs = ++i;
+		}
+	}
+	cJSON_Delete(root);
+	return 0;
+fail:
+	cJSON_Delete(root);
+	wire_range_release(out);
+	return -1;
+}
+
+void
+wire_range_release(struct wire_range *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nkvs; i++)
+		kv_release(&r->kvs[i]);
+	free(r->kvs);
+	r->kvs = NULL;
+	r->nkvs = 0;
+}
+
+static void
+copy_string(const cJSON *f, char *buf, size_t size)
+{
+	if (cJSON_IsString(f))
+		snprintf(buf, size, "%s", f->valuestring);
+}
+
+static int
+parse_event(const cJSON *o, struct wire_event *ev, char *err, size_t errlen)
+{
+	const cJSON *type, *prev;
+
+	memset(ev, 0, sizeof(*ev));
+	type = GET(o, "type");
+	if (type == NULL || (cJSON_IsString(type) &&
+	    strcmp(type->valuestring, "PUT") == 0))
+		ev->type = WIRE_PUT;
+	else if (cJSON_IsString(type) && strcmp(type->valuestring, "DELETE") == 0)
+		ev->type = WIRE_DELETE;
+	else {
+		snprintf(err, errlen, "event type is neither PUT nor DELETE");
+		return -1;
+	}
+	if (parse_kv(GET(o, "kv"), &ev->kv, err, errlen) != 0)
+		return -1;
+	if (ev->kv.mod_rev <= 0) {
+		kv_release(&ev->kv);
+		snprintf(err, errlen, "event without mod_revision");
+		return -1;
+	}
+	if ((prev = GET(o, "prev_kv")) != NULL) {
+		if (parse_kv(prev, &ev->prev, err, errlen) != 0) {
+			kv_release(&ev->kv);
+			return -1;
+		}
+		ev->has_prev = 1;
+	}
+	return 0;
+}
+
+int
+wire_parse_watch(const char *line, size_t n, struct wire_watch *out,
+    char *err, size_t errlen)
+{
+	const cJSON *res, *e, *evs, *ev;
+	cJSON *root;
+	int64_t code = 0;
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((root = cJSON_ParseWithLength(line, n)) == NULL) {
+		snprintf(err, errlen, "watch message is not JSON");
+		return -1;
+	}
+	if ((e = GET(root, "error")) != NULL) {
+		/* 3.4/3.5: grpc_code; 3.6: code. */
+		out->is_error = 1;
+		if (cJSON_IsObject(e)) {
+			if (get_i64(e, "grpc_code", &code, err, errlen) == 0 &&
+			    code == 0)
+				get_i64(e, "code", &code, err, errlen);
+			copy_string(GET(e, "message"), out->error_msg,
+			    sizeof(out->error_msg));
+		} else
+			copy_string(e, out->error_msg, sizeof(out->error_msg));
+		out->error_code = (int)code;
+		cJSON_Delete(root);
+		return 0;
+	}
+	if (!cJSON_IsObject(res = GET(root, "result"))) {
+		snprintf(err, errlen, "watch message has no result");
+		goto fail;
+	}
+	if (parse_header(res, &out->hdr, err, errlen) ||
+	    get_i64(res, "watch_id", &out->watch_id, err, errlen) ||
+	    get_i64(res, "compact_revision", &out->compact_revision, err,
+	    errlen))
+		goto fail;
+	out->created = cJSON_IsTrue(GET(res, "created"));
+	out->canceled = cJSON_IsTrue(GET(res, "canceled"));
+	out->fragment = cJSON_IsTrue(GET(res, "fragment"));
+	copy_string(GET(res, "cancel_reason"), out->cancel_reason,
+	    sizeof(out->cancel_reason));
+	if ((evs = GET(res, "events")) != NULL) {
+		if (!cJSON_IsArray(evs)) {
+			snprintf(err, errlen, "events is not an array");
+			goto fail;
+		}
+		out->events = calloc((size_t)cJSON_GetArraySize(evs) + 1,
+		    sizeof(*out->events));
+		if (out->events == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		cJSON_ArrayForEach(ev, evs) {
+			if (parse_event(ev, &out->events[i], err, errlen) != 0)
+				goto fail;
+			out->nevents = ++i;
+		}
+	}
+	cJSON_Delete(root);
+	return 0;
+fail:
+	cJSON_Delete(root);
+	wire_watch_release(out);
+	return -1;
+}
+
+void
+wire_watch_release(struct wire_watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nevents; i++) {
+		kv_release(&w->events[i].kv);
+		kv_release(&w->events[i].prev);
+	}
+	free(w->events);
+	w->events = NULL;
+	w->nevents = 0;
+}
+
+int
+wire_parse_error(const char *body, size_t n, int *code, char *msg,
+    size_t msglen)
+{
+	const cJSON *m, *c;
+	cJSON *root;
+	size_t i;
+
+	*code = 0;
+	root = cJSON_ParseWithLength(body, n);
+	if (root == NULL || !cJSON_IsObject(root) ||
+	    (c = GET(root, "code")) == NULL) {
+		cJSON_Delete(root);
+		/* Not JSON (404/405/421 text): keep a printable excerpt. */
+		for (i = 0; i < n && i + 1 < msglen && body[i] != '\n'; i++)
+			msg[i] = (body[i] >= 32 && body[i] < 127) ? body[i] : '?';
+		msg[i] = '\0';
+		return -1;
+	}
+	if (cJSON_IsNumber(c))
+		*code = c->valueint;
+	m = GET(root, "message");
+	if (!cJSON_IsString(m))
+		m = GET(root, "error");
+	msg[0] = '\0';
+	copy_string(m, msg, msglen);
+	cJSON_Delete(root);
+	return 0;
+}
+
+size_t
+wire_prefix_end(const char *prefix, size_t n, char *out)
+{
+	memcpy(out, prefix, n);
+	while (n > 0 && (unsigned char)out[n - 1] == 0xff)
+		n--;
+	if (n == 0) {
+		out[0] = '\0';
+		return 1;
+	}
+	out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
+	return n;
+}
+
+static void
+add_b64(cJSON *o, const char *name, const char *p, size_t n)
+{
+	char *enc = malloc(hs_b64_enclen(n));
+
+	if (enc == NULL)
+		return;
+	hs_b64_encode((const unsigned char *)p, n, enc);
+	cJSON_AddStringToObject(o, name, enc);
+	free(enc);
+}
+
+static void
+add_i64(cJSON *o, const char *name, int64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	cJSON_AddStringToObject(o, name, buf);
+}
+
+static char *
+finish(cJSON *root)
+{
+	char *s = cJSON_PrintUnformatted(root);
+
+	cJSON_Delete(root);
+	return s;
+}
+
+char *
+wire_range_request(const char *prefix, const char *start_after,
+    size_t start_after_len, int64_t rev, int64_t limit)
+{
+	size_t n = strlen(prefix);
+	char *end, *from;
+	cJSON *root;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return NULL;
+	end = malloc(n + 1);
+	from = malloc(start_after_len + 1);
+	if (end == NULL || from == NULL) {
+		free(end);
+		free(from);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (start_after) {
+		/* The next key after k is k + "\0". */
+		memcpy(from, start_after, start_after_len);
+		from[start_after_len] = '\0';
+		add_b64(root, "key", from, start_after_len + 1);
+	} else
+		add_b64(root, "key", prefix, n);
+	add_b64(root, "range_end", end, wire_prefix_end(prefix, n, end));
+	if (rev > 0)
+		add_i64(root, "revision", rev);
+	if (limit > 0)
+		add_i64(root, "limit", limit);
+	free(end);
+	free(from);
+	return finish(root);
+}
+
+char *
+wire_watch_request(const char *prefix, int64_t start_rev)
+{
+	size_t n = strlen(prefix);
+	cJSON *root, *cr;
+	char *end;
+
+	if ((end = malloc(n + 1)) == NULL)
+		return NULL;
+	root = cJSON_CreateObject();
+	cr = cJSON_AddObjectToObject(root, "create_request");
+	if (cr == NULL) {
+		free(end);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	add_b64(cr, "key", prefix, n);
+	add_b64(cr, "range_end", end, wire_prefix_end(prefix, n, end));
+	add_i64(cr, "start_revision", start_rev);
+	cJSON_AddTrueToObject(cr, "prev_kv");
+	cJSON_AddTrueToObject(cr, "progress_notify");
+	free(end);
+	return finish(root);
+}

@@ -1,0 +1,102 @@
+/*
+ * wire.h: etcd's JSON gateway messages, decoded.  Keys and values arrive
+ * base64-encoded and every int64 as a JSON string; proto defaults are
+ * omitted (a PUT event has no "type", a first watch no "watch_id").  This
+ * module turns one response body or one watch line into plain structs and
+ * builds the request bodies; it does no I/O.
+ * Reference: ../shared/docs/etcd-gateway.md sections 0, 2, 3, 4, 8.
+ */
+#ifndef HS_WIRE_H
+#define HS_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wire_header {
+	uint64_t cluster_id;
+	uint64_t member_id;
+	int64_t revision;       /* 0 when absent (compaction cancel, txn sub-responses) */
+	uint64_t raft_term;
+};
+
+/* A key-value.  key/value are decoded bytes, owned by the enclosing message. */
+struct wire_kv {
+	char *key;
+	size_t keylen;
+	char *value;            /* NULL for an absent (empty) value: vallen 0 */
+	size_t vallen;
+	int64_t create_rev, mod_rev, version, lease;
+};
+
+enum { WIRE_PUT = 0, WIRE_DELETE = 1 };
+
+struct wire_event {
+	int type;
+	struct wire_kv kv;
+	int has_prev;
+	struct wire_kv prev;
+};
+
+/* A unary response of /v3/kv/range. */
+struct wire_range {
+	struct wire_header hdr;
+	size_t nkvs;
+	struct wire_kv *kvs;
+	int more;
+	int64_t count;
+	void *priv;
+};
+
+/* One watch stream line. */
+struct wire_watch {
+	int is_error;           /* {"error":{...}}: the stream is over */
+	int error_code;         /* grpc code */
+	char error_msg[256];
+	struct wire_header hdr;
+	int64_t watch_id;
+	int created, canceled, fragment;
+	int64_t compact_revision;       /* > 0: canceled because compacted */
+	char cancel_reason[256];
+	size_t nevents;
+	struct wire_event *events;
+	void *priv;
+};
+
+/*
+ * Parse a range response body.  Returns 0, or -1 with a one-line reason in
+ * err when it is not JSON or a field has the wrong type or bad base64.
+ * Release with wire_range_release().
+ */
+int wire_parse_range(const char *body, size_t n, struct wire_range *out,
+    char *err, size_t errlen);
+void wire_range_release(struct wire_range *r);
+
+int wire_parse_watch(const char *line, size_t n, struct wire_watch *out,
+    char *err, size_t errlen);
+void wire_watch_release(struct wire_watch *w);
+
+/*
+ * A unary error body: {"error":msg,"message":msg,"code":N} (3.4/3.5) or
+ * {"code":N,"message":msg} (3.6).  Returns 0 and fills code/msg when body
+ * is such an object, -1 otherwise (msg then gets a printable excerpt).
+ */
+int wire_parse_error(const char *body, size_t n, int *code, char *msg,
+    size_t msglen);
+
+/* Parse a header-only response (e.g. count_only range). */
+int wire_parse_header(const char *body, size_t n, struct wire_header *out,
+    char *err, size_t errlen);
+
+/*
+ * Request bodies, malloc'd, caller frees.  range: the keys [key, end) at
+ * revision rev (0 = current), at most limit; start_after, when not NULL,
+ * continues after that key (exclusive).
+ */
+char *wire_range_request(const char *prefix, const char *start_after,
+    size_t start_after_len, int64_t rev, int64_t limit);
+char *wire_watch_request(const char *prefix, int64_t start_rev);
+
+/* The end of the range of keys starting with prefix, as etcd wants it. */
+size_t wire_prefix_end(const char *prefix, size_t n, char *out);
+
+#endif
