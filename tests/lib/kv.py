@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""kv.py: talk to a test etcd over its JSON gateway, for the shell tests.
+
+It writes (one key, a JSONL file of keys, many keys fast over one
+keep-alive connection) and reads etcd's own view as the oracle the
+recorder is checked against: the state of a prefix at a revision, and the
+history of every event under a prefix.
+
+  kv.py URL put KEY VALUE            (VALUE '@b64:...' is base64 bytes)
+  kv.py URL del KEY
+  kv.py URL load FILE.jsonl          ({"key":..., "value":...} per line)
+  kv.py URL many N PREFIX [SIZE]     N puts of PREFIX<i>, keys reused mod N/2
+  kv.py URL rev                      current revision
+  kv.py URL state PREFIX [REV]       "key|hexvalue" lines at REV (default now)
+  kv.py URL history PREFIX FROM      "rev|PUT|key|hexvalue" / "rev|DELETE|key|"
+                                     for every event from revision FROM on
+  kv.py URL compact REV
+"""
+import base64
+import http.client
+import json
+import sys
+import urllib.parse
+
+
+def b64(b):
+    return base64.b64encode(b).decode()
+
+
+def prefix_end(p):
+    b = bytearray(p)
+    while b and b[-1] == 0xFF:
+        b.pop()
+    if not b:
+        return b"\0"
+    b[-1] += 1
+    return bytes(b)
+
+
+class Etcd:
+    def __init__(self, url):
+        u = urllib.parse.urlparse(url)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+
+    def post(self, path, body):
+        self.conn.request("POST", path, json.dumps(body),
+                          {"Content-Type": "application/json"})
+        r = self.conn.getresponse()
+        data = r.read()
+        if r.status != 200:
+            sys.exit("kv.py: %s: HTTP %d %s" % (path, r.status, data[:200]))
+        return json.loads(data)
+
+    def put(self, key, value):
+        return int(self.post("/v3/kv/put", {"key": b64(key), "value": b64(value)})
+                   ["header"]["revision"])
+
+    def delete(self, key):
+        return int(self.post("/v3/kv/deleterange", {"key": b64(key)})
+                   ["header"]["revision"])
+
+    def rev(self):
+        return int(self.post("/v3/kv/range", {"key": "AA==", "count_only": True})
+                   ["header"]["revision"])
+
+    def state(self, prefix, rev=0):
+        req = {"key": b64(prefix), "range_end": b64(prefix_end(prefix))}
+        if rev:
+            req["revision"] = str(rev)
+        out = []
+        for kv in self.post("/v3/kv/range", req).get("kvs", []):
+            out.append((base64.b64decode(kv["key"]),
+                        base64.b64decode(kv.get("value", ""))))
+        return out
+
+
+def value_arg(v):
+    if v.startswith("@b64:"):
+        return base64.b64decode(v[5:])
+    return v.encode()
+
+
+def history(url, prefix, start):
+    """Every event under prefix from start up to the current revision."""
+    e = Etcd(url)
+    head = e.rev()
+    out = []
+    if head < start:
+        return out
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    req = {"create_request": {"key": b64(prefix), "range_end": b64(prefix_end(prefix)),
+                              "start_revision": str(start)}}
+    conn.request("POST", "/v3/watch", json.dumps(req))
+    r = conn.getresponse()
+    last = 0
+    # Every revision up to head is under the prefix in these tests, so the
+    # stream is complete once an event at head has arrived.
+    while last < head:
+        line = r.readline()
+        if not line:
+            break
+        msg = json.loads(line).get("result", {})
+        for ev in msg.get("events", []):
+            kv = ev["kv"]
+            rev = int(kv["mod_revision"])
+            key = base64.b64decode(kv["key"])
+            if ev.get("type") == "DELETE":
+                out.append("%d|DELETE|%s|" % (rev, key.decode("utf-8", "replace")))
+            else:
+                val = base64.b64decode(kv.get("value", ""))
+                out.append("%d|PUT|%s|%s" % (rev, key.decode("utf-8", "replace"),
+                                             val.hex().upper()))
+            last = max(last, rev)
+    conn.close()
+    return out
+
+
+def main():
+    url, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    e = Etcd(url)
+    if cmd == "put":
+        print(e.put(args[0].encode(), value_arg(args[1])))
+    elif cmd == "del":
+        print(e.delete(args[0].encode()))
+    elif cmd == "load":
+        rev = 0
+        for line in open(args[0]):
+            if line.strip():
+                o = json.loads(line)
+                rev = e.put(o["key"].encode(), o["value"].encode())
+        print(rev)
+    elif cmd == "many":
+        n, prefix = int(args[0]), args[1]
+        size = int(args[2]) if len(args) > 2 else 40
+        rev = 0
+        for i in range(n):
+            key = ("%s%06d" % (prefix, i % max(1, n // 2))).encode()
+            val = ("v%d-" % i).encode() + b"x" * size
+            rev = e.put(key, val)
+        print(rev)
+    elif cmd == "rev":
+        print(e.rev())
+    elif cmd == "state":
+        rev = int(args[1]) if len(args) > 1 else 0
+        for k, v in e.state(args[0].encode(), rev):
+            print("%s|%s" % (k.decode("utf-8", "replace"), v.hex().upper()))
+    elif cmd == "history":
+        for line in history(url, args[0].encode(), int(args[1])):
+            print(line)
+    elif cmd == "compact":
+        e.post("/v3/kv/compaction", {"revision": args[0], "physical": True})
+    else:
+        sys.exit("kv.py: unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
