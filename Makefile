@@ -77,7 +77,7 @@ bin/hindsight: $(QUERY_OBJ) $(BUILD)/libhs.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librec.a $(BUILD)/libhs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 # Installs what is missing, quietly when nothing is.
 deps:

@@ -14,6 +14,19 @@ struct framer {
 	size_t maxline;
 };
 
+/* A line of nothing but white space (say "\r" of a CRLF) is no message. */
+static int
+blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] != ' ' && p[i] != '\r' && p[i] != '\t')
+			return 0;
+	}
+	return 1;
+}
+
 struct framer *
 framer_new(size_t maxline)
 {
@@ -59,7 +72,8 @@ framer_feed(struct framer *f, const char *data, size_t n, framer_line_cb *cb,
 		size_t end = (size_t)(nl - f->buf);
 
 		*nl = '\0';
-		if (end > start && cb(arg, f->buf + start, end - start) != 0) {
+		if (!blank(f->buf + start, end - start) &&
+		    cb(arg, f->buf + start, end - start) != 0) {
 			/* Keep the rest so the caller may inspect, then reset. */
 			start = end + 1;
 			memmove(f->buf, f->buf + start, f->len - start);
@@ -83,14 +97,9 @@ framer_feed(struct framer *f, const char *data, size_t n, framer_line_cb *cb,
 int
 framer_finish(struct framer *f, framer_line_cb *cb, void *arg)
 {
-	size_t i;
 	int rc = 0;
 
-	for (i = 0; i < f->len; i++) {
-		if (f->buf[i] != ' ' && f->buf[i] != '\r' && f->buf[i] != '\t')
-			break;
-	}
-	if (i < f->len) {
+	if (!blank(f->buf, f->len)) {
 		f->buf[f->len] = '\0';
 		rc = cb(arg, f->buf, f->len);
 	}
