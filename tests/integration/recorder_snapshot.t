@@ -5,12 +5,15 @@
 . "$TOP/tests/lib/etcd.sh"
 . "$TOP/tests/lib/recorder.sh"
 
-etcd_start snap
+# Room for a 1.5 MiB value (etcd's default request limit is 1.5 MiB).
+etcd_start snap --max-request-bytes 4194304
 $KV "$ETCD_URL" load "$TOP/tests/fixtures/cilium-1.7-seed.jsonl" >/dev/null
 $KV "$ETCD_URL" many 60 cilium/state/ip/v1/default/bulk- >/dev/null
 # Bytes that are not UTF-8, an empty value, and a key outside the prefix.
 $KV "$ETCD_URL" put cilium/blob '@b64:AP8Q7/7+gA==' >/dev/null
 $KV "$ETCD_URL" put cilium/empty '' >/dev/null
+{ printf '{"IP":\001'; head -c 1572865 /dev/urandom; } >"$TMP/big"
+$KV "$ETCD_URL" putfile cilium/state/ip/v1/default/10.9.9.9 "$TMP/big" >/dev/null
 $KV "$ETCD_URL" put ciliumx/outside v >/dev/null
 $KV "$ETCD_URL" put other/key v >/dev/null
 head=$($KV "$ETCD_URL" rev)
@@ -63,11 +66,16 @@ is "$(q "$db" "SELECT ipv4_alloc_cidr||' '||ipv4_alloc_len||' '||ipv4_health_ip
 	"node pod CIDR with prefix length and health IP"
 is "$(q "$db" "SELECT ip FROM node_addresses a JOIN nodes n ON n.rowid=a.node_row
 	WHERE a.type='CiliumInternalIP'")" "10.6.6.71" "node CiliumInternalIP"
-is "$(q "$db" "SELECT count(*) FROM ipcache WHERE ip LIKE 'bulk%' OR pod IS NULL")" \
-	"$(q "$db" "SELECT count(*) FROM decode_errors WHERE family='ipcache'")" \
-	"bulk non-JSON ipcache values are decode errors, not rows"
+is "$(q "$db" "SELECT count(*) FROM keys WHERE key LIKE '%/bulk-%' AND kind = 'other'")" \
+	30 "keys under ip/v1/default/ that are not IPs are kind 'other'"
 is "$(q "$db" "SELECT count(*) FROM events e JOIN keys k ON k.id=e.key_id
 	WHERE k.key LIKE 'cilium/state/ip/v1/default/bulk-%'")" 30 \
 	"…and still kept raw in the change log"
+is "$(q "$db" "SELECT length(v.value) FROM events e JOIN keys k ON k.id=e.key_id
+	JOIN vals v ON v.id=e.val_id WHERE k.key='cilium/state/ip/v1/default/10.9.9.9'")" \
+	"$(wc -c <"$TMP/big" | tr -d ' ')" "a 1.5 MiB binary ipcache value is kept raw, whole"
+is "$(q "$db" "SELECT family FROM decode_errors d JOIN keys k ON k.id=d.key_id
+	WHERE k.key='cilium/state/ip/v1/default/10.9.9.9'")" ipcache \
+	"…and counted as an ipcache decode error"
 is "$(q "$db" "PRAGMA integrity_check")" ok "integrity_check ok"
 done_testing

@@ -7,6 +7,7 @@ recorder is checked against: the state of a prefix at a revision, and the
 history of every event under a prefix.
 
   kv.py URL put KEY VALUE            (VALUE '@b64:...' is base64 bytes)
+  kv.py URL putfile KEY FILE         value = the bytes of FILE
   kv.py URL del KEY
   kv.py URL load FILE.jsonl          ({"key":..., "value":...} per line)
   kv.py URL many N PREFIX [SIZE]     N puts of PREFIX<i>, keys reused mod N/2
@@ -121,6 +122,9 @@ def main():
     e = Etcd(url)
     if cmd == "put":
         print(e.put(args[0].encode(), value_arg(args[1])))
+    elif cmd == "putfile":
+        with open(args[1], "rb") as f:
+            print(e.put(args[0].encode(), f.read()))
     elif cmd == "del":
         print(e.delete(args[0].encode()))
     elif cmd == "load":
