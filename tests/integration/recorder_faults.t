@@ -1,0 +1,93 @@
+#!/bin/sh
+# Stream faults a real etcd cannot produce on demand, from a scripted fake
+# gateway (tests/lib/fake_etcd.py): messages in 1-byte chunks, a
+# connection cut in the middle of a message, garbage on the stream, a
+# replaced cluster, a compacted resume point.  Never a wrong row; a broken
+# stream means a reconnect from the right revision.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/recorder.sh"
+
+# script NAME: writes $TMP/NAME.json from the Python below.
+mkscript() {
+	"$PY" - "$TMP/$1.json" "$1" <<'PYEOF'
+import base64, json, sys
+b = lambda s: base64.b64encode(s.encode()).decode()
+hdr = lambda rev, cid="7": {"cluster_id": cid, "member_id": "1", "revision": str(rev), "raft_term": "2"}
+def line(o): return json.dumps(o) + "\n"
+def put(rev, key, val):
+    return {"kv": {"key": b(key), "create_revision": str(rev), "mod_revision": str(rev),
+                   "version": "1", "value": b(val)}}
+def dele(rev, key):
+    return {"type": "DELETE", "kv": {"key": b(key), "mod_revision": str(rev)}}
+created = lambda cid="7": line({"result": {"header": hdr(10, cid), "created": True}})
+events = lambda rev, *evs: line({"result": {"header": hdr(rev), "events": list(evs)}})
+rng = {"header": hdr(10), "kvs": [{"key": b("cilium/a"), "create_revision": "5",
+       "mod_revision": "5", "version": "1", "value": b("one")}], "count": "1"}
+ev12 = events(12, put(12, "cilium/c", "three"))
+name = sys.argv[2]
+if name == "chunks":
+    watches = [
+        [{"send": created(), "chunk": 1}, {"send": events(11, put(11, "cilium/b", "two")), "chunk": 1},
+         {"cut": ev12[:len(ev12) // 2]}],
+        [{"send": created()}, {"send": "{\"result\": nope\n"}, {"hold": True}],
+        [{"send": created(), "chunk": 3},
+         {"send": events(13, put(12, "cilium/c", "three"), dele(13, "cilium/a")), "chunk": 3},
+         {"hold": True}],
+    ]
+elif name == "replaced":
+    watches = [[{"send": created("8")}, {"hold": True}]]
+elif name == "compacted":
+    watches = [[{"send": created()}, {"send": line({"result": {"header": {"cluster_id": "7"},
+               "canceled": True, "compact_revision": "50"}})}, {"hold": True}]]
+json.dump({"range": rng, "watches": watches}, open(sys.argv[1], "w"))
+PYEOF
+}
+
+# fake NAME: start the fake gateway with script NAME; sets FAKE_URL.
+fake() {
+	rm -f "$TMP/port" "$TMP/$1.log"
+	"$PY" "$TOP/tests/lib/fake_etcd.py" "$TMP/$1.json" "$TMP/port" "$TMP/$1.log" &
+	CLEANUP_PIDS="$CLEANUP_PIDS $!"
+	FAKE_PID=$!
+	wait_until 10 test -s "$TMP/port" || bail "fake etcd did not start"
+	FAKE_URL="http://127.0.0.1:$(cat "$TMP/port")"
+}
+
+mkscript chunks
+fake chunks
+db="$TMP/chunks.db"
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$FAKE_URL" >"$TMP/chunks.rec" 2>&1 &
+rec=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $rec"
+wait_until 20 db_reached "$db" 13
+ok $? "recorded through revision 13 despite a cut and garbage"
+starts=$("$PY" -c 'import json,sys
+for l in open(sys.argv[1]): print(json.loads(l)["create_request"]["start_revision"])' "$TMP/chunks.log" | head -3 | tr '\n' ' ')
+is "$starts" "11 12 12 " "watches resumed at 11, then 12 after the cut, 12 after the garbage"
+is "$(db_history "$db" 0)" "11|PUT|cilium/b|74776F
+12|PUT|cilium/c|7468726565
+13|DELETE|cilium/a|" "each event exactly once, nothing from the partial or the garbage"
+is "$(db_state "$db")" "cilium/b|74776F
+cilium/c|7468726565" "state after revision 13"
+grep -q 'malformed message' "$TMP/chunks.rec"
+ok $? "the garbage line is logged as a malformed message"
+kill -TERM "$rec"
+wait "$rec"
+ok $? "SIGTERM: exit 0"
+
+mkscript replaced
+fake replaced
+cp "$db" "$TMP/replaced.db"
+"$BIN/hindsight-recorder" --db "$TMP/replaced.db" --endpoints "$FAKE_URL" 2>"$TMP/replaced.rec"
+is $? 3 "a replaced etcd cluster (new cluster_id): exit 3"
+grep -q 'is cluster 8, but this db records cluster 7' "$TMP/replaced.rec"
+ok $? "…saying which clusters"
+is "$(db_recorded "$TMP/replaced.db")" 13 "…and nothing of it written"
+
+mkscript compacted
+fake compacted
+"$BIN/hindsight-recorder" --db "$TMP/replaced.db" --endpoints "$FAKE_URL" 2>"$TMP/compacted.rec"
+is $? 3 "resume point compacted away: exit 3 (re-listing is issue 4)"
+grep -q 'revision 14 is no longer in etcd (compacted up to 50)' "$TMP/compacted.rec"
+ok $? "…saying which revision and how far etcd compacted"
+done_testing
