@@ -16,6 +16,7 @@
  */
 #include "recorder.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,13 @@ struct recorder {
 	int status;
 	int fatal;              /* stop at the next chance, with status */
 
-	/* snapshot in progress */
+	/* resync: re-list after a gap instead of a first snapshot */
+	int resync;
+	char resync_reason[200];
+	int64_t gap_from_rev;   /* hindsight revision the gap starts at */
+	uint64_t resync_cluster;
+
+	/* snapshot (or resync listing) in progress */
 	int64_t snap_rev;
 	int64_t snap_us;
 	long snap_keys;
@@ -149,6 +156,33 @@ snapshot_reset(struct recorder *r)
 	r->pending = 0;
 }
 
+/*
+ * The first page of a resync fixes its revision.  Another cluster_id, or
+ * revisions below what was recorded (etcd restored or recreated), means
+ * another etcd history: a new epoch, so revisions never mix.
+ */
+static int
+resync_first(struct recorder *r, const struct wire_range *rg)
+{
+	char why[128];
+
+	r->gap_from_rev = store_hs_rev(r->store, r->wm_rev);
+	r->resync_cluster = rg->hdr.cluster_id;
+	if (store_begin(r->store) != 0)
+		return -1;
+	if (rg->hdr.cluster_id != r->cluster_id || rg->hdr.revision < r->wm_rev) {
+		snprintf(why, sizeof(why), "; new epoch for cluster %llu",
+		    (unsigned long long)rg->hdr.cluster_id);
+		if (strlen(r->resync_reason) + strlen(why) < sizeof(r->resync_reason))
+			strcat(r->resync_reason, why);
+		if (store_new_epoch(r->store, rg->hdr.cluster_id,
+		    rg->hdr.revision, r->snap_us) != 0)
+			return -1;
+	}
+	return store_revision(r->store, r->snap_rev, "resync", r->wm_us,
+	    r->snap_us) != 0 || store_resync_begin(r->store) != 0 ? -1 : 0;
+}
+
 static int
 snapshot_page(struct recorder *r, const struct wire_range *rg)
 {
@@ -158,13 +192,18 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 	if (r->snap_rev == 0) {
 		r->snap_rev = rg->hdr.revision;
 		r->snap_us = hs_now_us();
-		r->cluster_id = rg->hdr.cluster_id;
-		if (store_begin(r->store) != 0 ||
-		    store_first_epoch(r->store, r->cluster_id, r->cfg.prefix,
-		    r->snap_rev, r->snap_us) != 0 ||
-		    store_revision(r->store, r->snap_rev, "snapshot", r->snap_us,
-		    r->snap_us) != 0)
-			return -1;
+		if (r->resync) {
+			if (resync_first(r, rg) != 0)
+				return -1;
+		} else {
+			r->cluster_id = rg->hdr.cluster_id;
+			if (store_begin(r->store) != 0 ||
+			    store_first_epoch(r->store, r->cluster_id,
+			    r->cfg.prefix, r->snap_rev, r->snap_us) != 0 ||
+			    store_revision(r->store, r->snap_rev, "snapshot",
+			    r->snap_us, r->snap_us) != 0)
+				return -1;
+		}
 	}
 	for (i = 0; i < rg->nkvs; i++) {
 		const struct wire_kv *kv = &rg->kvs[i];
@@ -180,12 +219,36 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 		ev.version = kv->version;
 		ev.lease = kv->lease;
 		ev.origin = 1;
+		if (r->resync) {
+			if (store_resync_key(r->store, &ev, r->snap_rev) != 0)
+				return -1;
+			continue;
+		}
 		/* When it was written is unknown: before the snapshot. */
 		if (store_revision(r->store, kv->mod_rev, "snapshot", -1,
 		    r->snap_us) != 0 || store_event(r->store, &ev) != 0)
 			return -1;
 	}
 	r->snap_keys += (long)rg->nkvs;
+	return 0;
+}
+
+/* Vanished keys, the gap row, and a line for the operator. */
+static int
+resync_done(struct recorder *r)
+{
+	long puts = 0, dels = 0;
+
+	if (store_resync_finish(r->store, r->snap_rev, r->gap_from_rev,
+	    r->wm_us, r->snap_us, r->resync_reason, &puts, &dels) != 0) {
+		fail(r, REC_EXIT_DB);
+		return -1;
+	}
+	r->cluster_id = r->resync_cluster;
+	log_warn("gap recorded after revision %lld: %s; re-listed %ld keys at "
+	    "revision %lld: %ld inferred puts, %ld inferred deletes",
+	    (long long)r->wm_rev, r->resync_reason, r->snap_keys,
+	    (long long)r->snap_rev, puts, dels);
 	return 0;
 }
 
@@ -246,13 +309,19 @@ snapshot_done(void *arg, int ok, long status, const char *body, size_t len,
 		return;
 	}
 	wire_range_release(&rg);
+	if (r->resync && resync_done(r) != 0) {
+		recorder_stop(r, r->status);
+		return;
+	}
 	store_watermark(r->store, r->snap_rev, r->snap_us);
 	if (commit(r) != 0) {
 		recorder_stop(r, r->status);
 		return;
 	}
-	log_info("snapshot: %ld keys under %s at revision %lld",
-	    r->snap_keys, r->cfg.prefix, (long long)r->snap_rev);
+	if (!r->resync)
+		log_info("snapshot: %ld keys under %s at revision %lld",
+		    r->snap_keys, r->cfg.prefix, (long long)r->snap_rev);
+	r->resync = 0;
 	r->wm_rev = r->snap_rev;
 	r->wm_us = r->snap_us;
 	free(r->last_key);
@@ -363,6 +432,18 @@ err:
 	return -1;
 }
 
+/* End this stream and re-list; see snapshot_page(). */
+static void __attribute__((format(printf, 2, 3)))
+need_resync(struct recorder *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->resync_reason, sizeof(r->resync_reason), fmt, ap);
+	va_end(ap);
+	r->resync = 1;
+}
+
 static int
 watch_line(void *arg, char *line, size_t len)
 {
@@ -392,14 +473,17 @@ watch_line(void *arg, char *line, size_t len)
 			rc = -1;
 			goto out;
 		}
-		if (r->cluster_id != 0 && m.hdr.cluster_id != r->cluster_id) {
-			log_err("etcd at %s is cluster %llu, but this db records "
-			    "cluster %llu; recording a replaced cluster into the "
-			    "same db is not supported yet: use a new --db",
-			    etcd_endpoint(r->etcd),
-			    (unsigned long long)m.hdr.cluster_id,
+		if (m.hdr.cluster_id != r->cluster_id) {
+			need_resync(r, "etcd cluster replaced: cluster_id %llu, "
+			    "was %llu", (unsigned long long)m.hdr.cluster_id,
 			    (unsigned long long)r->cluster_id);
-			fail(r, REC_EXIT_ETCD);
+			rc = -1;
+			goto out;
+		}
+		if (m.hdr.revision < r->wm_rev) {
+			need_resync(r, "etcd revisions went backwards: etcd at "
+			    "%lld, recorded through %lld",
+			    (long long)m.hdr.revision, (long long)r->wm_rev);
 			rc = -1;
 			goto out;
 		}
@@ -416,15 +500,11 @@ watch_line(void *arg, char *line, size_t len)
 		goto out;
 	}
 	if (m.canceled) {
-		if (m.compact_revision > 0) {
-			log_err("revision %lld is no longer in etcd (compacted "
-			    "up to %lld): the recorder was down longer than "
-			    "etcd keeps history; re-listing across a "
-			    "compaction gap is not supported yet",
-			    (long long)r->wm_rev + 1,
+		if (m.compact_revision > 0)
+			need_resync(r, "history compacted: revision %lld is "
+			    "gone, etcd keeps from %lld", (long long)r->wm_rev + 1,
 			    (long long)m.compact_revision);
-			fail(r, REC_EXIT_ETCD);
-		} else
+		else
 			snprintf(r->stream_error, sizeof(r->stream_error),
 			    "watch canceled: %s", m.cancel_reason[0] ?
 			    m.cancel_reason : "no reason given");
@@ -474,6 +554,13 @@ watch_end(void *arg, long status, const char *why)
 	commit(r);
 	if (r->fatal) {
 		recorder_stop(r, r->status);
+		return;
+	}
+	if (r->resync) {
+		log_warn("%s: re-listing %s from %s", r->resync_reason,
+		    r->cfg.prefix, etcd_endpoint(r->etcd));
+		snapshot_reset(r);
+		snapshot_request(r);
 		return;
 	}
 	if (r->cfg.once && r->created_rev >= 0 && r->wm_rev >= r->created_rev) {

@@ -28,7 +28,7 @@ enum {
 	S_NODEADDR_INS, S_SVC_INS, S_SVCPORT_INS, S_HB_INS, S_META,
 	S_EPOCH_INS, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_CLOSE_IDENT, S_CLOSE_IUSER, S_CLOSE_IPC, S_CLOSE_NODE, S_CLOSE_SVC,
-	S_COUNT
+	S_OPEN_LAST, S_SEEN_INS, S_UNSEEN, S_GAP_INS, S_COUNT
 };
 
 static const char *const sqls[S_COUNT] = {
@@ -91,6 +91,15 @@ static const char *const sqls[S_COUNT] = {
 	    "WHERE key_id = ? AND to_rev IS NULL",
 	[S_CLOSE_SVC] = "UPDATE services SET to_rev = ? "
 	    "WHERE key_id = ? AND to_rev IS NULL",
+	/* Resync: the key's latest event, and which keys were listed. */
+	[S_OPEN_LAST] = "SELECT e.type, e.rev, e.val_id, e.lease FROM events e "
+	    "JOIN keys k ON k.id = e.key_id WHERE k.key = ? AND e.to_rev IS NULL",
+	[S_SEEN_INS] = "INSERT OR IGNORE INTO temp.resync_seen(key) VALUES (?)",
+	[S_UNSEEN] = "SELECT k.key FROM events e JOIN keys k ON k.id = e.key_id "
+	    "WHERE e.to_rev IS NULL AND e.type = 0 AND k.key NOT IN "
+	    "(SELECT key FROM temp.resync_seen) ORDER BY k.key",
+	[S_GAP_INS] = "INSERT INTO gaps(from_rev, to_rev, from_us, to_us, "
+	    "reason) VALUES (?,?,?,?,?)",
 };
 
 struct store {
@@ -175,6 +184,25 @@ bind_cstr(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
+/* The current epoch and its offset, as committed. */
+static void
+load_epoch(struct store *s)
+{
+	sqlite3_stmt *st;
+
+	s->epoch = 0;
+	s->offset = 0;
+	if (hsdb_meta_get_int(s->db, "epoch", &s->epoch) != 0)
+		return;
+	if (sqlite3_prepare_v2(s->db, "SELECT rev_offset FROM epochs "
+	    "WHERE epoch = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, s->epoch);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			s->offset = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -187,6 +215,12 @@ store_open(const char *path, char *err, size_t errlen)
 	}
 	if ((s->db = hsdb_open_rw(path, err, errlen)) == NULL)
 		goto err0;
+	/* Keys listed by a resync; per connection, never in the file. */
+	if (sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS resync_seen "
+	    "(key TEXT PRIMARY KEY) WITHOUT ROWID", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto err0;
+	}
 	for (i = 0; i < S_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, sqls[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
@@ -195,17 +229,7 @@ store_open(const char *path, char *err, size_t errlen)
 			goto err0;
 		}
 	}
-	if (hsdb_meta_get_int(s->db, "epoch", &s->epoch) == 0) {
-		sqlite3_stmt *st;
-
-		if (sqlite3_prepare_v2(s->db, "SELECT rev_offset FROM epochs "
-		    "WHERE epoch = ?", -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, s->epoch);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				s->offset = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-	}
+	load_epoch(s);
 	hsdb_meta_get_int(s->db, "decode_errors", &s->decode_errors);
 	return s;
 err0:
@@ -308,6 +332,8 @@ store_rollback(struct store *s)
 	/* After SQLITE_FULL SQLite may have rolled back already. */
 	if (!sqlite3_get_autocommit(s->db))
 		exec_st(s, S_ROLLBACK);
+	if (s->in_txn)
+		load_epoch(s);  /* a new epoch may have been rolled back */
 	s->in_txn = 0;
 	s->wm_dirty = 0;
 }
@@ -775,4 +801,149 @@ store_event(struct store *s, const struct store_event *ev)
 	rc = insert_typed(s, key_id, &k, &v, ev, rev);
 	hs_value_release(&v);
 	return rc;
+}
+
+int
+store_new_epoch(struct store *s, uint64_t cluster_id, int64_t etcd_rev,
+    int64_t now_us)
+{
+	sqlite3_stmt *st = s->st[S_EPOCH_INS];
+	char cid[32];
+	int64_t top = s->wm_rev + s->offset;
+	sqlite3_stmt *q;
+
+	/* Past every revision recorded so far, whatever the watermark says. */
+	if (sqlite3_prepare_v2(s->db, "SELECT max(rev) FROM revisions", -1, &q,
+	    NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW &&
+		    sqlite3_column_int64(q, 0) > top)
+			top = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	snprintf(cid, sizeof(cid), "%llu", (unsigned long long)cluster_id);
+	s->epoch++;
+	s->offset = top;
+	sqlite3_bind_int64(st, 1, s->epoch);
+	sqlite3_bind_text(st, 2, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, s->offset);
+	sqlite3_bind_int64(st, 4, etcd_rev);
+	sqlite3_bind_int64(st, 5, now_us);
+	if (exec_st(s, S_EPOCH_INS) != 0 || meta_int(s, "epoch", s->epoch) != 0 ||
+	    meta_text(s, "etcd_cluster_id", cid) != 0)
+		return -1;
+	return 0;
+}
+
+int
+store_resync_begin(struct store *s)
+{
+	if (sqlite3_exec(s->db, "DELETE FROM temp.resync_seen", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		log_err("db: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_resync_key(struct store *s, const struct store_event *listed,
+    int64_t rev)
+{
+	struct store_event ev = *listed;
+	sqlite3_stmt *st = s->st[S_OPEN_LAST];
+	int rc, same = 0;
+
+	sqlite3_bind_text(s->st[S_SEEN_INS], 1, listed->key,
+	    (int)listed->keylen, SQLITE_STATIC);
+	if (exec_st(s, S_SEEN_INS) != 0)
+		return -1;
+	/*
+	 * Unchanged when the latest recorded event is a PUT at the listed
+	 * mod_revision (same epoch): nothing happened to it in the gap.
+	 */
+	sqlite3_bind_text(st, 1, listed->key, (int)listed->keylen,
+	    SQLITE_STATIC);
+	if ((rc = row_st(s, S_OPEN_LAST)) < 0)
+		return -1;
+	if (rc == 1) {
+		same = sqlite3_column_int(st, 0) == 0 &&
+		    sqlite3_column_int64(st, 1) == listed->mod_rev + s->offset;
+		done_st(s, S_OPEN_LAST);
+	}
+	if (same)
+		return 0;
+	ev.mod_rev = rev;
+	ev.origin = 2;
+	return store_event(s, &ev);
+}
+
+int
+store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
+    int64_t gap_from_us, int64_t now_us, const char *reason, long *puts,
+    long *deletes)
+{
+	sqlite3_stmt *st = s->st[S_UNSEEN], *q;
+	struct store_event ev;
+	char **gone = NULL, **ng;
+	size_t n = 0, i;
+	int rc = 0;
+
+	/* Collect first: store_event() writes the table being read. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((ng = realloc(gone, (n + 1) * sizeof(*gone))) == NULL ||
+		    (ng[n] = strdup((const char *)sqlite3_column_text(st, 0))) ==
+		    NULL) {
+			gone = ng ? ng : gone;
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		gone = ng;
+		n++;
+	}
+	done_st(s, S_UNSEEN);
+	if (rc != SQLITE_DONE) {
+		log_err("db: listing vanished keys: %s", sqlite3_errmsg(s->db));
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = 1;
+		ev.key = gone[i];
+		ev.keylen = strlen(gone[i]);
+		ev.mod_rev = rev;
+		ev.origin = 2;
+		rc = store_event(s, &ev);
+	}
+	*deletes = (long)n;
+	*puts = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events WHERE rev = ? "
+	    "AND origin = 2 AND type = 0", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, rev + s->offset);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			*puts = (long)sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	if (rc == 0) {
+		st = s->st[S_GAP_INS];
+		sqlite3_bind_int64(st, 1, gap_from_rev);
+		sqlite3_bind_int64(st, 2, rev + s->offset);
+		sqlite3_bind_int64(st, 3, gap_from_us);
+		sqlite3_bind_int64(st, 4, now_us);
+		sqlite3_bind_text(st, 5, reason, -1, SQLITE_TRANSIENT);
+		rc = exec_st(s, S_GAP_INS);
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(gone[i]);
+	free(gone);
+	return rc;
+}
+
+/* The hindsight revision of the watermark (for gap rows). */
+int64_t
+store_hs_rev(const struct store *s, int64_t etcd_rev)
+{
+	return etcd_rev + s->offset;
 }

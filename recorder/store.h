@@ -20,7 +20,7 @@ struct store;
 /* What the db says about where recording stands. */
 struct store_state {
 	int recorded;           /* 0: nothing recorded yet (take a snapshot) */
-	int64_t recorded_rev;   /* etcd revision of the watermark */
+	int64_t recorded_rev;   /* etcd revision of the watermark (current epoch) */
 	int64_t recorded_us;
 	int64_t epoch;
 	uint64_t cluster_id;
@@ -74,6 +74,29 @@ int store_revision(struct store *s, int64_t rev, const char *how,
 
 /* One event, inside a transaction, in revision order. */
 int store_event(struct store *s, const struct store_event *ev);
+
+/*
+ * Re-listing after a gap (compacted history, replaced cluster).  Inside
+ * one transaction: store_resync_begin(), then store_resync_key() for every
+ * key etcd lists at revision rev, then store_resync_finish().  Keys whose
+ * latest recorded event differs from the listing get an inferred PUT at
+ * rev, recorded keys the listing lacks an inferred DELETE at rev, and the
+ * gap (watermark, rev] is recorded with its times and reason.
+ *
+ * store_new_epoch() first, when etcd is another cluster (or its revisions
+ * went backwards): later revisions are offset past everything recorded.
+ */
+int store_new_epoch(struct store *s, uint64_t cluster_id, int64_t etcd_rev,
+    int64_t now_us);
+int store_resync_begin(struct store *s);
+int store_resync_key(struct store *s, const struct store_event *listed,
+    int64_t rev);
+int store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
+    int64_t gap_from_us, int64_t now_us, const char *reason, long *puts,
+    long *deletes);
+
+/* The hindsight revision (etcd revision + epoch offset) of etcd_rev. */
+int64_t store_hs_rev(const struct store *s, int64_t etcd_rev);
 
 /* Everything up to rev is recorded and the watch was healthy at us. */
 void store_watermark(struct store *s, int64_t rev, int64_t us);

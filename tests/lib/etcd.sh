@@ -14,7 +14,7 @@ free_port() {
 etcd_start() {
 	_name=$1
 	shift
-	_cport=$(free_port)
+	_cport=${ETCD_CLIENT_PORT:-$(free_port)}
 	_pport=$(free_port)
 	ETCD_URL="http://127.0.0.1:$_cport"
 	ETCD_DATA="$TMP/etcd-$_name"
@@ -38,4 +38,13 @@ ectl() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" "$@"; }
 etcd_rev() {
 	curl -s "$ETCD_URL/v3/kv/range" -d '{"key":"AA==","count_only":true}' |
 		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])'
+}
+
+# etcd_replace NAME: kill the member and start a brand-new cluster (new data
+# dir, so a new cluster_id and revisions from 1) on the same client URL,
+# like a clustermesh-apiserver etcd on an emptyDir after a pod restart.
+etcd_replace() {
+	kill -9 "$ETCD_PID"
+	wait "$ETCD_PID" 2>/dev/null
+	ETCD_CLIENT_PORT=${ETCD_URL##*:} etcd_start "$1"
 }
