@@ -47,7 +47,7 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 stopped by SIGTERM/SIGINT or --once done; 1 usage or\n"
 "configuration error; 2 the db cannot be opened or written; 3 etcd refused\n"
-"for good (permission, authentication, replaced cluster, compacted history).\n";
+"for good (authentication, permission).\n";
 
 enum {
 	OPT_DB = 256, OPT_ENDPOINTS, OPT_PREFIX, OPT_CACERT, OPT_CERT, OPT_KEY,

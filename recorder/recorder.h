@@ -29,7 +29,7 @@ enum {
 	REC_EXIT_OK = 0,
 	REC_EXIT_USAGE = 1,     /* bad flags or configuration */
 	REC_EXIT_DB = 2,        /* the db cannot be opened or written */
-	REC_EXIT_ETCD = 3       /* etcd refused us for good (auth, permission, changed cluster) */
+	REC_EXIT_ETCD = 3       /* etcd refused us for good (authentication, permission) */
 };
 
 struct recorder;
