@@ -149,14 +149,50 @@ signal_cb(struct ev_loop *loop, struct ev_signal *w, int revents)
 	recorder_stop(r, REC_EXIT_OK);
 }
 
+/* Set up libcurl, the loop and the signals; record until told to stop. */
+static int
+run(const struct recorder_config *cfg)
+{
+	struct ev_loop *loop;
+	struct ev_signal sigterm, sigint;
+	struct recorder *r;
+	char err[512];
+	int status;
+
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("cannot initialise libcurl");
+		return REC_EXIT_USAGE;
+	}
+	loop = EV_DEFAULT;
+	if ((r = recorder_new(loop, cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		curl_global_cleanup();
+		return REC_EXIT_DB;
+	}
+	ev_signal_init(&sigterm, signal_cb, SIGTERM);
+	sigterm.data = r;
+	ev_signal_start(loop, &sigterm);
+	ev_signal_init(&sigint, signal_cb, SIGINT);
+	sigint.data = r;
+	ev_signal_start(loop, &sigint);
+
+	if (recorder_start(r) == 0)
+		ev_run(loop, 0);
+	status = recorder_status(r);
+	ev_signal_stop(loop, &sigterm);
+	ev_signal_stop(loop, &sigint);
+	recorder_free(r);
+	curl_global_cleanup();
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct recorder_config cfg;
-	struct ev_loop *loop;
-	struct ev_signal sigterm, sigint;
-	struct recorder *r;
-	char *endpoints = NULL, err[512];
+	char *endpoints = NULL;
 	int c, verbose = 0, json = 0, status;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -243,36 +279,13 @@ main(int argc, char **argv)
 	if (endpoints == NULL)
 		endpoints = strdup("http://127.0.0.1:2379");
 	cfg.etcd.endpoints = split_endpoints(endpoints, &cfg.etcd.nendpoints);
-	if (!readable(cfg.etcd.cacert, "--cacert") ||
-	    !readable(cfg.etcd.cert, "--cert") || !readable(cfg.etcd.key, "--key"))
-		return REC_EXIT_USAGE;
 
 	log_setup(verbose ? LOG_DEBUG : LOG_INFO, json);
-	signal(SIGPIPE, SIG_IGN);
-	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_err("cannot initialise libcurl");
-		return REC_EXIT_USAGE;
-	}
-	loop = EV_DEFAULT;
-	if ((r = recorder_new(loop, &cfg, err, sizeof(err))) == NULL) {
-		log_err("%s", err);
-		return REC_EXIT_DB;
-	}
-	ev_signal_init(&sigterm, signal_cb, SIGTERM);
-	sigterm.data = r;
-	ev_signal_start(loop, &sigterm);
-	ev_signal_init(&sigint, signal_cb, SIGINT);
-	sigint.data = r;
-	ev_signal_start(loop, &sigint);
-
-	if (recorder_start(r) == 0)
-		ev_run(loop, 0);
-	status = recorder_status(r);
-	ev_signal_stop(loop, &sigterm);
-	ev_signal_stop(loop, &sigint);
-	recorder_free(r);
-	curl_global_cleanup();
+	if (!readable(cfg.etcd.cacert, "--cacert") ||
+	    !readable(cfg.etcd.cert, "--cert") || !readable(cfg.etcd.key, "--key"))
+		status = REC_EXIT_USAGE;
+	else
+		status = run(&cfg);
 	free(cfg.etcd.endpoints);
 	free(endpoints);
 	return status;

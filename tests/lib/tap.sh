@@ -6,7 +6,7 @@
 TAP_N=0
 TAP_FAIL=0
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BIN="$TOP/bin"
+BIN=${HINDSIGHT_BIN:-$TOP/bin}
 PY=${PYTHON:-python3}
 
 ok() { # ok COND-EXIT-STATUS DESCRIPTION
