@@ -1,0 +1,269 @@
+/*
+ * test_codec.c: the shared encodings in schema/codec.c: base64 as etcd's
+ * gateway and Cilium's masks use it, decimal integers at their limits,
+ * RFC 3339 times as Cilium and the CLI write them, and UTF-8 checks.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+#include "tap.h"
+
+/* Decode s, expecting want (len bytes), or failure when len < 0. */
+static void
+b64_dec(const char *s, const char *want, long len)
+{
+	unsigned char out[256];
+	long n;
+
+	n = hs_b64_decode(s, strlen(s), out);
+	if (len < 0) {
+		is_int(n, -1, "base64 '%s' is rejected", s);
+		return;
+	}
+	is_int(n, len, "base64 '%s' decodes to %ld bytes", s, len);
+	ok(n == len && memcmp(out, want, (size_t)len) == 0, "base64 '%s' bytes",
+	    s);
+}
+
+static void
+test_base64(void)
+{
+	/* RFC 4648 section 10. */
+	static const char *const vec[][2] = {
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
+	};
+	unsigned char in[64], back[64];
+	char enc[128];
+	size_t i, n;
+	uint32_t x = 1;
+	long k;
+	int all = 1;
+
+	for (i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		n = strlen(vec[i][0]);
+		is_str(hs_b64_encode((const unsigned char *)vec[i][0], n, enc),
+		    vec[i][1], "encode '%s'", vec[i][0]);
+		is_int(strlen(enc) + 1, hs_b64_enclen(n), "enclen(%zu)", n);
+		b64_dec(vec[i][1], vec[i][0], (long)n);
+	}
+	/* Unpadded input is accepted. */
+	b64_dec("Zg", "f", 1);
+	b64_dec("Zm8", "fo", 2);
+	b64_dec("Zm9vYg", "foob", 4);
+	/* Cilium's masks (cilium-kvstore.md 2.5). */
+	b64_dec("////AA==", "\xff\xff\xff\x00", 4);
+	b64_dec("//8AAA==", "\xff\xff\x00\x00", 4);
+	b64_dec("//////////8AAAAAAAAAAA==",
+	    "\xff\xff\xff\xff\xff\xff\xff\xff\0\0\0\0\0\0\0\0", 16);
+	/* Bad input. */
+	b64_dec("Zm9v!", NULL, -1);
+	b64_dec("Zm 9v", NULL, -1);
+	b64_dec("Z", NULL, -1);
+	b64_dec("Z===", NULL, -1);
+	b64_dec("Zm9vY", NULL, -1);
+	b64_dec("Zh==", NULL, -1); /* leftover bits not zero */
+	b64_dec("Zm9=", NULL, -1);
+	b64_dec("Zm=v", NULL, -1);
+	b64_dec("Zg=", NULL, -1); /* partial padding */
+	b64_dec("Zg===", NULL, -1); /* too much padding */
+	b64_dec("Zm9v====", NULL, -1);
+	b64_dec("=", NULL, -1);
+	b64_dec("====", NULL, -1);
+	b64_dec("-_8=", NULL, -1); /* URL alphabet is not std */
+
+	/* Round trips of every length up to 48, declen is enough. */
+	for (n = 0; n <= 48; n++) {
+		for (i = 0; i < n; i++) {
+			x = x * 1103515245 + 12345;
+			in[i] = (unsigned char)(x >> 16);
+		}
+		hs_b64_encode(in, n, enc);
+		if (strlen(enc) + 1 != hs_b64_enclen(n) ||
+		    hs_b64_declen(strlen(enc)) < n)
+			all = 0;
+		k = hs_b64_decode(enc, strlen(enc), back);
+		if (k != (long)n || memcmp(in, back, n) != 0)
+			all = 0;
+	}
+	ok(all, "round trips of 0..48 random bytes");
+}
+
+static void
+test_integers(void)
+{
+	uint64_t u = 0;
+	int64_t s = 0;
+
+	ok(hs_parse_u64("0", 1, &u) == 0 && u == 0, "u64 0");
+	ok(hs_parse_u64("007", 3, &u) == 0 && u == 7, "u64 leading zeros");
+	ok(hs_parse_u64("18446744073709551615", 20, &u) == 0 && u == UINT64_MAX,
+	    "u64 max");
+	is_int(hs_parse_u64("18446744073709551616", 20, &u), -1,
+	    "u64 max + 1 overflows");
+	is_int(hs_parse_u64("99999999999999999999", 20, &u), -1,
+	    "u64 20 nines overflow");
+	is_int(hs_parse_u64("184467440737095516150", 21, &u), -1,
+	    "u64 max * 10 overflows");
+	is_int(hs_parse_u64("", 0, &u), -1, "u64 empty");
+	is_int(hs_parse_u64("12a", 3, &u), -1, "u64 junk");
+	is_int(hs_parse_u64("-1", 2, &u), -1, "u64 negative");
+	is_int(hs_parse_u64("+1", 2, &u), -1, "u64 plus sign");
+	is_int(hs_parse_u64(" 1", 2, &u), -1, "u64 space");
+	ok(hs_parse_u64("1234", 2, &u) == 0 && u == 12, "u64 honours length");
+
+	ok(hs_parse_i64("-9223372036854775808", 20, &s) == 0 && s == INT64_MIN,
+	    "i64 min");
+	ok(hs_parse_i64("9223372036854775807", 19, &s) == 0 && s == INT64_MAX,
+	    "i64 max");
+	is_int(hs_parse_i64("9223372036854775808", 19, &s), -1, "i64 max + 1");
+	is_int(hs_parse_i64("-9223372036854775809", 20, &s), -1, "i64 min - 1");
+	ok(hs_parse_i64("-42", 3, &s) == 0 && s == -42, "i64 -42");
+	ok(hs_parse_i64("-0", 2, &s) == 0 && s == 0, "i64 -0");
+	is_int(hs_parse_i64("-", 1, &s), -1, "i64 lone '-'");
+	is_int(hs_parse_i64("--1", 3, &s), -1, "i64 '--1'");
+}
+
+static void
+t3339(const char *s, int64_t want)
+{
+	int64_t us = 0;
+
+	if (ok(hs_rfc3339_parse(s, strlen(s), &us) == 0, "parse %s", s))
+		is_int(us, want, "  %s instant", s);
+}
+
+static void
+t3339_bad(const char *s)
+{
+	int64_t us;
+
+	is_int(hs_rfc3339_parse(s, strlen(s), &us), -1, "reject '%s'", s);
+}
+
+static void
+test_rfc3339(void)
+{
+	char buf[40];
+	int64_t us;
+
+	t3339("1970-01-01T00:00:00Z", 0);
+	t3339("2026-11-20T14:02:00Z", 1795183320000000LL);
+	t3339("2026-11-20t14:02:00z", 1795183320000000LL);
+	t3339("2026-11-20 14:02:00Z", 1795183320000000LL);
+	t3339("2026-11-20T16:02:00+02:00", 1795183320000000LL);
+	t3339("2026-11-20T08:32:00-05:30", 1795183320000000LL);
+	t3339("2026-11-20T14:02:00.5Z", 1795183320500000LL);
+	t3339("2026-11-20T14:02:00.000001Z", 1795183320000001LL);
+	t3339("2026-11-20T14:02:00.123456789Z", 1795183320123456LL);
+	t3339("2026-11-20T16:02:00.25+02:00", 1795183320250000LL);
+	t3339("1969-12-31T23:59:59.5Z", -500000);
+	t3339("2016-12-31T23:59:60Z", 1483228800000000LL);
+	t3339("2024-02-29T00:00:00Z", 1709164800000000LL);
+	t3339("2000-02-29T00:00:00Z", 951782400000000LL);
+
+	t3339_bad("");
+	t3339_bad("2026-11-20T14:02:00");
+	t3339_bad("2026-11-20T14:02Z");
+	t3339_bad("2026-11-20");
+	t3339_bad("2026-11-20T14:02:00+0200");
+	t3339_bad("2026-11-20T14:02:00+02");
+	t3339_bad("2026-11-20T14:02:00+24:00");
+	t3339_bad("2026-11-20T14:02:00Zjunk");
+	t3339_bad("2026-11-20T14:02:00.Z");
+	t3339_bad("2026-11-20T14:02:00.");
+	t3339_bad("2026-11-20T14:02:00,5Z");
+	t3339_bad("2026-13-01T00:00:00Z");
+	t3339_bad("2026-00-01T00:00:00Z");
+	t3339_bad("2026-04-31T00:00:00Z");
+	t3339_bad("2026-11-20T24:00:00Z");
+	t3339_bad("2026-11-20T14:60:00Z");
+	t3339_bad("2026-11-20X14:02:00Z");
+	t3339_bad("2026-1a-20T14:02:00Z");
+	t3339_bad("2023-02-29T00:00:00Z"); /* not a leap year */
+	t3339_bad("1900-02-29T00:00:00Z"); /* nor is 1900 */
+	ok(hs_rfc3339_parse("2026-11-20T14:02:00Zjunk", 20, &us) == 0,
+	    "length bounds the text");
+
+	is_str(hs_rfc3339_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z",
+	    "format epoch");
+	is_str(hs_rfc3339_format(1795183320123000LL, buf, sizeof(buf)),
+	    "2026-11-20T14:02:00.123Z", "format milliseconds");
+	is_str(hs_rfc3339_format(1795183320000001LL, buf, sizeof(buf)),
+	    "2026-11-20T14:02:00.000001Z", "format microseconds");
+	is_str(hs_rfc3339_format(-500000, buf, sizeof(buf)),
+	    "1969-12-31T23:59:59.500Z", "format before the epoch");
+	is_str(hs_rfc3339_format(-1, buf, sizeof(buf)),
+	    "1969-12-31T23:59:59.999999Z", "format -1 us");
+	hs_rfc3339_format(INT64_MIN, buf, sizeof(buf));
+	ok(strlen(buf) > 20, "format INT64_MIN: %s", buf);
+	hs_rfc3339_format(INT64_MAX, buf, sizeof(buf));
+	ok(strlen(buf) > 20, "format INT64_MAX: %s", buf);
+	us = 0;
+	hs_rfc3339_format(1795183320250000LL, buf, sizeof(buf));
+	ok(hs_rfc3339_parse(buf, strlen(buf), &us) == 0 &&
+		us == 1795183320250000LL,
+	    "format then parse round trip");
+}
+
+static void
+utf8(const char *s, size_t n, int want, const char *what)
+{
+	is_int(
+	    hs_utf8_valid((const unsigned char *)s, n), want, "utf8 %s", what);
+}
+
+static void
+test_utf8(void)
+{
+	utf8("", 0, 1, "empty");
+	utf8("cilium/state", 12, 1, "ASCII");
+	utf8("\0", 1, 1, "NUL is valid UTF-8");
+	utf8("n\xc3\xb6"
+	     "de",
+	    5, 1, "2-byte");
+	utf8("\xe2\x82\xac", 3, 1, "3-byte euro");
+	utf8("\xf0\x9f\x90\x9d", 4, 1, "4-byte");
+	utf8("\xef\xbf\xbf", 3, 1, "U+FFFF");
+	utf8("\xf4\x8f\xbf\xbf", 4, 1, "U+10FFFF");
+	utf8("\xff", 1, 0, "0xff");
+	utf8("\x80", 1, 0, "lone continuation");
+	utf8("\xc0\xaf", 2, 0, "overlong 2-byte");
+	utf8("\xc1\xbf", 2, 0, "overlong 2-byte (c1)");
+	utf8("\xe0\x80\xaf", 3, 0, "overlong 3-byte");
+	utf8("\xf0\x8f\xbf\xbf", 4, 0, "overlong 4-byte");
+	utf8("\xed\xa0\x80", 3, 0, "surrogate");
+	utf8("\xf4\x90\x80\x80", 4, 0, "above U+10FFFF");
+	utf8("\xf5\x80\x80\x80", 4, 0, "f5 lead");
+	utf8("\xe2\x82", 2, 0, "truncated 3-byte");
+	utf8("\xe2\x82\xac", 2, 0, "length cuts a sequence");
+	utf8("\xc3\x28", 2, 0, "bad continuation");
+}
+
+static void
+test_hash(void)
+{
+	is_int(
+	    hs_hash64("", 0), (long long)0xcbf29ce484222325ULL, "FNV-1a of ''");
+	is_int(hs_hash64("a", 1), (long long)0xaf63dc4c8601ec8cULL,
+	    "FNV-1a of 'a'");
+	ok(hs_hash64("foobar", 6) == 0x85944171f73967e8ULL, "FNV-1a of foobar");
+}
+
+int
+main(void)
+{
+	test_base64();
+	test_integers();
+	test_rfc3339();
+	test_utf8();
+	test_hash();
+	return done_testing();
+}
