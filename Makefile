@@ -99,6 +99,23 @@ lint:
 		--suppress=missingIncludeSystem -Ischema -Irecorder schema recorder query
 	shellcheck tests/*.sh tests/lib/*.sh tests/integration/*.t tests/sim/*.sh .ci/run
 
+# libFuzzer targets under ASan/UBSan, each for FUZZ_SECONDS, from the
+# committed seed corpora (new inputs go to a scratch copy, not the repo).
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) -Ischema -Irecorder
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_decode tests/fuzz/fuzz_decode.c recorder/decode.c schema/codec.c $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_stream tests/fuzz/fuzz_stream.c recorder/framer.c recorder/wire.c schema/codec.c $(PKG_LIBS)
+	@for t in decode stream; do \
+		rm -rf $(BUILD)/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t $(BUILD)/fuzz/corpus-$$t && \
+		echo "fuzzing $$t for $(FUZZ_SECONDS)s" && \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			-print_final_stats=1 $(BUILD)/fuzz/corpus-$$t >$(BUILD)/fuzz/$$t.log 2>&1 || \
+			{ tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' $(BUILD)/fuzz/$$t.log || true; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/

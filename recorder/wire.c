@@ -132,6 +132,7 @@ parse_kv(const cJSON *o, struct wire_kv *kv, char *err, size_t errlen)
 		return -1;
 	}
 	if (kv->key == NULL) {
+		kv_release(kv);
 		snprintf(err, errlen, "kv without key");
 		return -1;
 	}
