@@ -60,6 +60,8 @@ CREATE INDEX vals_hash ON vals(hash);
 --   type:   0 PUT, 1 DELETE
 --   origin: 0 watch, 1 snapshot (key found by the first snapshot; rev is its
 --           mod_revision), 2 inferred (reconstructed after a gap)
+--   create_rev: etcd's create_revision as a hindsight revision (epoch
+--           offset added, like rev); version and lease are etcd's own.
 CREATE TABLE events (
 	rev        INTEGER NOT NULL,
 	seq        INTEGER NOT NULL,
@@ -165,6 +167,7 @@ CREATE TABLE ipcache (
 ) STRICT;
 CREATE INDEX ipcache_ip ON ipcache(ip_bin, from_rev);
 CREATE INDEX ipcache_pod ON ipcache(namespace, pod);
+CREATE INDEX ipcache_identity ON ipcache(identity, from_rev);
 CREATE INDEX ipcache_open ON ipcache(key_id) WHERE to_rev IS NULL;
 
 CREATE TABLE ipcache_ports (

@@ -4,14 +4,21 @@
 -- existed when recording began) or, for to_time, when the row is current.
 -- *_time is the moment the revision was observed; for a revision replayed
 -- after downtime the commit happened in (rev_times.time_lo, time].
+-- Times carry all six fractional digits, so a time copied from a view
+-- resolves to the same revision when given back to the CLI.
 
 CREATE VIEW rev_times AS
 SELECT r.rev, r.etcd_rev, r.epoch, r.how,
 	CASE WHEN r.t_lo_us IS NULL THEN NULL
-	     ELSE strftime('%Y-%m-%dT%H:%M:%fZ', r.t_hi_us / 1e6, 'unixepoch') END
+	     ELSE strftime('%Y-%m-%dT%H:%M:%S', r.t_hi_us / 1000000, 'unixepoch')
+		|| '.' || substr('00000' || (r.t_hi_us % 1000000), -6) || 'Z' END
 		AS time,
-	strftime('%Y-%m-%dT%H:%M:%fZ', r.t_lo_us / 1e6, 'unixepoch') AS time_lo,
-	strftime('%Y-%m-%dT%H:%M:%fZ', r.t_hi_us / 1e6, 'unixepoch') AS time_hi
+	strftime('%Y-%m-%dT%H:%M:%S', r.t_lo_us / 1000000, 'unixepoch')
+		|| '.' || substr('00000' || (r.t_lo_us % 1000000), -6) || 'Z'
+		AS time_lo,
+	strftime('%Y-%m-%dT%H:%M:%S', r.t_hi_us / 1000000, 'unixepoch')
+		|| '.' || substr('00000' || (r.t_hi_us % 1000000), -6) || 'Z'
+		AS time_hi
 FROM revisions r;
 
 CREATE VIEW changes AS
