@@ -1,0 +1,354 @@
+/*
+ * cmd_churn.c: "hindsight churn", the weekly report: per period (day or
+ * hour, UTC) and kind, how many keys were created, modified and deleted;
+ * lease-only modifications (same value as the key's previous event, new
+ * lease: an agent restart, not a change) are counted apart.  The table
+ * format adds identities allocated/released and the top churning
+ * namespaces and pods.
+ *
+ * A PUT with etcd version 1 that was seen live is a create; any other
+ * PUT needs its previous event (one events_key probe) to tell a
+ * modification from a lease-only re-put.  Namespace
+ * and pod come from what the key or value says (hs_namespace/hs_pod SQL
+ * functions below), so churn works from the raw log alone.  Events found
+ * by the first snapshot are not churn and are left out.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "timespec.h"
+
+static const char help[] =
+    "usage: hindsight churn [--from T1 --to T2 | --last 7d] [--by day|hour]\n"
+    "                       [--by-namespace]\n"
+    "\n"
+    "Per period (UTC day or hour) and kind: keys created, modified,\n"
+    "modified only in their lease (lease_only), and deleted, after T1 up\n"
+    "to T2 (default: the last 7 days up to now).  --by-namespace splits\n"
+    "the rows by Kubernetes namespace.  The table also lists identities\n"
+    "allocated and released and the top churning namespaces and pods.\n";
+
+/* The namespace a key belongs to, from its key or value; NULL if none. */
+static char *
+namespace_of(
+    const char *kind, const char *key, const char *value, int n, int pod)
+{
+	const char *p, *e, *segs[8];
+	cJSON *j, *ns, *name;
+	char *r = NULL;
+	int nseg = 0;
+
+	if (strcmp(kind, "ipcache") == 0 && value != NULL) {
+		if ((j = cJSON_ParseWithLength(value, (size_t)n)) == NULL)
+			return NULL;
+		ns = cJSON_GetObjectItemCaseSensitive(j, "K8sNamespace");
+		name = cJSON_GetObjectItemCaseSensitive(j, "K8sPodName");
+		if (cJSON_IsString(ns) && ns->valuestring[0] != '\0') {
+			if (!pod)
+				r = strdup(ns->valuestring);
+			else if (cJSON_IsString(name) &&
+			    name->valuestring[0] != '\0' &&
+			    asprintf(&r, "%s/%s", ns->valuestring,
+				name->valuestring) < 0)
+				r = NULL;
+		}
+		cJSON_Delete(j);
+		return r;
+	}
+	if (pod)
+		return NULL;
+	if (strcmp(kind, "identity") == 0 ||
+	    strcmp(kind, "identity_user") == 0) {
+		/* The label string, in the value or in the key. */
+		const char *s = strcmp(kind, "identity") == 0 ? value : key;
+		const char *lbl = "io.kubernetes.pod.namespace=";
+
+		if (s == NULL || (p = strstr(s, lbl)) == NULL)
+			return NULL;
+		p += strlen(lbl);
+		e = strchr(p, ';');
+		return strndup(p, e ? (size_t)(e - p) : strlen(p));
+	}
+	if (strcmp(kind, "service") == 0 ||
+	    strcmp(kind, "serviceexport") == 0 ||
+	    strcmp(kind, "endpointslice") == 0) {
+		/* .../v1/<cluster>/<namespace>/<name> */
+		for (p = key; nseg < 8 && (p = strchr(p, '/')) != NULL; p++)
+			segs[nseg++] = p + 1;
+		if (nseg < 2)
+			return NULL;
+		p = segs[nseg - 2];
+		e = strchr(p, '/');
+		return e ? strndup(p, (size_t)(e - p)) : NULL;
+	}
+	return NULL;
+}
+
+static void
+sql_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *kind = (const char *)sqlite3_value_text(argv[0]);
+	const char *key = (const char *)sqlite3_value_text(argv[1]);
+	const char *value = sqlite3_value_type(argv[2]) == SQLITE_NULL
+	    ? NULL
+	    : (const char *)sqlite3_value_text(argv[2]);
+	int pod = *(int *)sqlite3_user_data(ctx);
+	char *r;
+
+	(void)argc;
+	if (kind == NULL || key == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	r = namespace_of(kind, key, value, sqlite3_value_bytes(argv[2]), pod);
+	if (r == NULL)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_text(ctx, r, -1, free);
+}
+
+static int
+duration(const char *s, int64_t *us)
+{
+	char *end;
+	long long n = strtoll(s, &end, 10);
+	int64_t unit;
+
+	if (end == s || n <= 0 || s[0] == '-' || s[0] == '+' ||
+	    end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (*end) {
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	case 'w':
+		unit = 7 * 86400;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	default:
+		return -1;
+	}
+	if (n > 100000LL * 365)
+		return -1;
+	*us = n * unit * 1000000;
+	return 0;
+}
+
+/*
+ * The events of the window with their previous event.  cls: 0 created,
+ * 1 modified, 2 lease-only, 3 deleted.  Value only when ns is wanted.
+ */
+static const char ev_cte[] =
+    "WITH ev AS (SELECT e.rev, e.type, k.kind, k.key, r.t_hi_us AS t,"
+    " CASE WHEN e.type = 1 THEN 3"
+    /* etcd's version is 1 on a create: no lookup for most events. */
+    "  WHEN e.version = 1 AND e.origin = 0 THEN 0"
+    "  ELSE coalesce((SELECT CASE WHEN p.type = 1 THEN 0"
+    "   WHEN p.val_id IS e.val_id AND p.lease != e.lease THEN 2"
+    "   ELSE 1 END FROM events p WHERE p.key_id = e.key_id"
+    "   AND p.rev < e.rev ORDER BY p.rev DESC LIMIT 1), 0) END AS cls%s"
+    " FROM events e JOIN keys k ON k.id = e.key_id"
+    " JOIN revisions r ON r.rev = e.rev%s"
+    " WHERE e.rev > ?1 AND e.rev <= ?2 AND e.origin != 1) ";
+
+/*
+ * Namespace and pod, from the value (a DELETE carries none: then from the
+ * key's previous value).
+ */
+static const char ns_select[] =
+    ", hs_namespace(k.kind, k.key, CAST(v.value AS TEXT)) AS ns,"
+    " hs_pod(k.kind, k.key, CAST(v.value AS TEXT)) AS pod";
+static const char ns_join[] =
+    " LEFT JOIN vals v ON v.id = coalesce(e.val_id,"
+    "  (SELECT p.val_id FROM events p WHERE p.key_id = e.key_id"
+    "   AND p.rev < e.rev ORDER BY p.rev DESC LIMIT 1))";
+
+#define SUMS "sum(cls = 0), sum(cls = 1), sum(cls = 2), sum(cls = 3)"
+#define SUMS_AS                                                                \
+	"sum(cls = 0) AS c0, sum(cls = 1) AS c1, sum(cls = 2) AS c2, "         \
+	"sum(cls = 3) AS c3"
+
+/* Print the table so far and start a new one below it. */
+static int
+next_section(struct hq *q)
+{
+	if (out_finish(q->out) != 0)
+		return HQ_NODB;
+	out_free(q->out);
+	if ((q->out = out_new(q->format, stdout)) == NULL)
+		return HQ_NODB;
+	fputc('\n', stdout);
+	return 0;
+}
+
+/* The ten namespaces (col "ns") or pods (col "pod") with most changes. */
+static int
+top_section(struct hq *q, const char *title, const char *col,
+    const struct ts_point *p1, const struct ts_point *p2)
+{
+	const char *cols[] = {title, "changes", "created", "modified",
+	    "lease_only", "deleted", NULL};
+	sqlite3_stmt *st;
+	char *cte, *sql = NULL;
+	int rc, i;
+
+	if ((cte = sqlite3_mprintf(ev_cte, ns_select, ns_join)) != NULL)
+		sql =
+		    sqlite3_mprintf("%s SELECT %s, count(*), " SUMS
+				    " FROM ev WHERE %s IS NOT NULL GROUP BY %s"
+				    " ORDER BY count(*) DESC, %s LIMIT 10",
+			cte, col, col, col, col);
+	sqlite3_free(cte);
+	st = sql != NULL ? hq_prepare(q, sql) : NULL;
+	sqlite3_free(sql);
+	if (st == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, p1->rev);
+	sqlite3_bind_int64(st, 2, p2->rev);
+	out_note(q->out, "top %ss by changes", title);
+	out_columns(q->out, cols);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out_row(q->out);
+		hq_str_col(q, st, 0);
+		for (i = 1; i <= 5; i++)
+			out_int(q->out, sqlite3_column_int64(st, i));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : hq_dberr(q, "reading events");
+}
+
+int
+cmd_churn(struct hq *q, int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL, *last = NULL, *by = "day";
+	const char *pos[1];
+	int by_ns = 0;
+	const struct hq_opt opts[] = {{"from", 1, &from, NULL},
+	    {"to", 1, &to, NULL}, {"last", 1, &last, NULL},
+	    {"by", 1, &by, NULL}, {"by-namespace", 0, NULL, &by_ns},
+	    {NULL, 0, NULL, NULL}};
+	const char *cols[] = {"period", "kind", "created", "modified",
+	    "lease_only", "deleted", TS_WINDOW_COLS, NULL};
+	const char *ns_cols[] = {"period", "namespace", "kind", "created",
+	    "modified", "lease_only", "deleted", TS_WINDOW_COLS, NULL};
+	static int is_pod[2] = {0, 1};
+	struct ts_spec s1, s2;
+	struct ts_point p1, p2;
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL, *full, lastbuf[32], lastdesc[64];
+	const char *fmt;
+	int64_t dur, secs, alloc = 0, rel = 0, lease_only = 0;
+	int npos, rc, i, c;
+
+	if ((rc = hq_args(q, argc, argv, opts, pos, 0, 0, &npos, help)) != 0)
+		return rc;
+	if (strcmp(by, "day") == 0)
+		fmt = "%Y-%m-%d", secs = 86400;
+	else if (strcmp(by, "hour") == 0)
+		fmt = "%Y-%m-%dT%H:00Z", secs = 3600;
+	else
+		return hq_usage(q, "--by must be day or hour, not '%s'", by);
+	if (last != NULL && (from != NULL || to != NULL))
+		return hq_usage(q, "give --last or --from/--to, not both");
+	if (from == NULL && to == NULL) {
+		if (last == NULL)
+			last = "7d";
+		if (duration(last, &dur) != 0)
+			return hq_usage(q,
+			    "--last: bad duration '%s' (want "
+			    "e.g. 7d, 24h, 2w)",
+			    last);
+		snprintf(lastbuf, sizeof(lastbuf), "@%lld",
+		    (long long)((q->now_us - dur) / 1000000));
+		from = lastbuf;
+		to = "now";
+	}
+	if ((rc = ts_arg(q, "from", from, &s1)) != 0 ||
+	    (rc = ts_arg(q, "to", to, &s2)) != 0 || (rc = hq_open(q)) != 0)
+		return hq_close(q, rc);
+	if (last != NULL) {
+		/* Warnings name what the user typed, not "@1795096949". */
+		snprintf(
+		    lastdesc, sizeof(lastdesc), "the start of --last %s", last);
+		s1.text = lastdesc;
+		s2.text = "now";
+	}
+	if (from != NULL) {
+		if ((rc = ts_point(q, &s1, &p1)) != 0)
+			return hq_close(q, rc);
+	} else
+		ts_beginning(&p1);
+	if ((rc = ts_point(q, &s2, &p2)) != 0)
+		return hq_close(q, rc);
+	if (sqlite3_create_function(q->db, "hs_namespace", 3,
+		SQLITE_UTF8 | SQLITE_DETERMINISTIC, &is_pod[0], sql_ns, NULL,
+		NULL) != SQLITE_OK ||
+	    sqlite3_create_function(q->db, "hs_pod", 3,
+		SQLITE_UTF8 | SQLITE_DETERMINISTIC, &is_pod[1], sql_ns, NULL,
+		NULL) != SQLITE_OK)
+		return hq_close(q, hq_dberr(q, "registering functions"));
+
+	sql = sqlite3_mprintf(
+	    ev_cte, by_ns ? ns_select : "", by_ns ? ns_join : "");
+	full = sql == NULL
+	    ? NULL
+	    : sqlite3_mprintf(
+		  /* Group on an integer bucket; format only the groups. */
+		  "%s SELECT strftime('%q', b * %lld, 'unixepoch'),%s kind,"
+		  " c0, c1, c2, c3 FROM (SELECT t / %lld AS b,%s kind, " SUMS_AS
+		  " FROM ev GROUP BY b,%s kind) ORDER BY b,%s kind",
+		  sql, fmt, (long long)secs, by_ns ? " nsc," : "",
+		  (long long)secs * 1000000,
+		  by_ns ? " coalesce(ns, '') AS nsc," : "",
+		  by_ns ? " nsc," : "", by_ns ? " nsc," : "");
+	sqlite3_free(sql);
+	st = full != NULL ? hq_prepare(q, full) : NULL;
+	sqlite3_free(full);
+	if (st == NULL)
+		return hq_close(q, HQ_NODB);
+	sqlite3_bind_int64(st, 1, p1.rev);
+	sqlite3_bind_int64(st, 2, p2.rev);
+	ts_echo_window(q, &p1, &p2);
+	out_columns(q->out, by_ns ? ns_cols : cols);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out_row(q->out);
+		c = 0;
+		hq_str_col(q, st, c++);
+		if (by_ns)
+			hq_str_col(q, st, c++);
+		hq_str_col(q, st, c);
+		if (strcmp((const char *)sqlite3_column_text(st, c),
+			"identity") == 0) {
+			alloc += sqlite3_column_int64(st, c + 1);
+			rel += sqlite3_column_int64(st, c + 4);
+		}
+		lease_only += sqlite3_column_int64(st, c + 3);
+		for (i = 1; i <= 4; i++)
+			out_int(q->out, sqlite3_column_int64(st, c + i));
+		ts_cells_window(q, &p1, &p2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return hq_close(q, hq_dberr(q, "reading events"));
+	if (q->format == OUT_TABLE) {
+		if ((rc = next_section(q)) != 0)
+			return hq_close(q, rc);
+		printf("identities: %lld allocated, %lld released\n"
+		       "lease-only modifications: %lld (same value, new lease; "
+		       "not counted in modified)\n\n",
+		    (long long)alloc, (long long)rel, (long long)lease_only);
+		if ((rc = top_section(q, "namespace", "ns", &p1, &p2)) != 0 ||
+		    (rc = next_section(q)) != 0 ||
+		    (rc = top_section(q, "pod", "pod", &p1, &p2)) != 0)
+			return hq_close(q, rc);
+	}
+	return hq_close(q, 0);
+}

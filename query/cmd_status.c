@@ -1,0 +1,291 @@
+/*
+ * cmd_status.c: "hindsight status" (what the db covers and how healthy
+ * the recording is) and "hindsight sql" (read-only SQL for everything the
+ * commands do not ask).
+ *
+ * sql runs on the read-only, query_only connection, and refuses each
+ * statement sqlite3_stmt_readonly() does not vouch for; an authorizer
+ * also refuses ATTACH, which is "read-only" to SQLite but would open (or
+ * create) another file.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "codec.h"
+#include "hsdb.h"
+#include "timespec.h"
+
+static const char status_help[] =
+    "usage: hindsight status\n"
+    "\n"
+    "Coverage (first snapshot, watermark), gaps, the etcd cluster, event\n"
+    "and row counts, db size, and lag: how long ago the watermark was\n"
+    "last advanced.  JSON: an array holding one object.\n";
+
+static const char sql_help[] =
+    "usage: hindsight sql 'SELECT ...'\n"
+    "\n"
+    "Run one read-only SQL statement over the db's tables and views\n"
+    "(changes, rev_times, identity_history, ip_history, node_history,\n"
+    "service_history, ...).  Anything that would write is refused.\n";
+
+static int
+scalar(struct hq *q, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = hq_prepare(q, sql)) == NULL)
+		return -1;
+	*v = 0;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The gaps as a JSON array and as text "from-to reason (t1..t2); ...". */
+static int
+gaps_cell(struct hq *q)
+{
+	sqlite3_stmt *st;
+	cJSON *arr, *o;
+	char *text = NULL, *t, a[40], b[40];
+	int rc;
+
+	if ((st = hq_prepare(q,
+		 "SELECT from_rev, to_rev, from_us, to_us,"
+		 " reason FROM gaps ORDER BY from_rev")) == NULL)
+		return -1;
+	arr = cJSON_CreateArray();
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+			snprintf(a, sizeof(a), "unknown");
+		else
+			hs_rfc3339_format(
+			    sqlite3_column_int64(st, 2), a, sizeof(a));
+		hs_rfc3339_format(sqlite3_column_int64(st, 3), b, sizeof(b));
+		if ((o = cJSON_CreateObject()) != NULL) {
+			char n[32];
+
+			snprintf(
+			    n, sizeof(n), "%lld", sqlite3_column_int64(st, 0));
+			cJSON_AddRawToObject(o, "from_rev", n);
+			snprintf(
+			    n, sizeof(n), "%lld", sqlite3_column_int64(st, 1));
+			cJSON_AddRawToObject(o, "to_rev", n);
+			if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+				cJSON_AddNullToObject(o, "from_time");
+			else
+				cJSON_AddStringToObject(o, "from_time", a);
+			cJSON_AddStringToObject(o, "to_time", b);
+			cJSON_AddStringToObject(o, "reason",
+			    (const char *)sqlite3_column_text(st, 4));
+			cJSON_AddItemToArray(arr, o);
+		}
+		t = sqlite3_mprintf("%s%s%lld-%lld %s (%s..%s)",
+		    text ? text : "", text ? "; " : "",
+		    sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		    sqlite3_column_text(st, 4), a, b);
+		sqlite3_free(text);
+		text = t;
+	}
+	sqlite3_finalize(st);
+	out_json(q->out, arr, text ? text : "none");
+	sqlite3_free(text);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+cmd_status(struct hq *q, int argc, char **argv)
+{
+	const char *cols[] = {"db", "first_rev", "first_time", "recorded_rev",
+	    "recorded_time", "lag_seconds", "newest_rev", "events", "gaps",
+	    "etcd_cluster_id", "epoch", "prefix", "db_bytes", "keys", "vals",
+	    "identities", "identity_users", "ipcache", "nodes", "services",
+	    "decode_errors", "inferred_events", NULL};
+	static const char *const counts[] = {
+	    "SELECT count(*) FROM events",
+	    "SELECT count(*) FROM keys",
+	    "SELECT count(*) FROM vals",
+	    "SELECT count(*) FROM identities",
+	    "SELECT count(*) FROM identity_users",
+	    "SELECT count(*) FROM ipcache",
+	    "SELECT count(*) FROM nodes",
+	    "SELECT count(*) FROM services",
+	    "SELECT count(*) FROM decode_errors",
+	};
+	const char *pos[1];
+	char buf[256];
+	int64_t v, pages, psize, newest, inferred;
+	int npos, rc;
+	size_t i;
+
+	if ((rc = hq_args(
+		 q, argc, argv, NULL, pos, 0, 0, &npos, status_help)) != 0)
+		return rc;
+	if ((rc = hq_open(q)) != 0)
+		return hq_close(q, rc);
+	if (scalar(q, "PRAGMA page_count", &pages) != 0 ||
+	    scalar(q, "PRAGMA page_size", &psize) != 0 ||
+	    scalar(q, "SELECT coalesce(max(rev), 0) FROM revisions", &newest) !=
+		0 ||
+	    scalar(q, "SELECT count(*) FROM events WHERE origin = 2",
+		&inferred) != 0)
+		return hq_close(q, HQ_NODB);
+	out_vertical(q->out);
+	out_columns(q->out, cols);
+	out_row(q->out);
+	out_str(q->out, q->dbpath);
+	if (q->have_first) {
+		out_int(q->out, q->first_rev);
+		out_time(q->out, q->first_us, 1);
+	} else {
+		out_null(q->out);
+		out_null(q->out);
+	}
+	if (q->have_recorded) {
+		out_int(q->out, q->recorded_rev);
+		out_time(q->out, q->recorded_us, 1);
+		out_real(q->out, (double)(q->now_us - q->recorded_us) / 1e6);
+	} else {
+		out_null(q->out);
+		out_null(q->out);
+		out_null(q->out);
+	}
+	out_int(q->out, newest);
+	if (scalar(q, counts[0], &v) != 0)
+		return hq_close(q, HQ_NODB);
+	out_int(q->out, v);
+	if (gaps_cell(q) != 0)
+		return hq_close(q, hq_dberr(q, "reading gaps"));
+	if (hsdb_meta_get_text(q->db, "etcd_cluster_id", buf, sizeof(buf)) == 0)
+		out_str(q->out, buf);
+	else
+		out_null(q->out);
+	out_int(q->out, q->epoch);
+	if (hsdb_meta_get_text(q->db, "prefix", buf, sizeof(buf)) == 0)
+		out_str(q->out, buf);
+	else
+		out_null(q->out);
+	out_int(q->out, pages * psize);
+	for (i = 1; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		if (scalar(q, counts[i], &v) != 0)
+			return hq_close(q, HQ_NODB);
+		out_int(q->out, v);
+	}
+	out_int(q->out, inferred);
+	return hq_close(q, 0);
+}
+
+static int
+deny_attach(void *arg, int action, const char *a, const char *b, const char *c,
+    const char *d)
+{
+	(void)arg;
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY
+								  : SQLITE_OK;
+}
+
+static int
+blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' &&
+		    *s != ';')
+			return 0;
+	return 1;
+}
+
+int
+cmd_sql(struct hq *q, int argc, char **argv)
+{
+	const char *pos[1], *tail, **cols = NULL;
+	sqlite3_stmt *st = NULL;
+	char *b64;
+	int npos, rc, n, i;
+
+	if ((rc = hq_args(q, argc, argv, NULL, pos, 1, 1, &npos, sql_help)) !=
+	    0)
+		return rc;
+	if (blank(pos[0]))
+		return hq_usage(q, "empty statement");
+	if ((rc = hq_open(q)) != 0)
+		return hq_close(q, rc);
+	sqlite3_set_authorizer(q->db, deny_attach, NULL);
+	if (sqlite3_prepare_v2(q->db, pos[0], -1, &st, &tail) != SQLITE_OK) {
+		rc = hq_usage(q, "%s", sqlite3_errmsg(q->db));
+		goto done;
+	}
+	if (st == NULL) {
+		rc = hq_usage(q, "empty statement");
+		goto done;
+	}
+	if (tail != NULL && !blank(tail)) {
+		rc = hq_usage(q, "one statement at a time");
+		goto done;
+	}
+	if (!sqlite3_stmt_readonly(st)) {
+		rc = hq_usage(q,
+		    "refusing a statement that writes: the db is "
+		    "opened read-only");
+		goto done;
+	}
+	n = sqlite3_column_count(st);
+	if ((cols = calloc((size_t)n + 1, sizeof(*cols))) == NULL) {
+		rc = hq_usage(q, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		cols[i] = sqlite3_column_name(st, i);
+	out_columns(q->out, cols);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out_row(q->out);
+		for (i = 0; i < n; i++) {
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER:
+				out_int(q->out, sqlite3_column_int64(st, i));
+				break;
+			case SQLITE_FLOAT:
+				out_real(q->out, sqlite3_column_double(st, i));
+				break;
+			case SQLITE_TEXT:
+				hq_str_col(q, st, i);
+				break;
+			case SQLITE_BLOB:
+				/* Bytes as base64: JSON and CSV are text. */
+				b64 = malloc(hs_b64_enclen(
+				    (size_t)sqlite3_column_bytes(st, i)));
+				if (b64 == NULL) {
+					out_null(q->out);
+					break;
+				}
+				hs_b64_encode(sqlite3_column_blob(st, i),
+				    (size_t)sqlite3_column_bytes(st, i), b64);
+				out_str(q->out, b64);
+				free(b64);
+				break;
+			default:
+				out_null(q->out);
+			}
+		}
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc == SQLITE_READONLY || rc == SQLITE_AUTH ||
+	    (rc & 0xff) == SQLITE_READONLY)
+		rc = hq_usage(q, "refused: %s", sqlite3_errmsg(q->db));
+	else
+		rc = hq_usage(q, "%s", sqlite3_errmsg(q->db));
+done:
+	free(cols);
+	sqlite3_finalize(st);
+	return hq_close(q, rc);
+}

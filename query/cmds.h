@@ -1,0 +1,32 @@
+/*
+ * cmds.h: the query commands.  Each takes the words after its name,
+ * parses them (hq_args), opens the db (hq_open), prints its answer and
+ * returns the exit status through hq_close.  HQ_HELPED means --help was
+ * printed.
+ */
+#ifndef HQ_CMDS_H
+#define HQ_CMDS_H
+
+#include "hq.h"
+
+struct hq_cmd {
+	const char *name;
+	int (*run)(struct hq *q, int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_ip(struct hq *q, int argc, char **argv);
+int cmd_identity(struct hq *q, int argc, char **argv);
+int cmd_labels(struct hq *q, int argc, char **argv);
+int cmd_pod(struct hq *q, int argc, char **argv);
+int cmd_node(struct hq *q, int argc, char **argv);
+int cmd_service(struct hq *q, int argc, char **argv);
+int cmd_key(struct hq *q, int argc, char **argv);
+int cmd_changes(struct hq *q, int argc, char **argv);
+int cmd_diff(struct hq *q, int argc, char **argv);
+int cmd_snapshot(struct hq *q, int argc, char **argv);
+int cmd_churn(struct hq *q, int argc, char **argv);
+int cmd_status(struct hq *q, int argc, char **argv);
+int cmd_sql(struct hq *q, int argc, char **argv);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * hq.c: the plumbing shared by the query commands (hq.h): options, the
+ * read-only db, messages and exit statuses, and the cells every command
+ * prints alike.
+ */
+#include "hq.h"
+#include "kinds.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "hsdb.h"
+#include "timespec.h"
+
+int
+hq_usage(struct hq *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hindsight: ");
+	if (q->cmd != NULL)
+		fprintf(stderr, "%s: ", q->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return HQ_USAGE;
+}
+
+void
+hq_warn(struct hq *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hindsight: warning: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	q->status = HQ_COVERAGE;
+}
+
+int
+hq_dberr(struct hq *q, const char *what)
+{
+	fprintf(stderr, "hindsight: %s: %s: %s\n", q->dbpath, what,
+	    q->db != NULL ? sqlite3_errmsg(q->db) : "not open");
+	return HQ_NODB;
+}
+
+int
+hq_global(struct hq *q, const char *name, const char *val)
+{
+	if (strcmp(name, "db") == 0)
+		q->dbpath = val;
+	else if (strcmp(name, "format") == 0) {
+		if (out_format_parse(val, &q->format) != 0)
+			return hq_usage(q,
+			    "--format must be table, json or "
+			    "csv, not '%s'",
+			    val);
+	} else if (strcmp(name, "tz") == 0) {
+		char err[256];
+
+		if (ts_tz_check(val, err, sizeof(err)) != 0)
+			return hq_usage(q, "--tz: %s", err);
+		q->tz = val;
+	} else
+		return hq_usage(q, "unknown option --%s", name);
+	return 0;
+}
+
+static int
+is_global(const char *name)
+{
+	return strcmp(name, "db") == 0 || strcmp(name, "format") == 0 ||
+	    strcmp(name, "tz") == 0;
+}
+
+int
+hq_args(struct hq *q, int argc, char **argv, const struct hq_opt *opts,
+    const char **pos, int minpos, int maxpos, int *npos, const char *help)
+{
+	const struct hq_opt *o;
+	const char *arg, *val, *eq;
+	char name[64];
+	int i, n = 0, rc, opts_done = 0;
+
+	for (i = 0; i < argc; i++) {
+		arg = argv[i];
+		if (opts_done || arg[0] != '-' || arg[1] == '\0' ||
+		    (arg[1] != '-' && arg[1] != 'h')) {
+			/* "-90m" and "-2h" are times, not options. */
+			if (n >= maxpos)
+				return hq_usage(
+				    q, "unexpected argument '%s'", arg);
+			pos[n++] = arg;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			fputs(help, stdout);
+			return HQ_HELPED;
+		}
+		if (arg[1] != '-') {
+			if (n >= maxpos)
+				return hq_usage(
+				    q, "unexpected argument '%s'", arg);
+			pos[n++] = arg;
+			continue;
+		}
+		if (arg[2] == '\0') {
+			opts_done = 1;
+			continue;
+		}
+		eq = strchr(arg + 2, '=');
+		snprintf(name, sizeof(name), "%.*s",
+		    (int)(eq ? (size_t)(eq - arg - 2) : strlen(arg + 2)),
+		    arg + 2);
+		for (o = opts; o != NULL && o->name != NULL; o++)
+			if (strcmp(o->name, name) == 0)
+				break;
+		if ((o == NULL || o->name == NULL) && !is_global(name))
+			return hq_usage(q,
+			    "unknown option --%s (see "
+			    "'hindsight %s --help')",
+			    name, q->cmd);
+		if (o != NULL && o->name != NULL && !o->has_arg) {
+			if (eq != NULL)
+				return hq_usage(q, "--%s takes no value", name);
+			*o->flag = 1;
+			continue;
+		}
+		if (eq != NULL)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else
+			return hq_usage(q, "--%s needs a value", name);
+		if (o != NULL && o->name != NULL)
+			*o->val = val;
+		else if ((rc = hq_global(q, name, val)) != 0)
+			return rc;
+	}
+	if (n < minpos)
+		return hq_usage(q,
+		    "missing argument (see 'hindsight %s "
+		    "--help')",
+		    q->cmd);
+	*npos = n;
+	return 0;
+}
+
+static int
+meta_int(struct hq *q, const char *name, int64_t *v)
+{
+	return hsdb_meta_get_int(q->db, name, v) == 0;
+}
+
+int
+hq_open(struct hq *q)
+{
+	char err[512];
+	sqlite3_stmt *st;
+
+	if ((q->db = hsdb_open_ro(q->dbpath, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "hindsight: %s\n", err);
+		return HQ_NODB;
+	}
+	q->have_first = meta_int(q, "first_rev", &q->first_rev) &&
+	    meta_int(q, "first_us", &q->first_us);
+	q->have_recorded = meta_int(q, "recorded_rev", &q->recorded_rev) &&
+	    meta_int(q, "recorded_us", &q->recorded_us);
+	if (!q->have_recorded) {
+		/* A db that never committed a revision: nothing is covered. */
+		q->recorded_rev = 0;
+		q->recorded_us = 0;
+	}
+	q->rev_offset = 0;
+	if (meta_int(q, "epoch", &q->epoch)) {
+		st = hq_prepare(
+		    q, "SELECT rev_offset FROM epochs WHERE epoch = ?");
+		if (st == NULL)
+			return HQ_NODB;
+		sqlite3_bind_int64(st, 1, q->epoch);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			q->rev_offset = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if ((q->out = out_new(q->format, stdout)) == NULL) {
+		fprintf(stderr, "hindsight: out of memory\n");
+		return HQ_NODB;
+	}
+	return 0;
+}
+
+int
+hq_close(struct hq *q, int status)
+{
+	if (q->out != NULL) {
+		if (out_nrows(q->out) == 0 && q->format != OUT_TABLE &&
+		    q->echo[0] != '\0' && status == 0)
+			fprintf(stderr, "hindsight: no rows, %s\n", q->echo);
+		/* A failed command prints its error, not an empty table. */
+		if ((status == 0 || out_nrows(q->out) > 0) &&
+		    out_finish(q->out) != 0 && status == 0) {
+			fprintf(stderr, "hindsight: writing output failed\n");
+			status = HQ_NODB;
+		}
+		out_free(q->out);
+		q->out = NULL;
+	}
+	sqlite3_finalize(q->labels_st);
+	q->labels_st = NULL;
+	if (q->db != NULL) {
+		sqlite3_close(q->db);
+		q->db = NULL;
+	}
+	if (status == 0)
+		status = q->status;
+	return status;
+}
+
+/*
+ * HINDSIGHT_EXPLAIN=1 prints every query's plan to stderr, so tests can
+ * hold the lookups to indexes (tests/integration/query_plan.t).
+ */
+static void
+explain(struct hq *q, const char *sql)
+{
+	sqlite3_stmt *st;
+	char *x;
+
+	if ((x = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql)) == NULL)
+		return;
+	if (sqlite3_prepare_v2(q->db, x, -1, &st, NULL) == SQLITE_OK) {
+		fprintf(stderr, "plan: %.60s\n", sql);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			fprintf(stderr, "plan:   %s\n",
+			    (const char *)sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+	}
+	sqlite3_free(x);
+}
+
+sqlite3_stmt *
+hq_prepare(struct hq *q, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		hq_dberr(q, "preparing a query");
+		return NULL;
+	}
+	if (getenv("HINDSIGHT_EXPLAIN") != NULL)
+		explain(q, sql);
+	return st;
+}
+
+void
+hq_value_cells(struct hq *q, sqlite3_stmt *st, int idx)
+{
+	const unsigned char *p;
+	char *b64;
+	int n;
+
+	if (sqlite3_column_type(st, idx) == SQLITE_NULL) {
+		out_null(q->out);
+		out_null(q->out);
+		return;
+	}
+	p = sqlite3_column_blob(st, idx);
+	n = sqlite3_column_bytes(st, idx);
+	if (p == NULL)
+		p = (const unsigned char *)"";
+	if (hs_utf8_valid(p, (size_t)n) && memchr(p, '\0', (size_t)n) == NULL) {
+		out_strn(q->out, (const char *)p, (size_t)n);
+		out_null(q->out);
+		return;
+	}
+	if ((b64 = malloc(hs_b64_enclen((size_t)n))) == NULL) {
+		out_null(q->out);
+		out_null(q->out);
+		return;
+	}
+	hs_b64_encode(p, (size_t)n, b64);
+	out_null(q->out);
+	out_str(q->out, b64);
+	free(b64);
+}
+
+void
+hq_time_col(struct hq *q, sqlite3_stmt *st, int idx)
+{
+	if (sqlite3_column_type(st, idx) == SQLITE_NULL)
+		out_null(q->out);
+	else
+		out_time(q->out, sqlite3_column_int64(st, idx), 1);
+}
+
+void
+hq_int_col(struct hq *q, sqlite3_stmt *st, int idx)
+{
+	if (sqlite3_column_type(st, idx) == SQLITE_NULL)
+		out_null(q->out);
+	else
+		out_int(q->out, sqlite3_column_int64(st, idx));
+}
+
+void
+hq_str_col(struct hq *q, sqlite3_stmt *st, int idx)
+{
+	if (sqlite3_column_type(st, idx) == SQLITE_NULL)
+		out_null(q->out);
+	else
+		out_strn(q->out, (const char *)sqlite3_column_text(st, idx),
+		    (size_t)sqlite3_column_bytes(st, idx));
+}
+
+void
+hq_labels_cell(struct hq *q, int64_t labelset_id)
+{
+	sqlite3_stmt *st;
+	char buf[1024];
+
+	/* Prepared once: a listing prints labels for every row. */
+	if (q->labels_st == NULL &&
+	    (q->labels_st = hq_prepare(q,
+		 "SELECT source, key, value FROM labels WHERE labelset_id = ? "
+		 "ORDER BY pos")) == NULL) {
+		out_null(q->out);
+		return;
+	}
+	st = q->labels_st;
+	sqlite3_bind_int64(st, 1, labelset_id);
+	out_list_begin(q->out);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(buf, sizeof(buf), "%s:%s=%s",
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
+		out_list_add(q->out, buf);
+	}
+	out_list_end(q->out);
+	sqlite3_reset(st);
+}
+
+int
+hq_kind_valid(const char *s)
+{
+	return hs_kind_from_name(s) >= 0;
+}
+
+const char *
+hq_kind_list(void)
+{
+	return hs_kind_list();
+}

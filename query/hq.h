@@ -1,0 +1,121 @@
+/*
+ * hq.h: what every query command shares: the parsed global options, the
+ * open db and the facts read from its meta table, the output printer, the
+ * exit status so far, option parsing, and cell helpers for the values
+ * every command prints the same way (values, labels, revision times).
+ *
+ * Exit statuses (PRODUCT.md): 0 answered, 1 usage error, 2 the db cannot
+ * be read, 3 answered but a time lies outside coverage or in a gap.
+ */
+#ifndef HQ_HQ_H
+#define HQ_HQ_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "out.h"
+
+#define HQ_OK 0
+#define HQ_USAGE 1
+#define HQ_NODB 2
+#define HQ_COVERAGE 3
+/* Returned by hq_args when --help was printed: exit 0. */
+#define HQ_HELPED 100
+
+struct hq {
+	/* global options */
+	const char *dbpath;
+	enum out_format format;
+	const char *tz; /* NULL: UTC */
+	const char *cmd; /* the command being run, for messages */
+	int64_t now_us; /* one "now" per run, so -90m and now agree */
+
+	sqlite3 *db;
+	struct out *out;
+	int status; /* HQ_OK or HQ_COVERAGE so far */
+
+	/* meta (hsdb.h), read by hq_open; have_* say which were present */
+	int64_t first_rev, first_us, recorded_rev, recorded_us;
+	int have_first, have_recorded;
+	int64_t epoch, rev_offset;
+
+	char echo[256]; /* the resolution, for empty answers */
+	sqlite3_stmt *labels_st; /* hq_labels_cell, prepared once */
+};
+
+/*
+ * One command option.  has_arg: 0 a flag (*flag set to 1), 1 takes a
+ * value (*val points into argv).  Global options (--db, --format, --tz)
+ * are accepted by every command without being listed.
+ */
+struct hq_opt {
+	const char *name; /* without the leading "--" */
+	int has_arg;
+	const char **val;
+	int *flag;
+};
+
+/*
+ * Parse argv[0..argc) (the words after the command name): options from
+ * opts, the globals, "--help"/"-h" (prints help and returns HQ_HELPED),
+ * "--" ends options.  Positional words go to pos[] (at most maxpos);
+ * fewer than minpos or more than maxpos is a usage error.  Returns 0,
+ * HQ_USAGE (message printed) or HQ_HELPED.
+ */
+int hq_args(struct hq *q, int argc, char **argv, const struct hq_opt *opts,
+    const char **pos, int minpos, int maxpos, int *npos, const char *help);
+
+/* Set a global option (name without "--"); HQ_USAGE on a bad value. */
+int hq_global(struct hq *q, const char *name, const char *val);
+
+/* Print "hindsight: CMD: message" to stderr; returns HQ_USAGE. */
+int hq_usage(struct hq *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A coverage warning on stderr; the run will exit 3. */
+void hq_warn(struct hq *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Report a SQLite failure with sqlite3_errmsg; returns HQ_NODB. */
+int hq_dberr(struct hq *q, const char *what);
+
+/*
+ * Open the db read-only (hsdb_open_ro), read meta, create the output
+ * printer and register the SQL helper functions.  Returns 0 or HQ_NODB
+ * with the one-line reason printed.
+ */
+int hq_open(struct hq *q);
+
+/* Finish the output, close the db.  Returns the exit status. */
+int hq_close(struct hq *q, int status);
+
+/* sqlite3_prepare_v2, reporting failure; NULL on error. */
+sqlite3_stmt *hq_prepare(struct hq *q, const char *sql);
+
+/*
+ * Cells for a stored value: "value" (text) and "value_base64" (when the
+ * bytes are not UTF-8 or contain NUL, which text cannot carry); the other
+ * one is null.  Column idx of st; a NULL column gives two nulls.
+ */
+void hq_value_cells(struct hq *q, sqlite3_stmt *st, int idx);
+
+/* A time cell from an integer column of st: null when the column is. */
+void hq_time_col(struct hq *q, sqlite3_stmt *st, int idx);
+
+/* A nullable integer cell from a column of st. */
+void hq_int_col(struct hq *q, sqlite3_stmt *st, int idx);
+
+/* A nullable text cell from a column of st. */
+void hq_str_col(struct hq *q, sqlite3_stmt *st, int idx);
+
+/*
+ * A list cell holding the labels of labelset id as "source:key=value",
+ * in stored order.
+ */
+void hq_labels_cell(struct hq *q, int64_t labelset_id);
+
+/* Whether s names a key kind the recorder stores (keys.kind). */
+int hq_kind_valid(const char *s);
+const char *hq_kind_list(void);
+
+#endif

@@ -1,0 +1,593 @@
+/*
+ * timespec.c: parse the T of a query and resolve it to a hindsight
+ * revision, saying where the answer is not backed by recorded coverage
+ * (timespec.h).  Revisions are the truth; a time is resolved through the
+ * revisions table's observation bounds, never guessed.
+ */
+#include "timespec.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+
+#define US 1000000LL
+
+/* Digits at s[0..n) into *v; -1 unless all n are digits. */
+static int
+digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * "YYYY-MM-DD[( |T)HH:MM[:SS[.frac]]]" without a zone.  Fills tm (fields
+ * only) and the fraction in microseconds.
+ */
+static int
+parse_local(const char *s, struct tm *tm, int64_t *frac)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, scale;
+	size_t n = strlen(s);
+
+	*frac = 0;
+	if (n < 10 || digits(s, 4, &y) || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d))
+		return -1;
+	s += 10;
+	if (*s != '\0') {
+		if ((*s != ' ' && *s != 'T' && *s != 't') || strlen(s) < 6 ||
+		    digits(s + 1, 2, &h) || s[3] != ':' ||
+		    digits(s + 4, 2, &mi))
+			return -1;
+		s += 6;
+		if (*s == ':') {
+			if (digits(s + 1, 2, &sec))
+				return -1;
+			s += 3;
+			if (*s == '.' || *s == ',') {
+				s++;
+				if (!isdigit((unsigned char)*s))
+					return -1;
+				for (scale = 100000; isdigit((unsigned char)*s);
+				     s++, scale /= 10)
+					*frac += (*s - '0') * scale;
+			}
+		}
+		if (*s != '\0')
+			return -1;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_year = y - 1900;
+	tm->tm_mon = mo - 1;
+	tm->tm_mday = d;
+	tm->tm_hour = h;
+	tm->tm_min = mi;
+	tm->tm_sec = sec;
+	tm->tm_isdst = -1;
+	return 0;
+}
+
+static int
+is_utc(const char *tz)
+{
+	return tz == NULL || strcasecmp(tz, "UTC") == 0 ||
+	    strcmp(tz, "Z") == 0 || strcasecmp(tz, "GMT") == 0;
+}
+
+/* "+hh:mm" / "-hh:mm" / "+hhmm": 0 and the offset east in seconds. */
+static int
+parse_offset(const char *tz, long *off)
+{
+	int h, m;
+
+	if ((tz[0] != '+' && tz[0] != '-') || digits(tz + 1, 2, &h))
+		return -1;
+	if (tz[3] == ':' && strlen(tz) == 6 && digits(tz + 4, 2, &m) == 0)
+		;
+	else if (strlen(tz) == 5 && digits(tz + 3, 2, &m) == 0)
+		;
+	else
+		return -1;
+	if (h > 23 || m > 59)
+		return -1;
+	*off = (h * 3600L + m * 60L) * (tz[0] == '-' ? -1 : 1);
+	return 0;
+}
+
+/* Whether tz names a zone this machine knows (glibc silently uses UTC). */
+static int
+zone_exists(const char *tz)
+{
+	const char *dir = getenv("TZDIR");
+	char path[1024];
+
+	if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s",
+	    dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo", tz);
+	return access(path, R_OK) == 0;
+}
+
+int
+ts_tz_check(const char *tz, char *err, size_t errlen)
+{
+	long off;
+
+	if (is_utc(tz) || strcmp(tz, "local") == 0 ||
+	    parse_offset(tz, &off) == 0 || zone_exists(tz))
+		return 0;
+	snprintf(err, errlen,
+	    "unknown time zone '%s' (use an IANA name "
+	    "like Europe/Berlin, UTC, local or +hh:mm)",
+	    tz);
+	return -1;
+}
+
+/* Wall-clock fields in zone tz to seconds since the epoch. */
+static int
+to_utc(struct tm *tm, const char *tz, time_t *out)
+{
+	char *old = NULL;
+	const char *cur;
+	long off;
+
+	if (is_utc(tz)) {
+		*out = timegm(tm);
+		return 0;
+	}
+	if (parse_offset(tz, &off) == 0) {
+		*out = timegm(tm) - off;
+		return 0;
+	}
+	if (strcmp(tz, "local") == 0) {
+		*out = mktime(tm);
+		return *out == (time_t)-1 ? -1 : 0;
+	}
+	if (!zone_exists(tz))
+		return -1;
+	if ((cur = getenv("TZ")) != NULL && (old = strdup(cur)) == NULL)
+		return -1;
+	setenv("TZ", tz, 1);
+	tzset();
+	*out = mktime(tm);
+	if (old != NULL)
+		setenv("TZ", old, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(old);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
+static int
+parse_relative(const char *s, int64_t now_us, int64_t *us)
+{
+	int64_t n, unit;
+	size_t len = strlen(s);
+
+	if (len < 3 || hs_parse_i64(s + 1, len - 2, &n) != 0 || n < 0 ||
+	    s[1] == '-' || s[1] == '+')
+		return -1;
+	switch (s[len - 1]) {
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	case 'w':
+		unit = 7 * 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (n > INT64_MAX / US / unit)
+		return -1;
+	*us = now_us - n * unit * US;
+	return 0;
+}
+
+static int
+parse_unix(const char *s, int64_t *us)
+{
+	const char *dot = strchr(s, '.');
+	int64_t sec, frac = 0, scale;
+	size_t n = dot ? (size_t)(dot - s) : strlen(s);
+
+	if (n == 0 || hs_parse_i64(s, n, &sec) != 0 || s[0] == '+' ||
+	    sec > INT64_MAX / US - 1 || sec < INT64_MIN / US + 1)
+		return -1;
+	if (dot != NULL) {
+		if (!isdigit((unsigned char)dot[1]))
+			return -1;
+		for (dot++, scale = 100000; isdigit((unsigned char)*dot);
+		     dot++, scale /= 10)
+			frac += (*dot - '0') * scale;
+		if (*dot != '\0')
+			return -1;
+	}
+	*us = sec * US + (sec < 0 ? -frac : frac);
+	return 0;
+}
+
+int
+ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
+    char *err, size_t errlen)
+{
+	struct tm tm;
+	time_t t;
+	int64_t frac;
+
+	memset(out, 0, sizeof(*out));
+	out->text = s;
+	if (strcmp(s, "now") == 0) {
+		out->us = now_us;
+		return 0;
+	}
+	if (strncmp(s, "rev:", 4) == 0) {
+		if (hs_parse_i64(s + 4, strlen(s + 4), &out->etcd_rev) != 0 ||
+		    out->etcd_rev < 0 || s[4] == '-' || s[4] == '+') {
+			snprintf(err, errlen,
+			    "bad revision '%s' (want rev:N, "
+			    "N an etcd revision)",
+			    s);
+			return -1;
+		}
+		out->is_rev = 1;
+		return 0;
+	}
+	if (s[0] == '-') {
+		if (parse_relative(s, now_us, &out->us) == 0)
+			return 0;
+		snprintf(err, errlen,
+		    "bad relative time '%s' (want -N "
+		    "followed by s, m, h, d or w, e.g. -90m)",
+		    s);
+		return -1;
+	}
+	if (s[0] == '@') {
+		if (parse_unix(s + 1, &out->us) == 0)
+			return 0;
+		snprintf(err, errlen, "bad Unix time '%s' (want @SECONDS)", s);
+		return -1;
+	}
+	if (hs_rfc3339_parse(s, strlen(s), &out->us) == 0)
+		return 0;
+	if (parse_local(s, &tm, &frac) == 0) {
+		if (tz != NULL && ts_tz_check(tz, err, errlen) != 0)
+			return -1;
+		if (to_utc(&tm, tz, &t) == 0) {
+			out->us = (int64_t)t * US + frac;
+			return 0;
+		}
+	}
+	snprintf(err, errlen,
+	    "bad time '%s' (want RFC 3339, 'YYYY-MM-DD "
+	    "HH:MM[:SS]', @UNIX, rev:N, now or -90m/-2h/-7d)",
+	    s);
+	return -1;
+}
+
+const char *
+ts_describe(const struct ts_point *pt, char *buf, size_t size)
+{
+	char t[40];
+
+	if (pt->us_known)
+		snprintf(buf, size, "%s (rev %" PRId64 ")",
+		    hs_rfc3339_format(pt->us, t, sizeof(t)), pt->rev);
+	else
+		snprintf(buf, size, "unknown time (rev %" PRId64 ")", pt->rev);
+	return buf;
+}
+
+static char *
+fmt_us(int64_t us, char *buf, size_t size)
+{
+	return hs_rfc3339_format(us, buf, size);
+}
+
+/* Whether rev lies strictly inside a recorded gap; warns if so. */
+static int
+warn_gap_rev(struct hq *q, const char *text, int64_t rev)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = hq_prepare(q,
+		 "SELECT from_rev, to_rev, reason FROM gaps "
+		 "WHERE from_rev < ?1 AND to_rev > ?1 ORDER BY from_rev "
+		 "LIMIT 1")) == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, rev);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		hq_warn(q,
+		    "%s lies inside a gap in the recording (revisions "
+		    "%lld to %lld, %s): changes in it were inferred, not seen",
+		    text, sqlite3_column_int64(st, 0),
+		    sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	    ? 0
+	    : hq_dberr(q, "reading gaps");
+}
+
+static int
+warn_gap_time(struct hq *q, const char *text, int64_t us)
+{
+	sqlite3_stmt *st;
+	char a[40], b[40];
+	int rc;
+
+	if ((st = hq_prepare(q,
+		 "SELECT from_rev, to_rev, from_us, to_us, reason FROM gaps "
+		 "WHERE to_us > ?1 AND (from_us IS NULL OR from_us < ?1) "
+		 "ORDER BY to_us LIMIT 1")) == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, us);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		hq_warn(q,
+		    "%s lies inside a gap in the recording (%s to %s, "
+		    "revisions %lld to %lld, %s): what changed in it was "
+		    "inferred, not seen",
+		    text,
+		    sqlite3_column_type(st, 2) == SQLITE_NULL
+			? "unknown"
+			: fmt_us(sqlite3_column_int64(st, 2), a, sizeof(a)),
+		    fmt_us(sqlite3_column_int64(st, 3), b, sizeof(b)),
+		    sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		    sqlite3_column_text(st, 4));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return hq_dberr(q, "reading gaps");
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+/* T inside a replayed span (t_lo_us < T < t_hi_us of the next revision). */
+static int
+warn_uncertain(struct hq *q, const char *text, int64_t us, int64_t at_rev)
+{
+	sqlite3_stmt *st;
+	char a[40], b[40];
+	int rc;
+
+	if ((st = hq_prepare(q,
+		 "SELECT rev, t_lo_us, t_hi_us FROM revisions WHERE t_hi_us > "
+		 "?1 "
+		 "ORDER BY t_hi_us, rev LIMIT 1")) == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, us);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 1) != SQLITE_NULL &&
+	    sqlite3_column_int64(st, 1) < us)
+		hq_warn(q,
+		    "%s lies inside a span replayed after downtime: "
+		    "revision %lld and later ones were committed at unknown "
+		    "moments in (%s, %s]; answering as of rev %lld, the last "
+		    "one observed before",
+		    text, sqlite3_column_int64(st, 0),
+		    fmt_us(sqlite3_column_int64(st, 1), a, sizeof(a)),
+		    fmt_us(sqlite3_column_int64(st, 2), b, sizeof(b)),
+		    (long long)at_rev);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	    ? 0
+	    : hq_dberr(q, "reading revisions");
+}
+
+static int
+resolve_time(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
+{
+	sqlite3_stmt *st;
+	char a[40];
+	int rc;
+
+	/*
+	 * revisions_t_hi makes this one index probe; observation times grow
+	 * with revisions, so the last by time is the greatest rev.
+	 */
+	if ((st = hq_prepare(q,
+		 "SELECT rev FROM revisions WHERE t_hi_us <= ?1 "
+		 "ORDER BY t_hi_us DESC, rev DESC LIMIT 1")) == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, spec->us);
+	pt->rev = 0;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		pt->rev = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return hq_dberr(q, "reading revisions");
+	if (q->have_recorded && pt->rev > q->recorded_rev)
+		pt->rev = q->recorded_rev;
+	pt->us = spec->us;
+	pt->us_known = 1;
+
+	if (!q->have_first) {
+		hq_warn(
+		    q, "%s: the db holds no recorded snapshot yet", spec->text);
+		return 0;
+	}
+	if (spec->us < q->first_us) {
+		hq_warn(q,
+		    "%s is before recording began (first snapshot %s, "
+		    "rev %lld): what existed then is unknown",
+		    spec->text, fmt_us(q->first_us, a, sizeof(a)),
+		    (long long)q->first_rev);
+		return 0;
+	}
+	if (!q->have_recorded || spec->us > q->recorded_us) {
+		hq_warn(q,
+		    "%s is after the watermark (everything is recorded "
+		    "through rev %lld, observed until %s): later changes may "
+		    "be missing",
+		    spec->text, (long long)q->recorded_rev,
+		    fmt_us(q->recorded_us, a, sizeof(a)));
+		return 0;
+	}
+	if ((rc = warn_gap_time(q, spec->text, spec->us)) != 0)
+		return rc == 1 ? 0 : rc;
+	return warn_uncertain(q, spec->text, spec->us, pt->rev);
+}
+
+static int
+resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pt->rev = spec->etcd_rev + q->rev_offset;
+	pt->us = 0;
+	pt->us_known = 0;
+	if (q->have_recorded && pt->rev > q->recorded_rev) {
+		hq_warn(q,
+		    "%s is after the watermark (everything is recorded "
+		    "through etcd rev %lld): answering as of that",
+		    spec->text, (long long)(q->recorded_rev - q->rev_offset));
+		pt->rev = q->recorded_rev;
+	} else if (!q->have_first || pt->rev < q->first_rev)
+		hq_warn(q,
+		    "%s is before the first snapshot (rev %lld): keys "
+		    "deleted before recording began are unknown",
+		    spec->text, (long long)q->first_rev);
+	else if ((rc = warn_gap_rev(q, spec->text, pt->rev)) != 0)
+		return rc;
+
+	/* The instant: when the state at rev was observed. */
+	if ((st = hq_prepare(q,
+		 "SELECT t_lo_us, t_hi_us FROM revisions WHERE rev <= ?1 "
+		 "ORDER BY rev DESC LIMIT 1")) == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, pt->rev);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		pt->us = sqlite3_column_int64(st, 1);
+		pt->us_known = sqlite3_column_type(st, 0) != SQLITE_NULL ||
+		    (q->have_first && pt->rev >= q->first_rev);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	    ? 0
+	    : hq_dberr(q, "reading revisions");
+}
+
+int
+ts_resolve(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
+{
+	return spec->is_rev ? resolve_rev(q, spec, pt)
+			    : resolve_time(q, spec, pt);
+}
+
+int
+ts_latest(struct hq *q, struct ts_point *pt)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pt->rev = q->recorded_rev;
+	pt->us = q->recorded_us;
+	pt->us_known = q->have_recorded;
+	if (q->have_recorded)
+		return 0;
+	if ((st = hq_prepare(q, "SELECT max(rev) FROM revisions")) == NULL)
+		return HQ_NODB;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		pt->rev = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : hq_dberr(q, "reading revisions");
+}
+
+int
+ts_arg(struct hq *q, const char *opt, const char *s, struct ts_spec *spec)
+{
+	char err[256];
+
+	memset(spec, 0, sizeof(*spec));
+	if (s == NULL)
+		return 0;
+	if (ts_parse(s, q->tz, q->now_us, spec, err, sizeof(err)) != 0) {
+		if (opt != NULL)
+			return hq_usage(q, "--%s: %s", opt, err);
+		return hq_usage(q, "%s", err);
+	}
+	return 0;
+}
+
+int
+ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
+{
+	if (spec->text == NULL)
+		return ts_latest(q, pt);
+	return ts_resolve(q, spec, pt);
+}
+
+void
+ts_echo_at(struct hq *q, const char *what, const struct ts_point *pt)
+{
+	char buf[96];
+
+	snprintf(q->echo, sizeof(q->echo), "%s %s", what,
+	    ts_describe(pt, buf, sizeof(buf)));
+	out_note(q->out, "%s", q->echo);
+	out_table_hide(q->out, 2);
+}
+
+void
+ts_cells_at(struct hq *q, const struct ts_point *pt)
+{
+	out_time(q->out, pt->us, pt->us_known);
+	out_int(q->out, pt->rev);
+}
+
+void
+ts_echo_window(
+    struct hq *q, const struct ts_point *from, const struct ts_point *to)
+{
+	char a[96], b[96];
+
+	if (from->rev == 0 && !from->us_known)
+		snprintf(a, sizeof(a), "the beginning");
+	else
+		ts_describe(from, a, sizeof(a));
+	snprintf(q->echo, sizeof(q->echo), "from %s to %s", a,
+	    ts_describe(to, b, sizeof(b)));
+	out_note(q->out, "%s", q->echo);
+	out_table_hide(q->out, 4);
+}
+
+void
+ts_cells_window(
+    struct hq *q, const struct ts_point *from, const struct ts_point *to)
+{
+	ts_cells_at(q, from);
+	ts_cells_at(q, to);
+}
+
+void
+ts_beginning(struct ts_point *pt)
+{
+	pt->rev = 0;
+	pt->us = 0;
+	pt->us_known = 0;
+}

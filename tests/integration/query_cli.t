@@ -1,0 +1,317 @@
+#!/bin/sh
+# bin/hindsight against the fixture db (tests/query/mkfixture.sh): answers
+# checked against the db's tables by independent means (sqlite3, and a
+# Python replay of the raw change log), time syntax and resolution,
+# coverage warnings and exit statuses, usage and db errors, read-only.
+. "$(dirname "$0")/../lib/tap.sh"
+command -v jq >/dev/null || bail "jq is needed (Debian package jq; tests/lib/deps.sh)"
+
+db="$TMP/fixture.db"
+sh "$TOP/tests/query/mkfixture.sh" "$db" || bail "mkfixture.sh failed"
+H="$BIN/hindsight"
+hs() { "$H" --db "$db" "$@"; }
+sum0=$(md5sum <"$db")
+
+# --- snapshot at every revision equals a replay of the change log -------
+# The oracle replays events in (rev, seq) order, ignoring to_rev and the
+# typed tables: the state at R is each key's last event at or before R,
+# if that is a PUT.
+cat >"$TMP/replay.py" <<'PY'
+import base64, json, sqlite3, sys
+db, rev = sys.argv[1], int(sys.argv[2])
+c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+state = {}
+for r, typ, key, val, cr, ver, lease in c.execute(
+        "SELECT e.rev, e.type, k.key, v.value, e.create_rev, e.version, e.lease "
+        "FROM events e JOIN keys k ON k.id = e.key_id "
+        "LEFT JOIN vals v ON v.id = e.val_id WHERE e.rev <= ? "
+        "ORDER BY e.rev, e.seq", (rev,)):
+    if typ == 0:
+        state[key] = (bytes(val).hex(), cr, r, ver, lease)
+    else:
+        state.pop(key, None)
+for k in sorted(state, key=lambda s: s.encode()):
+    print(k, *state[k], sep="|")
+PY
+cat >"$TMP/snap.py" <<'PY'
+import base64, json, sys
+for o in json.load(sys.stdin):
+    v = o["value"].encode() if o["value"] is not None else base64.b64decode(o["value_base64"])
+    print(o["key"], v.hex(), o["create_rev"], o["mod_rev"], o["version"], o["lease"], sep="|")
+PY
+bad=""
+for r in $(q "$db" "SELECT rev FROM revisions WHERE rev >= 10 ORDER BY rev"); do
+	want=$("$PY" "$TMP/replay.py" "$db" "$r")
+	got=$(hs --format json snapshot --at "rev:$r" | "$PY" "$TMP/snap.py")
+	[ "$got" = "$want" ] || bad="$bad $r"
+done
+is "$bad" "" "snapshot --at rev:R equals a replay of the change log, every R"
+is "$(hs --format json snapshot | "$PY" "$TMP/snap.py")" \
+	"$("$PY" "$TMP/replay.py" "$db" 31)" "snapshot (latest) equals the replay to the watermark"
+is "$(hs --format json snapshot --kind ipcache --prefix cilium/state/ip/v1/default/10. --at rev:31 |
+	jq -r '.[].key' | tr '\n' ' ')" \
+	"cilium/state/ip/v1/default/10.6.6.43 cilium/state/ip/v1/default/10.6.7.1 " \
+	"snapshot --kind --prefix filters"
+
+# --- ip --at R against the ipcache table, every address, every R --------
+bad=""
+for ip in 10.6.6.43 10.6.6.50 fd00::1:2 10.6.7.1 10.6.6.99; do
+	for r in $(q "$db" "SELECT rev FROM revisions WHERE rev >= 10"); do
+		want=$(q "$db" "SELECT identity || ' ' || coalesce(pod, '') || ' ' || from_rev
+			FROM ipcache WHERE ip = '$ip' AND from_rev <= $r
+			AND (to_rev IS NULL OR to_rev > $r) ORDER BY from_rev")
+		got=$(hs --format json ip "$ip" --at "rev:$r" 2>/dev/null |
+			jq -r '.[] | "\(.identity) \(.pod // "") \(.from_rev)"')
+		[ "$got" = "$want" ] || bad="$bad $ip@$r"
+	done
+done
+is "$bad" "" "ip ADDR --at rev:R matches the ipcache intervals"
+is "$(hs --format json ip 10.6.0.0/16 --at rev:31 | jq -r '[.[].ip] | join(" ")')" \
+	"10.6.6.43 10.6.7.1" "a CIDR lists every address in it"
+is "$(hs --format json ip 10.6.6.43 --at rev:13 | jq -c '.[0] | [.namespace, .pod, .node, .host_ip, .identity, (.labels | index("k8s:io.cilium.k8s.policy.serviceaccount=ai-ingressgateway-service-account") != null), (.labels | map(select(test("pod-template-hash"))) | length)]')" \
+	'["istio-system","ai-ingressgateway-6bdbdbf7dc-jz85c","k8s-node1","10.5.1.132",12928,true,0]' \
+	"the seed: who held 10.6.6.43, with the labels Cilium kept"
+keys=$(hs --format json ip 10.6.6.43 --at rev:13 | jq -r '.[0] | keys_unsorted | join(" ")')
+miss=""
+for k in ip identity labels namespace pod node host_ip encrypt_key from_rev to_rev from_time to_time at at_rev; do
+	case " $keys " in *" $k "*) ;; *) miss="$miss $k" ;; esac
+done
+is "$miss" "" "ip --at objects carry every contract field"
+
+# --- time resolution: "as of T" is the last revision observed by T ------
+bad=""
+for t in $(q "$db" "SELECT t_hi_us FROM revisions WHERE t_lo_us = t_hi_us"); do
+	for d in 0 -1 500000; do
+		tt=$((t + d))
+		want=$(q "$db" "SELECT coalesce(max(rev), 0) FROM revisions WHERE t_hi_us <= $tt")
+		sec=$((tt / 1000000))
+		frac=$(printf '%06d' $((tt % 1000000)))
+		got=$(hs snapshot --at "@$sec.$frac" --kind heartbeat 2>/dev/null |
+			sed -n '1s/.*(rev \([0-9]*\))$/\1/p')
+		[ "$got" = "$want" ] || bad="$bad @$sec.$frac"
+	done
+done
+is "$bad" "" "a time resolves to the greatest revision observed at or before it"
+at() { hs --format json ip 10.6.6.43 --at "$@" 2>/dev/null | jq -r '.[0].at // empty'; }
+is "$(at '2026-11-20T15:01:30+01:00')" "2026-11-20T14:01:30Z" "RFC 3339 with an offset"
+is "$(at '2026-11-20T14:01:30.25Z')" "2026-11-20T14:01:30.250Z" "RFC 3339 with a fraction"
+is "$(at '2026-11-20 14:01:30')" "2026-11-20T14:01:30Z" "'YYYY-MM-DD HH:MM:SS' is UTC by default"
+is "$(hs --format json --tz Europe/Berlin ip 10.6.6.43 --at '2026-11-20 15:01' | jq -r '.[0].at')" \
+	"2026-11-20T14:01:00Z" "'YYYY-MM-DD HH:MM' in --tz Europe/Berlin"
+is "$(TZ=America/New_York "$H" --db "$db" --format json --tz local ip 10.6.6.43 --at '2026-11-20 09:01:30' | jq -r '.[0].at')" \
+	"2026-11-20T14:01:30Z" "--tz local follows TZ"
+is "$(hs --format json --tz +05:30 ip 10.6.6.43 --at '2026-11-20 19:31:30' | jq -r '.[0].at')" \
+	"2026-11-20T14:01:30Z" "--tz +hh:mm"
+is "$(at @1795183290)" "2026-11-20T14:01:30Z" "@UNIX"
+is "$(hs --format json ip 10.6.6.43 --at rev:13 | jq -r '.[0].at_rev')" 13 "rev:N"
+now=$(date +%s)
+got=$(hs --format json snapshot --at -90m 2>/dev/null | jq -r '.[0].at')
+want=$(date -u -d "@$((now - 5400))" +%Y-%m-%dT%H:%M)
+case "$got" in "$want"*) r=0 ;; *) r=1 ;; esac
+ok $r "-90m is 90 minutes before now ($got)"
+cp "$db" "$TMP/offset.db"
+sqlite3 "$TMP/offset.db" "UPDATE epochs SET rev_offset = 5"
+is "$("$H" --db "$TMP/offset.db" --format json snapshot --at rev:10 | jq -r '.[0].at_rev')" 15 \
+	"rev:N is an etcd revision of the current epoch: N + rev_offset"
+
+# --- coverage: exit 3 with a warning, but still an answer --------------
+cov() { # cov WANT-EXIT WARNING-PATTERN DESCRIPTION ARGS...
+	_w=$1 _p=$2 _d=$3
+	shift 3
+	hs "$@" >"$TMP/out" 2>"$TMP/err"
+	_rc=$?
+	is "$_rc" "$_w" "$_d: exit $_w"
+	if [ -n "$_p" ]; then
+		grep -q "$_p" "$TMP/err"
+		ok $? "$_d: stderr says '$_p'"
+	else
+		is "$(cat "$TMP/err")" "" "$_d: no warning"
+	fi
+}
+cov 0 "" "inside coverage" ip 10.6.6.43 --at '2026-11-20T14:03:30Z'
+cov 0 "" "at the first snapshot" snapshot --at '2026-11-20T14:00:00Z'
+cov 3 "before recording began" "before the first snapshot" ip 10.6.6.43 --at '2026-11-20T13:00:00Z'
+cov 3 "after the watermark" "after the watermark" ip 10.6.6.43 --at now
+cov 3 "inside a gap" "inside a gap" ip 10.6.6.50 --at '2026-11-20T14:35:00Z'
+cov 3 "replayed after downtime" "inside a replayed span" identity 12928 --at '2026-11-20T14:15:00Z'
+cov 3 "before the first snapshot" "rev before the first snapshot" snapshot --at rev:5
+cov 3 "inside a gap" "rev inside a gap" snapshot --at rev:25
+cov 3 "after the watermark" "rev after the watermark" snapshot --at rev:99
+cov 3 "inside a gap" "a window ending in a gap" changes --from rev:10 --to '2026-11-20T14:35:00Z'
+is "$(hs --format json ip 10.6.6.50 --at '2026-11-20T14:35:00Z' 2>/dev/null | jq length)" 1 \
+	"a warned answer still answers"
+is "$(hs --format json ip 10.6.6.50 --at '2026-11-20T14:15:00Z' 2>/dev/null | jq '.[0].at_rev')" 19 \
+	"inside a replayed span: the last revision observed before it"
+
+# --- the other commands against the tables ------------------------------
+is "$(hs --format json identity 12928 | jq -c '[.[] | [.generation, .from_rev, .to_rev, (.labels | length)]]')" \
+	"$(q "$db" "SELECT '[' || group_concat('[' || i.create_rev || ',' || i.from_rev || ',' || coalesce(i.to_rev, 'null') || ',' || (SELECT count(*) FROM labels l WHERE l.labelset_id = i.labelset_id) || ']', ',') || ']' FROM (SELECT * FROM identities WHERE identity = 12928 ORDER BY from_rev) i")" \
+	"identity lists every generation separately"
+is "$(hs --format json labels app=web | jq -r '.[0].ips | join(" ")')" \
+	"$(q "$db" "SELECT group_concat(ip, ' ') FROM (SELECT ip FROM ipcache WHERE identity = 23456 AND to_rev IS NULL ORDER BY ip_bin)")" \
+	"labels: the identity's current IPs"
+is "$(hs --format json labels 'reserved:app=web' | jq length)" 0 "labels: a source prefix must match"
+is "$(hs --format json changes | jq length)" "$(q "$db" "SELECT count(*) FROM events")" \
+	"changes without a window lists the whole log"
+is "$(hs --format json changes --from rev:13 --to rev:30 | jq length)" \
+	"$(q "$db" "SELECT count(*) FROM events WHERE rev > 13 AND rev <= 30")" \
+	"changes --from/--to is the window (T1, T2]" 2>/dev/null
+is "$(hs --format json changes 2>/dev/null | jq -r '[.[] | select(.inferred) | .rev] | join(" ")')" \
+	"$(q "$db" "SELECT group_concat(rev, ' ') FROM events WHERE origin = 2")" \
+	"inferred changes are marked"
+is "$(hs --format json changes --kind identity_user | jq -r '[.[].type] | join(" ")')" "PUT PUT DELETE" \
+	"changes --kind"
+is "$(hs --format json diff rev:13 rev:31 | jq -r '[.[] | .change + ":" + .key] | join(" ")')" \
+	"changed:cilium/.heartbeat changed:cilium/state/identities/v1/id/12928 removed:cilium/state/identities/v1/value/k8s:app=istio-ingressgateway;k8s:chart=gateways;k8s:heritage=Tiller;k8s:io.cilium.k8s.policy.cluster=default;k8s:io.cilium.k8s.policy.serviceaccount=ai-ingressgateway-service-account;k8s:io.kubernetes.pod.namespace=istio-system;k8s:istio=ai-ingressgateway;k8s:release=istio;/10.5.1.132 changed:cilium/state/ip/v1/default/10.6.6.43 removed:cilium/state/ip/v1/default/10.6.6.50 added:cilium/state/ip/v1/default/10.6.7.1 added:cilium/state/ip/v1/default/fd00::1:2 changed:cilium/state/nodes/v1/default/k8s-node1 changed:cilium/state/services/v1/default/default/kubernetes" \
+	"diff: added, removed and changed keys, by kind"
+is "$(hs --format json diff rev:13 rev:31 | "$PY" -c 'import json,sys; print(sum(1 for o in json.load(sys.stdin)))')" \
+	"$(for r in 13 31; do "$PY" "$TMP/replay.py" "$db" $r | cut -d'|' -f1,2 >"$TMP/s$r"; done; sort "$TMP/s13" "$TMP/s31" | uniq -u | cut -d'|' -f1 | sort -u | wc -l)" \
+	"diff has one row per key whose value differs (replay oracle)"
+is "$(hs --format json churn --from rev:10 --to rev:31 | jq -r '.[] | select(.kind == "ipcache") | "\(.created) \(.modified) \(.lease_only) \(.deleted)"')" \
+	"4 0 1 2" "churn counts created, modified, lease-only and deleted apart"
+is "$(hs --format json churn --from rev:10 --to rev:31 | jq '[.[] | .created + .modified + .lease_only + .deleted] | add')" \
+	"$(q "$db" "SELECT count(*) FROM events WHERE rev > 10 AND rev <= 31 AND origin != 1")" \
+	"churn counts every change in the window once"
+hs churn --from rev:10 --to rev:31 >"$TMP/churn"
+grep -q '^identities: 2 allocated, 1 released$' "$TMP/churn"
+ok $? "churn table: identities allocated and released"
+grep -q '^default/web-1  *3 ' "$TMP/churn"
+ok $? "churn table: top churning pods"
+is "$(hs --format json churn --from rev:10 --to rev:31 --by-namespace | jq -r '[.[] | select(.namespace == "istio-system") | .kind] | join(" ")')" \
+	"identity identity_user ipcache" "churn --by-namespace"
+is "$(hs --format json status | jq -c '.[0] | [.first_rev, .first_time, .recorded_rev, .recorded_time, .events, .etcd_cluster_id, (.gaps | length), .gaps[0].reason]')" \
+	"[10,\"2026-11-20T14:00:00Z\",31,\"2026-11-20T14:50:00Z\",$(q "$db" "SELECT count(*) FROM events"),\"1111\",1,\"compacted\"]" \
+	"status: coverage, watermark, events, gaps, cluster"
+is "$(hs --format json key cilium/blob | jq -r '.[0].value_base64')" "AP8Q7/7+gA==" \
+	"a value that is not UTF-8 comes as value_base64"
+is "$(hs --format json node k8s-node1 --at rev:25 2>/dev/null | jq -r '.[0].ipv4_health_ip')" "10.6.6.80" "node --at"
+is "$(hs --format json service default/kubernetes --at rev:21 | jq -r '.[0].backends | length')" 1 "service --at"
+is "$(hs --format json pod default/web-2 | jq -r '[.[].ip] | join(" ")')" "10.6.6.43 fd00::1:2" "pod: every IP it had"
+
+# --- formats -----------------------------------------------------------
+for c in "ip 10.6.6.43" "identity 12928" "labels app=web" "pod default/web-2" \
+	"node k8s-node1" "service default/kubernetes" "key cilium/blob" "changes" \
+	"diff rev:10 rev:31" "snapshot" "churn --from rev:10 --to rev:31" "status" \
+	"sql 'SELECT * FROM changes'" "ip 10.9.9.9"; do
+	eval "set -- $c"
+	hs --format json "$@" 2>/dev/null | jq -e 'type == "array" and all(.[]; type == "object")' >/dev/null
+	ok $? "json: $c is one array of objects"
+	n=$(hs --format json "$@" 2>/dev/null | jq length)
+	m=$(hs --format csv "$@" 2>/dev/null | "$PY" -c 'import csv,sys; print(len(list(csv.reader(sys.stdin))) - 1)')
+	is "$m" "$n" "csv: $c has a header and the same rows"
+done
+is "$(hs --format csv key cilium/state/ip/v1/default/10.6.6.50 | "$PY" -c 'import csv,sys; print(list(csv.DictReader(sys.stdin))[0]["value"])')" \
+	"$(q "$db" "SELECT CAST(value AS TEXT) FROM vals WHERE id = 9")" \
+	"csv quotes a JSON value so it reads back exactly"
+is "$(hs --format json ip 10.9.9.9)" "[]" "an empty answer is an empty array"
+is "$(hs --format json ip 10.9.9.9 2>&1 >/dev/null)" \
+	"hindsight: no rows, from the beginning to 2026-11-20T14:50:00Z (rev 31)" \
+	"an empty json answer still echoes its resolution (stderr)"
+head -1 "$TMP/churn" | grep -q '^from 2026-11-20T14:00:00Z (rev 10) to 2026-11-20T14:41:40Z (rev 31)$'
+ok $? "table answers start with the resolved instant and revision"
+is "$(hs --format json lease 2>/dev/null; echo $?)" 1 "unknown command: exit 1"
+
+# --- usage errors: exit 1, one line on stderr, nothing on stdout --------
+usage() { # usage DESCRIPTION ARGS...
+	_d=$1
+	shift
+	"$H" "$@" >"$TMP/out" 2>"$TMP/err"
+	_rc=$?
+	is "$_rc:$(wc -l <"$TMP/err"):$(wc -c <"$TMP/out")" "1:1:0" "usage error, one line: $_d"
+}
+usage "malformed IPv4" --db "$db" ip 10.6.6.256
+usage "malformed CIDR length" --db "$db" ip 10.6.6.0/33
+usage "malformed IPv6" --db "$db" ip fd00:::1
+usage "not an address" --db "$db" ip pod-a
+usage "malformed time" --db "$db" ip 10.6.6.43 --at 'last tuesday'
+usage "impossible date" --db "$db" ip 10.6.6.43 --at '2026-13-40 25:00'
+usage "malformed rev" --db "$db" snapshot --at rev:x
+usage "malformed relative" --db "$db" snapshot --at -5y
+usage "--at with --from" --db "$db" ip 10.6.6.43 --at rev:3 --from rev:2
+usage "malformed selector" --db "$db" labels app
+usage "empty selector key" --db "$db" labels =web
+usage "pod without namespace" --db "$db" pod web-1
+usage "identity not a number" --db "$db" identity abc
+usage "unknown kind" --db "$db" changes --kind pods
+usage "unknown command" --db "$db" whois 10.6.6.43
+usage "unknown option" --db "$db" ip 10.6.6.43 --when rev:3
+usage "missing argument" --db "$db" ip
+usage "extra argument" --db "$db" identity 1 2
+usage "bad --format" --db "$db" --format yaml status
+usage "bad --tz" --db "$db" --tz Nowhere/City status
+usage "bad --by" --db "$db" churn --by week
+usage "bad --last" --db "$db" churn --last soon
+usage "no command"
+usage "time error before the db is opened" --db "$TMP/missing.db" ip 10.6.6.43 --at never
+
+# --- the db cannot be read: exit 2, one line saying what the file is ----
+nodb() { # nodb DESCRIPTION PATTERN FILE
+	"$H" --db "$3" status >"$TMP/out" 2>"$TMP/err"
+	_rc=$?
+	is "$_rc:$(wc -l <"$TMP/err")" "2:1" "db error, one line: $1"
+	grep -q "$2" "$TMP/err"
+	ok $? "db error says: $2"
+}
+nodb "missing" "No such file" "$TMP/missing.db"
+echo "not a db" >"$TMP/text.db"
+nodb "a text file" "not a SQLite database" "$TMP/text.db"
+sqlite3 "$TMP/other.db" "CREATE TABLE t (x)"
+nodb "someone else's SQLite file" "not a hindsight db" "$TMP/other.db"
+cp "$db" "$TMP/newer.db"
+sqlite3 "$TMP/newer.db" "PRAGMA user_version = 99"
+nodb "a newer format" "newer" "$TMP/newer.db"
+HINDSIGHT_DB="$TMP/missing.db" "$H" status 2>"$TMP/err" >/dev/null
+is "$?" 2 "\$HINDSIGHT_DB names the db"
+cp "$db" "$TMP/cilium.db"
+is "$(cd "$TMP" && "$H" --format json status | jq -r '.[0].db')" "./cilium.db" "the db defaults to ./cilium.db"
+
+# --- read-only: sql refuses writes; nothing ever changes the file -------
+for s in "DELETE FROM keys" "INSERT INTO meta VALUES ('x', 1)" "CREATE TABLE x (y)" \
+	"DROP VIEW changes" "PRAGMA user_version = 7" "ATTACH '$TMP/x.db' AS x" \
+	"SELECT 1; DELETE FROM keys" "VACUUM"; do
+	hs sql "$s" >/dev/null 2>&1
+	is "$?" 1 "sql refuses: $s"
+done
+[ ! -e "$TMP/x.db" ]
+ok $? "ATTACH did not create a file"
+is "$(hs --format csv sql 'SELECT count(*) AS n FROM keys')" "n
+12" "sql answers a SELECT"
+hs sql 'SELEKT 1' >/dev/null 2>"$TMP/err"
+is "$?:$(cat "$TMP/err")" '1:hindsight: sql: near "SELEKT": syntax error' \
+	"a SQL error is a usage error"
+for c in "ip 10.6.0.0/16" "identity 12928" "labels app=web" "pod default/web-2" \
+	"node k8s-node1" "service default/kubernetes" "key cilium/blob" "changes" \
+	"diff rev:10 rev:31" "snapshot --at rev:20" "churn" "status"; do
+	eval "set -- $c"
+	hs "$@" >/dev/null 2>&1
+done
+is "$(md5sum <"$db")" "$sum0" "no command changed the db file"
+[ ! -e "$db-wal" ] && [ ! -e "$db-journal" ]
+ok $? "no journal or WAL file was created"
+
+# --- help ---------------------------------------------------------------
+"$H" --help | grep -q '^usage: hindsight'
+ok $? "hindsight --help"
+for c in ip identity labels pod node service key changes diff snapshot churn status sql; do
+	out=$("$H" "$c" --help)
+	rc=$?
+	case "$out" in "usage: hindsight $c"*) r=$rc ;; *) r=1 ;; esac
+	ok $r "hindsight $c --help"
+done
+"$H" help ip | grep -q '^usage: hindsight ip'
+ok $? "hindsight help ip"
+is "$("$H" status --format json --db "$db" | jq '.[0].recorded_rev')" 31 \
+	"global options also after the command"
+"$H" --db "$db" --format json diff -3h -2h >"$TMP/out" 2>/dev/null
+is "$?:$(jq length "$TMP/out")" "3:0" "relative times as positional arguments"
+if command -v groff >/dev/null 2>&1; then
+	is "$(groff -man -Tutf8 -ww -z "$TOP/query/hindsight.1" 2>&1)" "" \
+		"the man page renders without warnings"
+fi
+miss=""
+for c in ip identity labels pod node service key changes diff snapshot churn status sql; do
+	grep -qE "^\.BI? \"?${c}[ \"]|^\\\\fB$c\\\\fR|^\.B $c\$" "$TOP/query/hindsight.1" ||
+		miss="$miss $c"
+done
+is "$miss" "" "the man page documents every command"
+done_testing
