@@ -74,11 +74,12 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	const struct hq_opt opts[] = {{"at", 1, &at, NULL},
 	    {"from", 1, &from, NULL}, {"to", 1, &to, NULL},
 	    {NULL, 0, NULL, NULL}};
-	/* labels last: the long column must not push pod and node off screen. */
+	/* labels last: the long column must not push pod and node off screen.
+	 */
 	const char *cols[] = {"ip", "prefix_len", "cluster", "identity",
-	    "namespace", "pod", "node", "host_ip", "encrypt_key",
-	    "endpoint_id", "from_rev", "to_rev", "from_time", "to_time",
-	    "labels", TS_WINDOW_COLS, NULL};
+	    "namespace", "pod", "node", "host_ip", "encrypt_key", "endpoint_id",
+	    "from_rev", "to_rev", "from_time", "to_time", "labels",
+	    TS_WINDOW_COLS, NULL};
 	unsigned char lo[16], hi[16];
 	struct ts_spec s_at, s_from, s_to;
 	struct ts_point p1, p2;

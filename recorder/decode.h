@@ -43,14 +43,18 @@ struct hs_key {
 	enum hs_kind kind;
 	int cached;
 	struct hs_str cluster;
-	uint64_t identity;      /* IDENTITY: <N> */
-	struct hs_str labels;   /* IDENTITY_USER: labels part (ends in ';'), split at the LAST '/' */
-	struct hs_str node;     /* IDENTITY_USER: node suffix; NODE/NODEREGISTER: node name */
-	struct hs_str space;    /* IPCACHE: address space ("default", or <C> when cached) */
-	struct hs_str ip;       /* IPCACHE: address part of the key */
-	int prefix_len;         /* IPCACHE: /<len> of the key, or -1 when the key has none */
-	struct hs_str namespace;/* SERVICE/SERVICEEXPORT/ENDPOINTSLICE */
-	struct hs_str name;     /* SERVICE/SERVICEEXPORT/ENDPOINTSLICE */
+	uint64_t identity; /* IDENTITY: <N> */
+	struct hs_str labels; /* IDENTITY_USER: labels part (ends in ';'), split
+				 at the LAST '/' */
+	struct hs_str
+	    node; /* IDENTITY_USER: node suffix; NODE/NODEREGISTER: node name */
+	struct hs_str
+	    space; /* IPCACHE: address space ("default", or <C> when cached) */
+	struct hs_str ip; /* IPCACHE: address part of the key */
+	int prefix_len; /* IPCACHE: /<len> of the key, or -1 when the key has
+			   none */
+	struct hs_str namespace; /* SERVICE/SERVICEEXPORT/ENDPOINTSLICE */
+	struct hs_str name; /* SERVICE/SERVICEEXPORT/ENDPOINTSLICE */
 };
 
 /*
@@ -63,14 +67,14 @@ void hs_key_parse(const char *key, size_t n, struct hs_key *out);
 
 /* One label of a Cilium label string "src:key=value;...". */
 struct hs_label {
-	struct hs_str source;   /* before the first ':' ("" when there is none) */
-	struct hs_str key;      /* up to the first '=' after that */
-	struct hs_str value;    /* the rest ("" when there is no '=') */
+	struct hs_str source; /* before the first ':' ("" when there is none) */
+	struct hs_str key; /* up to the first '=' after that */
+	struct hs_str value; /* the rest ("" when there is no '=') */
 };
 
 struct hs_labels {
 	size_t n;
-	struct hs_label *v;     /* owned; slices point into the parsed string */
+	struct hs_label *v; /* owned; slices point into the parsed string */
 };
 
 /*
@@ -82,21 +86,22 @@ struct hs_labels {
 int hs_labels_parse(const char *s, size_t n, struct hs_labels *out);
 void hs_labels_release(struct hs_labels *labels);
 
-struct hs_port {                /* ipcache NamedPorts entry */
+struct hs_port { /* ipcache NamedPorts entry */
 	struct hs_str name;
 	int port;
 	struct hs_str protocol;
 };
 
-struct hs_address {             /* node IPAddresses entry ("Type" or pre-1.4 "AddressType") */
+struct hs_address { /* node IPAddresses entry ("Type" or pre-1.4 "AddressType")
+		     */
 	struct hs_str type;
 	struct hs_str ip;
 };
 
-struct hs_svc_port {            /* one frontend or backend port of a service */
-	int backend;            /* 0 frontend, 1 backend */
-	struct hs_str ip;       /* the map key: the frontend/backend IP */
-	struct hs_str port_name;/* the PortConfiguration map key */
+struct hs_svc_port { /* one frontend or backend port of a service */
+	int backend; /* 0 frontend, 1 backend */
+	struct hs_str ip; /* the map key: the frontend/backend IP */
+	struct hs_str port_name; /* the PortConfiguration map key */
 	struct hs_str protocol;
 	int port;
 };
@@ -110,56 +115,61 @@ struct hs_svc_port {            /* one frontend or backend port of a service */
 struct hs_value {
 	enum hs_kind kind;
 	union {
-		struct {        /* IDENTITY: the value is the label string */
+		struct { /* IDENTITY: the value is the label string */
 			struct hs_str labels;
 			struct hs_labels parsed;
 		} identity;
-		struct {        /* IDENTITY_USER: labels/node from the key, id from the value */
+		struct { /* IDENTITY_USER: labels/node from the key, id from the
+			    value */
 			uint64_t identity;
 		} identity_user;
-		struct {        /* IPCACHE: identity.IPIdentityPair */
-			struct hs_str ip;           /* the JSON "IP" */
-			unsigned char ip_bin[16];   /* IPv4 as ::ffff:a.b.c.d */
-			int prefix_len;             /* from Mask (count of one bits), else key's /len, else 32/128 */
-			int64_t identity;           /* "ID" */
-			struct hs_str host_ip;      /* "HostIP"; absent when "" */
-			int encrypt_key;            /* "Key"; 0 when absent */
-			struct hs_str namespace;    /* "K8sNamespace" */
-			struct hs_str pod;          /* "K8sPodName" */
+		struct { /* IPCACHE: identity.IPIdentityPair */
+			struct hs_str ip; /* the JSON "IP" */
+			unsigned char ip_bin[16]; /* IPv4 as ::ffff:a.b.c.d */
+			int prefix_len; /* from Mask (count of one bits), else
+					   key's /len, else 32/128 */
+			int64_t identity; /* "ID" */
+			struct hs_str host_ip; /* "HostIP"; absent when "" */
+			int encrypt_key; /* "Key"; 0 when absent */
+			struct hs_str namespace; /* "K8sNamespace" */
+			struct hs_str pod; /* "K8sPodName" */
 			struct hs_str service_account; /* "K8sServiceAccount" */
-			struct hs_str node;         /* from Metadata "cilium-global:<space>:<node>:<epid>" */
-			int64_t endpoint_id;        /* from Metadata, -1 when absent */
+			struct hs_str
+			    node; /* from Metadata
+				     "cilium-global:<space>:<node>:<epid>" */
+			int64_t endpoint_id; /* from Metadata, -1 when absent */
 			size_t nports;
-			struct hs_port *ports;      /* "NamedPorts" */
+			struct hs_port *ports; /* "NamedPorts" */
 		} ipcache;
-		struct {        /* NODE, NODEREGISTER: nodeTypes.Node */
+		struct { /* NODE, NODEREGISTER: nodeTypes.Node */
 			struct hs_str name, cluster;
-			int64_t cluster_id;         /* -1 when absent */
-			char ipv4_alloc_cidr[64];   /* "10.6.6.0/24", "" when null */
-			int ipv4_alloc_len;         /* -1 when null */
+			int64_t cluster_id; /* -1 when absent */
+			char ipv4_alloc_cidr[64]; /* "10.6.6.0/24", "" when null
+						   */
+			int ipv4_alloc_len; /* -1 when null */
 			char ipv6_alloc_cidr[64];
 			int ipv6_alloc_len;
 			struct hs_str ipv4_health_ip, ipv6_health_ip;
 			struct hs_str ipv4_ingress_ip, ipv6_ingress_ip;
-			int64_t encryption_key;     /* -1 when absent */
+			int64_t encryption_key; /* -1 when absent */
 			struct hs_str boot_id, source;
 			size_t naddresses;
 			struct hs_address *addresses;
 		} node;
-		struct {        /* SERVICE: ClusterService */
+		struct { /* SERVICE: ClusterService */
 			struct hs_str cluster, namespace, name;
-			int64_t cluster_id;         /* -1 when absent */
-			int include_external;       /* -1 absent, 0, 1 */
-			int shared;                 /* -1 absent, 0, 1 */
+			int64_t cluster_id; /* -1 when absent */
+			int include_external; /* -1 absent, 0, 1 */
+			int shared; /* -1 absent, 0, 1 */
 			size_t nports;
-			struct hs_svc_port *ports;  /* frontends then backends */
+			struct hs_svc_port *ports; /* frontends then backends */
 		} service;
-		struct {        /* HEARTBEAT */
+		struct { /* HEARTBEAT */
 			struct hs_str text;
-			int64_t time_us;            /* parsed RFC 3339 */
+			int64_t time_us; /* parsed RFC 3339 */
 		} heartbeat;
 	} u;
-	void *priv;             /* owned memory (JSON tree etc.); internal */
+	void *priv; /* owned memory (JSON tree etc.); internal */
 };
 
 /*

@@ -23,7 +23,7 @@ struct etcd {
 	CURLM *multi;
 	struct ev_timer timer;
 	struct curl_slist *headers;
-	struct req *reqs;       /* every request in flight */
+	struct req *reqs; /* every request in flight */
 };
 
 /* One in-flight request, unary or stream. */
@@ -43,7 +43,7 @@ struct req {
 	struct framer *framer;
 	struct ev_timer stall;
 	int stalled;
-	int aborted;            /* a line callback said stop */
+	int aborted; /* a line callback said stop */
 	void *arg;
 };
 
@@ -106,8 +106,7 @@ curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 }
 
 static int
-curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp,
-    void *sockp)
+curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
 {
 	struct etcd *e = userp;
 	struct sock *s = sockp;
@@ -162,7 +161,8 @@ etcd_new(struct ev_loop *loop, const struct etcd_config *cfg)
 	e->timer.data = e;
 	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	/* Without it a watch on a member that lost quorum hangs silently. */
-	e->headers = curl_slist_append(e->headers, "Grpc-Metadata-Hasleader: true");
+	e->headers =
+	    curl_slist_append(e->headers, "Grpc-Metadata-Hasleader: true");
 	return e;
 }
 
@@ -259,8 +259,9 @@ stream_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	if (framer_feed(r->framer, p, n, stream_line, r) != 0) {
 		if (!r->aborted)
 			log_warn("watch: message longer than %u bytes or out "
-			    "of memory", MAX_LINE);
-		return 0;       /* aborts the transfer */
+				 "of memory",
+			    MAX_LINE);
+		return 0; /* aborts the transfer */
 	}
 	return n;
 }
@@ -295,7 +296,8 @@ req_new(struct etcd *e, const char *path, const char *body, void *arg)
 	r->arg = arg;
 	ev_timer_init(&r->stall, stall_cb, 0., 0.);
 	r->stall.data = r;
-	if ((r->body = strdup(body)) == NULL || (r->easy = curl_easy_init()) == NULL) {
+	if ((r->body = strdup(body)) == NULL ||
+	    (r->easy = curl_easy_init()) == NULL) {
 		free(r->body);
 		free(r);
 		return NULL;
@@ -325,8 +327,8 @@ req_new(struct etcd *e, const char *path, const char *body, void *arg)
 }
 
 int
-etcd_post(struct etcd *e, const char *path, const char *body,
-    etcd_done_cb *cb, void *arg)
+etcd_post(struct etcd *e, const char *path, const char *body, etcd_done_cb *cb,
+    void *arg)
 {
 	struct req *r;
 
@@ -335,8 +337,8 @@ etcd_post(struct etcd *e, const char *path, const char *body,
 	r->done = cb;
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, unary_write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
-	    (long)(e->cfg.request_timeout * 1000));
+	curl_easy_setopt(
+	    r->easy, CURLOPT_TIMEOUT_MS, (long)(e->cfg.request_timeout * 1000));
 	if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK) {
 		req_free(r);
 		return -1;
@@ -418,7 +420,8 @@ check_done(struct etcd *e)
 	while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		curl_easy_getinfo(
+		    msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		finish(r, msg->data.result);
 		req_free(r);
 	}

@@ -16,12 +16,13 @@
 #include <stddef.h>
 
 struct etcd_config {
-	char **endpoints;       /* "http://127.0.0.1:2379", ...; borrowed */
+	char **endpoints; /* "http://127.0.0.1:2379", ...; borrowed */
 	size_t nendpoints;
-	const char *cacert;     /* TLS: CA bundle, client cert and key; may be NULL */
+	const char
+	    *cacert; /* TLS: CA bundle, client cert and key; may be NULL */
 	const char *cert;
 	const char *key;
-	double stall_timeout;   /* seconds without a byte on a watch: reconnect */
+	double stall_timeout; /* seconds without a byte on a watch: reconnect */
 	double request_timeout; /* seconds for a unary request */
 };
 
@@ -47,7 +48,8 @@ typedef int etcd_line_cb(void *arg, char *line, size_t len);
  */
 typedef void etcd_end_cb(void *arg, long status, const char *why);
 
-/* NULL on failure (logged).  cfg is copied; the strings it points to are not. */
+/* NULL on failure (logged).  cfg is copied; the strings it points to are not.
+ */
 struct etcd *etcd_new(struct ev_loop *loop, const struct etcd_config *cfg);
 
 /* Aborts every request without calling callbacks.  NULL is fine. */

@@ -8,7 +8,7 @@
 
 struct framer {
 	char *buf;
-	size_t len;     /* bytes buffered */
+	size_t len; /* bytes buffered */
 	size_t scanned; /* bytes of buf already known to hold no '\n' */
 	size_t cap;
 	size_t maxline;
@@ -57,8 +57,8 @@ reserve(struct framer *f, size_t need)
 }
 
 int
-framer_feed(struct framer *f, const char *data, size_t n, framer_line_cb *cb,
-    void *arg)
+framer_feed(
+    struct framer *f, const char *data, size_t n, framer_line_cb *cb, void *arg)
 {
 	size_t start = 0;
 	char *nl;
@@ -74,7 +74,8 @@ framer_feed(struct framer *f, const char *data, size_t n, framer_line_cb *cb,
 		*nl = '\0';
 		if (!blank(f->buf + start, end - start) &&
 		    cb(arg, f->buf + start, end - start) != 0) {
-			/* Keep the rest so the caller may inspect, then reset. */
+			/* Keep the rest so the caller may inspect, then reset.
+			 */
 			start = end + 1;
 			memmove(f->buf, f->buf + start, f->len - start);
 			f->len -= start;

@@ -21,58 +21,74 @@
 #define VERSION "0.1.0"
 
 static const char usage_text[] =
-"usage: hindsight-recorder --db FILE [options]\n"
-"\n"
-"Record every change under a key prefix of etcd (Cilium's kvstore) into a\n"
-"SQLite file: a snapshot first, then a watch; restarts resume exactly.\n"
-"\n"
-"  --db FILE             the hindsight db to record into (created if missing)\n"
-"  --endpoints URLS      comma-separated etcd client URLs\n"
-"                        (default $ETCDCTL_ENDPOINTS, else http://127.0.0.1:2379)\n"
-"  --prefix P            key prefix to record (default cilium/)\n"
-"  --cacert FILE         CA bundle for https endpoints ($ETCDCTL_CACERT)\n"
-"  --cert FILE           client certificate ($ETCDCTL_CERT)\n"
-"  --key FILE            client key ($ETCDCTL_KEY)\n"
-"  --once                catch up to etcd's current revision, then exit 0\n"
-"  --once-quiet SECS     with --once: stop after this long without a message\n"
-"                        when the watermark cannot reach etcd's revision (2)\n"
-"  --batch-ms MS         longest a live event waits before commit (20)\n"
-"  --batch-events N      commit at once when N events are pending (10000)\n"
-"  --page-limit N        keys per snapshot page (5000)\n"
-"  --stall-timeout SECS  reconnect after this long without a byte (660)\n"
-"  --log-format FMT      text (default) or json\n"
-"  -v, --verbose         debug logging\n"
-"  -h, --help            this text\n"
-"  --version             print the version and db format\n"
-"\n"
-"Exit status: 0 stopped by SIGTERM/SIGINT or --once done; 1 usage or\n"
-"configuration error; 2 the db cannot be opened or written; 3 etcd refused\n"
-"for good (authentication, permission).\n";
+    "usage: hindsight-recorder --db FILE [options]\n"
+    "\n"
+    "Record every change under a key prefix of etcd (Cilium's kvstore) into a\n"
+    "SQLite file: a snapshot first, then a watch; restarts resume exactly.\n"
+    "\n"
+    "  --db FILE             the hindsight db to record into (created if "
+    "missing)\n"
+    "  --endpoints URLS      comma-separated etcd client URLs\n"
+    "                        (default $ETCDCTL_ENDPOINTS, else "
+    "http://127.0.0.1:2379)\n"
+    "  --prefix P            key prefix to record (default cilium/)\n"
+    "  --cacert FILE         CA bundle for https endpoints ($ETCDCTL_CACERT)\n"
+    "  --cert FILE           client certificate ($ETCDCTL_CERT)\n"
+    "  --key FILE            client key ($ETCDCTL_KEY)\n"
+    "  --once                catch up to etcd's current revision, then exit 0\n"
+    "  --once-quiet SECS     with --once: stop after this long without a "
+    "message\n"
+    "                        when the watermark cannot reach etcd's revision "
+    "(2)\n"
+    "  --batch-ms MS         longest a live event waits before commit (20)\n"
+    "  --batch-events N      commit at once when N events are pending (10000)\n"
+    "  --page-limit N        keys per snapshot page (5000)\n"
+    "  --stall-timeout SECS  reconnect after this long without a byte (660)\n"
+    "  --log-format FMT      text (default) or json\n"
+    "  -v, --verbose         debug logging\n"
+    "  -h, --help            this text\n"
+    "  --version             print the version and db format\n"
+    "\n"
+    "Exit status: 0 stopped by SIGTERM/SIGINT or --once done; 1 usage or\n"
+    "configuration error; 2 the db cannot be opened or written; 3 etcd "
+    "refused\n"
+    "for good (authentication, permission).\n";
 
 enum {
-	OPT_DB = 256, OPT_ENDPOINTS, OPT_PREFIX, OPT_CACERT, OPT_CERT, OPT_KEY,
-	OPT_ONCE, OPT_ONCE_QUIET, OPT_BATCH_MS, OPT_BATCH_EVENTS,
-	OPT_PAGE_LIMIT, OPT_STALL, OPT_LOG_FORMAT, OPT_VERSION
+	OPT_DB = 256,
+	OPT_ENDPOINTS,
+	OPT_PREFIX,
+	OPT_CACERT,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_ONCE,
+	OPT_ONCE_QUIET,
+	OPT_BATCH_MS,
+	OPT_BATCH_EVENTS,
+	OPT_PAGE_LIMIT,
+	OPT_STALL,
+	OPT_LOG_FORMAT,
+	OPT_VERSION
 };
 
 static const struct option long_opts[] = {
-	{"db", required_argument, NULL, OPT_DB},
-	{"endpoints", required_argument, NULL, OPT_ENDPOINTS},
-	{"prefix", required_argument, NULL, OPT_PREFIX},
-	{"cacert", required_argument, NULL, OPT_CACERT},
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"once", no_argument, NULL, OPT_ONCE},
-	{"once-quiet", required_argument, NULL, OPT_ONCE_QUIET},
-	{"batch-ms", required_argument, NULL, OPT_BATCH_MS},
-	{"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
-	{"page-limit", required_argument, NULL, OPT_PAGE_LIMIT},
-	{"stall-timeout", required_argument, NULL, OPT_STALL},
-	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"db", required_argument, NULL, OPT_DB},
+    {"endpoints", required_argument, NULL, OPT_ENDPOINTS},
+    {"prefix", required_argument, NULL, OPT_PREFIX},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"once-quiet", required_argument, NULL, OPT_ONCE_QUIET},
+    {"batch-ms", required_argument, NULL, OPT_BATCH_MS},
+    {"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
+    {"page-limit", required_argument, NULL, OPT_PAGE_LIMIT},
+    {"stall-timeout", required_argument, NULL, OPT_STALL},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -107,11 +123,12 @@ split_endpoints(char *list, size_t *n)
 
 	*n = 0;
 	for (tok = strtok_r(list, ",", &save); tok;
-	    tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save)) {
 		if (strncmp(tok, "http://", 7) != 0 &&
 		    strncmp(tok, "https://", 8) != 0)
 			usage_error("endpoint '%s' is not an http:// or "
-			    "https:// URL", tok);
+				    "https:// URL",
+			    tok);
 		/* A trailing '/' would double in "/v3/...". */
 		while (strlen(tok) > 8 && tok[strlen(tok) - 1] == '/')
 			tok[strlen(tok) - 1] = '\0';
@@ -237,23 +254,29 @@ main(int argc, char **argv)
 			cfg.once_quiet = number(optarg, "--once-quiet", 0.05);
 			break;
 		case OPT_BATCH_MS:
-			cfg.batch_delay = number(optarg, "--batch-ms", 0) / 1000;
+			cfg.batch_delay =
+			    number(optarg, "--batch-ms", 0) / 1000;
 			break;
 		case OPT_BATCH_EVENTS:
-			cfg.batch_events = (long)number(optarg, "--batch-events", 1);
+			cfg.batch_events =
+			    (long)number(optarg, "--batch-events", 1);
 			break;
 		case OPT_PAGE_LIMIT:
-			cfg.page_limit = (long)number(optarg, "--page-limit", 1);
+			cfg.page_limit =
+			    (long)number(optarg, "--page-limit", 1);
 			break;
 		case OPT_STALL:
-			cfg.etcd.stall_timeout = number(optarg, "--stall-timeout", 0);
+			cfg.etcd.stall_timeout =
+			    number(optarg, "--stall-timeout", 0);
 			break;
 		case OPT_LOG_FORMAT:
 			if (strcmp(optarg, "json") == 0)
 				json = 1;
 			else if (strcmp(optarg, "text") != 0)
-				usage_error("--log-format must be text or json, "
-				    "not '%s'", optarg);
+				usage_error(
+				    "--log-format must be text or json, "
+				    "not '%s'",
+				    optarg);
 			break;
 		case 'v':
 			verbose = 1;
@@ -262,8 +285,8 @@ main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		case OPT_VERSION:
-			printf("hindsight-recorder %s (db format %d)\n", VERSION,
-			    hsdb_version());
+			printf("hindsight-recorder %s (db format %d)\n",
+			    VERSION, hsdb_version());
 			return 0;
 		default:
 			fprintf(stderr, "Try 'hindsight-recorder --help'.\n");
@@ -282,7 +305,8 @@ main(int argc, char **argv)
 
 	log_setup(verbose ? LOG_DEBUG : LOG_INFO, json);
 	if (!readable(cfg.etcd.cacert, "--cacert") ||
-	    !readable(cfg.etcd.cert, "--cert") || !readable(cfg.etcd.key, "--key"))
+	    !readable(cfg.etcd.cert, "--cert") ||
+	    !readable(cfg.etcd.key, "--key"))
 		status = REC_EXIT_USAGE;
 	else
 		status = run(&cfg);

@@ -36,12 +36,12 @@ struct recorder {
 	struct etcd_stream *stream;
 	int state;
 	int status;
-	int fatal;              /* stop at the next chance, with status */
+	int fatal; /* stop at the next chance, with status */
 
 	/* resync: re-list after a gap instead of a first snapshot */
 	int resync;
 	char resync_reason[200];
-	int64_t gap_from_rev;   /* hindsight revision the gap starts at */
+	int64_t gap_from_rev; /* hindsight revision the gap starts at */
 	uint64_t resync_cluster;
 
 	/* snapshot (or resync listing) in progress */
@@ -53,13 +53,13 @@ struct recorder {
 
 	/* watch */
 	uint64_t cluster_id;
-	int64_t wm_rev;         /* recorded through (etcd revision) */
+	int64_t wm_rev; /* recorded through (etcd revision) */
 	int64_t wm_us;
-	int64_t resume_rev;     /* wm_rev when the stream was started */
-	int64_t replay_lo_us;   /* last moment known covered before it */
-	int64_t created_rev;    /* store revision at watch creation, or -1 */
+	int64_t resume_rev; /* wm_rev when the stream was started */
+	int64_t replay_lo_us; /* last moment known covered before it */
+	int64_t created_rev; /* store revision at watch creation, or -1 */
 	int64_t cur_rev;
-	long pending;           /* events in the open transaction */
+	long pending; /* events in the open transaction */
 	char stream_error[400];
 
 	double backoff;
@@ -90,7 +90,7 @@ commit(struct recorder *r)
 		return 0;
 	if (store_commit(r->store) != 0) {
 		log_err("cannot write %s; stopping (what was committed "
-		    "before is intact; a restart resumes from there)",
+			"before is intact; a restart resumes from there)",
 		    r->cfg.db_path);
 		fail(r, REC_EXIT_DB);
 		return -1;
@@ -170,17 +170,22 @@ resync_first(struct recorder *r, const struct wire_range *rg)
 	r->resync_cluster = rg->hdr.cluster_id;
 	if (store_begin(r->store) != 0)
 		return -1;
-	if (rg->hdr.cluster_id != r->cluster_id || rg->hdr.revision < r->wm_rev) {
+	if (rg->hdr.cluster_id != r->cluster_id ||
+	    rg->hdr.revision < r->wm_rev) {
 		snprintf(why, sizeof(why), "; new epoch for cluster %llu",
 		    (unsigned long long)rg->hdr.cluster_id);
-		if (strlen(r->resync_reason) + strlen(why) < sizeof(r->resync_reason))
+		if (strlen(r->resync_reason) + strlen(why) <
+		    sizeof(r->resync_reason))
 			strcat(r->resync_reason, why);
 		if (store_new_epoch(r->store, rg->hdr.cluster_id,
-		    rg->hdr.revision, r->snap_us) != 0)
+			rg->hdr.revision, r->snap_us) != 0)
 			return -1;
 	}
 	return store_revision(r->store, r->snap_rev, "resync", r->wm_us,
-	    r->snap_us) != 0 || store_resync_begin(r->store) != 0 ? -1 : 0;
+		   r->snap_us) != 0 ||
+		store_resync_begin(r->store) != 0
+	    ? -1
+	    : 0;
 }
 
 static int
@@ -199,9 +204,9 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 			r->cluster_id = rg->hdr.cluster_id;
 			if (store_begin(r->store) != 0 ||
 			    store_first_epoch(r->store, r->cluster_id,
-			    r->cfg.prefix, r->snap_rev, r->snap_us) != 0 ||
+				r->cfg.prefix, r->snap_rev, r->snap_us) != 0 ||
 			    store_revision(r->store, r->snap_rev, "snapshot",
-			    r->snap_us, r->snap_us) != 0)
+				r->snap_us, r->snap_us) != 0)
 				return -1;
 		}
 	}
@@ -226,7 +231,8 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 		}
 		/* When it was written is unknown: before the snapshot. */
 		if (store_revision(r->store, kv->mod_rev, "snapshot", -1,
-		    r->snap_us) != 0 || store_event(r->store, &ev) != 0)
+			r->snap_us) != 0 ||
+		    store_event(r->store, &ev) != 0)
 			return -1;
 	}
 	r->snap_keys += (long)rg->nkvs;
@@ -240,13 +246,13 @@ resync_done(struct recorder *r)
 	long puts = 0, dels = 0;
 
 	if (store_resync_finish(r->store, r->snap_rev, r->gap_from_rev,
-	    r->wm_us, r->snap_us, r->resync_reason, &puts, &dels) != 0) {
+		r->wm_us, r->snap_us, r->resync_reason, &puts, &dels) != 0) {
 		fail(r, REC_EXIT_DB);
 		return -1;
 	}
 	r->cluster_id = r->resync_cluster;
 	log_warn("gap recorded after revision %lld: %s; re-listed %ld keys at "
-	    "revision %lld: %ld inferred puts, %ld inferred deletes",
+		 "revision %lld: %ld inferred puts, %ld inferred deletes",
 	    (long long)r->wm_rev, r->resync_reason, r->snap_keys,
 	    (long long)r->snap_rev, puts, dels);
 	return 0;
@@ -277,9 +283,11 @@ snapshot_done(void *arg, int ok, long status, const char *body, size_t len,
 			recorder_stop(r, r->status);
 			return;
 		}
-		log_warn("snapshot from %s failed: %s%s", etcd_endpoint(r->etcd),
-		    err, strstr(err, "compacted") ? " (starting over at a "
-		    "newer revision)" : "");
+		log_warn("snapshot from %s failed: %s%s",
+		    etcd_endpoint(r->etcd), err,
+		    strstr(err, "compacted") ? " (starting over at a "
+					       "newer revision)"
+					     : "");
 		snapshot_reset(r);
 		retry_later(r, snapshot_request);
 		return;
@@ -301,7 +309,7 @@ snapshot_done(void *arg, int ok, long status, const char *body, size_t len,
 		const struct wire_kv *last = &rg.kvs[rg.nkvs - 1];
 
 		free(r->last_key);
-		r->last_key = last->key;        /* take it over */
+		r->last_key = last->key; /* take it over */
 		r->last_keylen = last->keylen;
 		rg.kvs[rg.nkvs - 1].key = NULL;
 		wire_range_release(&rg);
@@ -337,8 +345,8 @@ snapshot_request(struct recorder *r)
 	r->state = ST_SNAPSHOT;
 	body = wire_range_request(r->cfg.prefix, r->last_key, r->last_keylen,
 	    r->snap_rev, r->cfg.page_limit);
-	if (body == NULL || etcd_post(r->etcd, "/v3/kv/range", body,
-	    snapshot_done, r) != 0) {
+	if (body == NULL ||
+	    etcd_post(r->etcd, "/v3/kv/range", body, snapshot_done, r) != 0) {
 		log_err("out of memory");
 		fail(r, REC_EXIT_DB);
 		recorder_stop(r, r->status);
@@ -396,14 +404,14 @@ watch_events(struct recorder *r, const struct wire_watch *m)
 		const struct wire_event *e = &m->events[i];
 
 		if (e->kv.mod_rev <= r->resume_rev)
-			continue;       /* recorded before this stream */
+			continue; /* recorded before this stream */
 		if (e->kv.mod_rev != r->cur_rev) {
 			int replay = e->kv.mod_rev <= r->created_rev;
 
 			r->cur_rev = e->kv.mod_rev;
 			if (store_revision(r->store, r->cur_rev,
-			    replay ? "replay" : "watch",
-			    replay ? r->replay_lo_us : now, now) != 0)
+				replay ? "replay" : "watch",
+				replay ? r->replay_lo_us : now, now) != 0)
 				goto err;
 		}
 		memset(&ev, 0, sizeof(ev));
@@ -474,14 +482,17 @@ watch_line(void *arg, char *line, size_t len)
 			goto out;
 		}
 		if (m.hdr.cluster_id != r->cluster_id) {
-			need_resync(r, "etcd cluster replaced: cluster_id %llu, "
-			    "was %llu", (unsigned long long)m.hdr.cluster_id,
+			need_resync(r,
+			    "etcd cluster replaced: cluster_id %llu, "
+			    "was %llu",
+			    (unsigned long long)m.hdr.cluster_id,
 			    (unsigned long long)r->cluster_id);
 			rc = -1;
 			goto out;
 		}
 		if (m.hdr.revision < r->wm_rev) {
-			need_resync(r, "etcd revisions went backwards: etcd at "
+			need_resync(r,
+			    "etcd revisions went backwards: etcd at "
 			    "%lld, recorded through %lld",
 			    (long long)m.hdr.revision, (long long)r->wm_rev);
 			rc = -1;
@@ -495,19 +506,22 @@ watch_line(void *arg, char *line, size_t len)
 		if (r->cfg.once) {
 			ev_timer_again(r->loop, &r->quiet_timer);
 			if (r->wm_rev >= r->created_rev)
-				rc = -1;        /* nothing to catch up */
+				rc = -1; /* nothing to catch up */
 		}
 		goto out;
 	}
 	if (m.canceled) {
 		if (m.compact_revision > 0)
-			need_resync(r, "history compacted: revision %lld is "
-			    "gone, etcd keeps from %lld", (long long)r->wm_rev + 1,
+			need_resync(r,
+			    "history compacted: revision %lld is "
+			    "gone, etcd keeps from %lld",
+			    (long long)r->wm_rev + 1,
 			    (long long)m.compact_revision);
 		else
 			snprintf(r->stream_error, sizeof(r->stream_error),
-			    "watch canceled: %s", m.cancel_reason[0] ?
-			    m.cancel_reason : "no reason given");
+			    "watch canceled: %s",
+			    m.cancel_reason[0] ? m.cancel_reason
+					       : "no reason given");
 		rc = -1;
 		goto out;
 	}
@@ -584,8 +598,9 @@ watch_start(struct recorder *r)
 	r->cur_rev = -1;
 	r->stream_error[0] = '\0';
 	body = wire_watch_request(r->cfg.prefix, r->wm_rev + 1);
-	if (body == NULL || (r->stream = etcd_watch(r->etcd, body, watch_line,
-	    watch_end, r)) == NULL) {
+	if (body == NULL ||
+	    (r->stream = etcd_watch(r->etcd, body, watch_line, watch_end, r)) ==
+		NULL) {
 		free(body);
 		log_err("cannot start a watch (out of memory)");
 		retry_later(r, watch_start);
@@ -643,8 +658,8 @@ quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 }
 
 struct recorder *
-recorder_new(struct ev_loop *loop, const struct recorder_config *cfg,
-    char *err, size_t errlen)
+recorder_new(struct ev_loop *loop, const struct recorder_config *cfg, char *err,
+    size_t errlen)
 {
 	struct recorder *r;
 
@@ -719,7 +734,7 @@ recorder_stop(struct recorder *r, int status)
 	r->stream = NULL;
 	if (store_in_txn(r->store) && !r->fatal && commit(r) != 0)
 		r->status = REC_EXIT_DB;
-	store_rollback(r->store);       /* a half snapshot is not kept */
+	store_rollback(r->store); /* a half snapshot is not kept */
 	ev_timer_stop(r->loop, &r->retry_timer);
 	ev_timer_stop(r->loop, &r->batch_timer);
 	ev_timer_stop(r->loop, &r->tick_timer);

@@ -15,21 +15,22 @@
 
 struct recorder_config {
 	const char *db_path;
-	const char *prefix;     /* "cilium/" */
-	int once;               /* catch up, then stop */
-	double once_quiet;      /* --once: seconds of silence that end catch-up */
-	double batch_delay;     /* seconds a live event may wait before commit */
-	long batch_events;      /* commit when this many events are pending */
-	long page_limit;        /* keys per snapshot page */
+	const char *prefix; /* "cilium/" */
+	int once; /* catch up, then stop */
+	double once_quiet; /* --once: seconds of silence that end catch-up */
+	double batch_delay; /* seconds a live event may wait before commit */
+	long batch_events; /* commit when this many events are pending */
+	long page_limit; /* keys per snapshot page */
 	struct etcd_config etcd;
 };
 
 /* Exit statuses (README "hindsight-recorder"). */
 enum {
 	REC_EXIT_OK = 0,
-	REC_EXIT_USAGE = 1,     /* bad flags or configuration */
-	REC_EXIT_DB = 2,        /* the db cannot be opened or written */
-	REC_EXIT_ETCD = 3       /* etcd refused us for good (authentication, permission) */
+	REC_EXIT_USAGE = 1, /* bad flags or configuration */
+	REC_EXIT_DB = 2, /* the db cannot be opened or written */
+	REC_EXIT_ETCD =
+	    3 /* etcd refused us for good (authentication, permission) */
 };
 
 struct recorder;

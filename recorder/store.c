@@ -22,84 +22,118 @@
 #include "log.h"
 
 enum {
-	S_KEY_GET, S_KEY_INS, S_VAL_GET, S_VAL_INS, S_OPEN_GET, S_CLOSE,
-	S_SEQ, S_EV_INS, S_REV_INS, S_DERR, S_LS_GET, S_LS_INS, S_LBL_INS,
-	S_IDENT_INS, S_IUSER_INS, S_IPC_INS, S_IPCPORT_INS, S_NODE_INS,
-	S_NODEADDR_INS, S_SVC_INS, S_SVCPORT_INS, S_HB_INS, S_META,
-	S_EPOCH_INS, S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_CLOSE_IDENT, S_CLOSE_IUSER, S_CLOSE_IPC, S_CLOSE_NODE, S_CLOSE_SVC,
-	S_OPEN_LAST, S_SEEN_INS, S_UNSEEN, S_GAP_INS, S_COUNT
+	S_KEY_GET,
+	S_KEY_INS,
+	S_VAL_GET,
+	S_VAL_INS,
+	S_OPEN_GET,
+	S_CLOSE,
+	S_SEQ,
+	S_EV_INS,
+	S_REV_INS,
+	S_DERR,
+	S_LS_GET,
+	S_LS_INS,
+	S_LBL_INS,
+	S_IDENT_INS,
+	S_IUSER_INS,
+	S_IPC_INS,
+	S_IPCPORT_INS,
+	S_NODE_INS,
+	S_NODEADDR_INS,
+	S_SVC_INS,
+	S_SVCPORT_INS,
+	S_HB_INS,
+	S_META,
+	S_EPOCH_INS,
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_CLOSE_IDENT,
+	S_CLOSE_IUSER,
+	S_CLOSE_IPC,
+	S_CLOSE_NODE,
+	S_CLOSE_SVC,
+	S_OPEN_LAST,
+	S_SEEN_INS,
+	S_UNSEEN,
+	S_GAP_INS,
+	S_COUNT
 };
 
 static const char *const sqls[S_COUNT] = {
-	[S_KEY_GET] = "SELECT id, kind FROM keys WHERE key = ?",
-	[S_KEY_INS] = "INSERT INTO keys(key, kind) VALUES (?, ?)",
-	[S_VAL_GET] = "SELECT id FROM vals WHERE hash = ? AND value = ?",
-	[S_VAL_INS] = "INSERT INTO vals(hash, value) VALUES (?, ?)",
-	[S_OPEN_GET] = "SELECT rev, seq, val_id FROM events "
-	    "WHERE key_id = ? AND to_rev IS NULL",
-	[S_CLOSE] = "UPDATE events SET to_rev = ? WHERE rev = ? AND seq = ?",
-	[S_SEQ] = "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE rev = ?",
-	[S_EV_INS] = "INSERT INTO events(rev, seq, type, key_id, val_id, "
-	    "lease, create_rev, version, origin) VALUES (?,?,?,?,?,?,?,?,?)",
-	[S_REV_INS] = "INSERT OR IGNORE INTO revisions(rev, epoch, etcd_rev, "
-	    "t_lo_us, t_hi_us, how) VALUES (?,?,?,?,?,?)",
-	[S_DERR] = "INSERT INTO decode_errors(rev, seq, key_id, family, "
-	    "message) VALUES (?,?,?,?,?)",
-	[S_LS_GET] = "SELECT id FROM labelsets WHERE labels = ?",
-	[S_LS_INS] = "INSERT INTO labelsets(labels) VALUES (?)",
-	[S_LBL_INS] = "INSERT INTO labels(labelset_id, pos, source, key, "
-	    "value) VALUES (?,?,?,?,?)",
-	[S_IDENT_INS] = "INSERT INTO identities(key_id, cluster, identity, "
-	    "create_rev, labelset_id, from_rev) VALUES (?,?,?,?,?,?)",
-	[S_IUSER_INS] = "INSERT INTO identity_users(key_id, cluster, "
-	    "labelset_id, node_ip, identity, lease, from_rev) "
-	    "VALUES (?,?,?,?,?,?,?)",
-	[S_IPC_INS] = "INSERT INTO ipcache(key_id, cluster, ip, ip_bin, "
-	    "prefix_len, identity, host_ip, encrypt_key, namespace, pod, node, "
-	    "endpoint_id, service_account, from_rev) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_IPCPORT_INS] = "INSERT INTO ipcache_ports(ipcache_row, name, port, "
-	    "protocol) VALUES (?,?,?,?)",
-	[S_NODE_INS] = "INSERT INTO nodes(key_id, cluster, name, cluster_id, "
-	    "ipv4_alloc_cidr, ipv4_alloc_len, ipv6_alloc_cidr, ipv6_alloc_len, "
-	    "ipv4_health_ip, ipv6_health_ip, ipv4_ingress_ip, ipv6_ingress_ip, "
-	    "encryption_key, boot_id, source, from_rev) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_NODEADDR_INS] = "INSERT INTO node_addresses(node_row, type, ip) "
-	    "VALUES (?,?,?)",
-	[S_SVC_INS] = "INSERT INTO services(key_id, cluster, namespace, name, "
-	    "cluster_id, include_external, shared, from_rev) "
-	    "VALUES (?,?,?,?,?,?,?,?)",
-	[S_SVCPORT_INS] = "INSERT INTO service_ports(service_row, role, ip, "
-	    "port_name, protocol, port) VALUES (?,?,?,?,?,?)",
-	[S_HB_INS] = "INSERT OR REPLACE INTO heartbeats(rev, value, time_us) "
-	    "VALUES (?,?,?)",
-	[S_META] = "INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)",
-	[S_EPOCH_INS] = "INSERT INTO epochs(epoch, cluster_id, rev_offset, "
-	    "started_rev, started_us) VALUES (?,?,?,?,?)",
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_CLOSE_IDENT] = "UPDATE identities SET to_rev = ? "
-	    "WHERE key_id = ? AND to_rev IS NULL",
-	[S_CLOSE_IUSER] = "UPDATE identity_users SET to_rev = ? "
-	    "WHERE key_id = ? AND to_rev IS NULL",
-	[S_CLOSE_IPC] = "UPDATE ipcache SET to_rev = ? "
-	    "WHERE key_id = ? AND to_rev IS NULL",
-	[S_CLOSE_NODE] = "UPDATE nodes SET to_rev = ? "
-	    "WHERE key_id = ? AND to_rev IS NULL",
-	[S_CLOSE_SVC] = "UPDATE services SET to_rev = ? "
-	    "WHERE key_id = ? AND to_rev IS NULL",
-	/* Resync: the key's latest event, and which keys were listed. */
-	[S_OPEN_LAST] = "SELECT e.type, e.rev, e.val_id, e.lease FROM events e "
-	    "JOIN keys k ON k.id = e.key_id WHERE k.key = ? AND e.to_rev IS NULL",
-	[S_SEEN_INS] = "INSERT OR IGNORE INTO temp.resync_seen(key) VALUES (?)",
-	[S_UNSEEN] = "SELECT k.key FROM events e JOIN keys k ON k.id = e.key_id "
-	    "WHERE e.to_rev IS NULL AND e.type = 0 AND k.key NOT IN "
-	    "(SELECT key FROM temp.resync_seen) ORDER BY k.key",
-	[S_GAP_INS] = "INSERT INTO gaps(from_rev, to_rev, from_us, to_us, "
-	    "reason) VALUES (?,?,?,?,?)",
+    [S_KEY_GET] = "SELECT id, kind FROM keys WHERE key = ?",
+    [S_KEY_INS] = "INSERT INTO keys(key, kind) VALUES (?, ?)",
+    [S_VAL_GET] = "SELECT id FROM vals WHERE hash = ? AND value = ?",
+    [S_VAL_INS] = "INSERT INTO vals(hash, value) VALUES (?, ?)",
+    [S_OPEN_GET] = "SELECT rev, seq, val_id FROM events "
+		   "WHERE key_id = ? AND to_rev IS NULL",
+    [S_CLOSE] = "UPDATE events SET to_rev = ? WHERE rev = ? AND seq = ?",
+    [S_SEQ] = "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE rev = ?",
+    [S_EV_INS] =
+	"INSERT INTO events(rev, seq, type, key_id, val_id, "
+	"lease, create_rev, version, origin) VALUES (?,?,?,?,?,?,?,?,?)",
+    [S_REV_INS] = "INSERT OR IGNORE INTO revisions(rev, epoch, etcd_rev, "
+		  "t_lo_us, t_hi_us, how) VALUES (?,?,?,?,?,?)",
+    [S_DERR] = "INSERT INTO decode_errors(rev, seq, key_id, family, "
+	       "message) VALUES (?,?,?,?,?)",
+    [S_LS_GET] = "SELECT id FROM labelsets WHERE labels = ?",
+    [S_LS_INS] = "INSERT INTO labelsets(labels) VALUES (?)",
+    [S_LBL_INS] = "INSERT INTO labels(labelset_id, pos, source, key, "
+		  "value) VALUES (?,?,?,?,?)",
+    [S_IDENT_INS] = "INSERT INTO identities(key_id, cluster, identity, "
+		    "create_rev, labelset_id, from_rev) VALUES (?,?,?,?,?,?)",
+    [S_IUSER_INS] = "INSERT INTO identity_users(key_id, cluster, "
+		    "labelset_id, node_ip, identity, lease, from_rev) "
+		    "VALUES (?,?,?,?,?,?,?)",
+    [S_IPC_INS] =
+	"INSERT INTO ipcache(key_id, cluster, ip, ip_bin, "
+	"prefix_len, identity, host_ip, encrypt_key, namespace, pod, node, "
+	"endpoint_id, service_account, from_rev) "
+	"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_IPCPORT_INS] = "INSERT INTO ipcache_ports(ipcache_row, name, port, "
+		      "protocol) VALUES (?,?,?,?)",
+    [S_NODE_INS] =
+	"INSERT INTO nodes(key_id, cluster, name, cluster_id, "
+	"ipv4_alloc_cidr, ipv4_alloc_len, ipv6_alloc_cidr, ipv6_alloc_len, "
+	"ipv4_health_ip, ipv6_health_ip, ipv4_ingress_ip, ipv6_ingress_ip, "
+	"encryption_key, boot_id, source, from_rev) "
+	"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [S_NODEADDR_INS] = "INSERT INTO node_addresses(node_row, type, ip) "
+		       "VALUES (?,?,?)",
+    [S_SVC_INS] = "INSERT INTO services(key_id, cluster, namespace, name, "
+		  "cluster_id, include_external, shared, from_rev) "
+		  "VALUES (?,?,?,?,?,?,?,?)",
+    [S_SVCPORT_INS] = "INSERT INTO service_ports(service_row, role, ip, "
+		      "port_name, protocol, port) VALUES (?,?,?,?,?,?)",
+    [S_HB_INS] = "INSERT OR REPLACE INTO heartbeats(rev, value, time_us) "
+		 "VALUES (?,?,?)",
+    [S_META] = "INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)",
+    [S_EPOCH_INS] = "INSERT INTO epochs(epoch, cluster_id, rev_offset, "
+		    "started_rev, started_us) VALUES (?,?,?,?,?)",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_CLOSE_IDENT] = "UPDATE identities SET to_rev = ? "
+		      "WHERE key_id = ? AND to_rev IS NULL",
+    [S_CLOSE_IUSER] = "UPDATE identity_users SET to_rev = ? "
+		      "WHERE key_id = ? AND to_rev IS NULL",
+    [S_CLOSE_IPC] = "UPDATE ipcache SET to_rev = ? "
+		    "WHERE key_id = ? AND to_rev IS NULL",
+    [S_CLOSE_NODE] = "UPDATE nodes SET to_rev = ? "
+		     "WHERE key_id = ? AND to_rev IS NULL",
+    [S_CLOSE_SVC] = "UPDATE services SET to_rev = ? "
+		    "WHERE key_id = ? AND to_rev IS NULL",
+    /* Resync: the key's latest event, and which keys were listed. */
+    [S_OPEN_LAST] =
+	"SELECT e.type, e.rev, e.val_id, e.lease FROM events e "
+	"JOIN keys k ON k.id = e.key_id WHERE k.key = ? AND e.to_rev IS NULL",
+    [S_SEEN_INS] = "INSERT OR IGNORE INTO temp.resync_seen(key) VALUES (?)",
+    [S_UNSEEN] = "SELECT k.key FROM events e JOIN keys k ON k.id = e.key_id "
+		 "WHERE e.to_rev IS NULL AND e.type = 0 AND k.key NOT IN "
+		 "(SELECT key FROM temp.resync_seen) ORDER BY k.key",
+    [S_GAP_INS] = "INSERT INTO gaps(from_rev, to_rev, from_us, to_us, "
+		  "reason) VALUES (?,?,?,?,?)",
 };
 
 struct store {
@@ -107,15 +141,15 @@ struct store {
 	sqlite3_stmt *st[S_COUNT];
 	int in_txn;
 	int64_t epoch;
-	int64_t offset;         /* rev_offset of the current epoch */
-	int64_t wm_rev;         /* watermark to write at commit (etcd rev) */
+	int64_t offset; /* rev_offset of the current epoch */
+	int64_t wm_rev; /* watermark to write at commit (etcd rev) */
 	int64_t wm_us;
 	int wm_dirty;
-	int64_t seq_rev;        /* revision of the last event written */
+	int64_t seq_rev; /* revision of the last event written */
 	int64_t seq_next;
 	int64_t events;
 	int64_t decode_errors;
-	unsigned logged_kinds;  /* decode errors already logged, by kind */
+	unsigned logged_kinds; /* decode errors already logged, by kind */
 };
 
 /* Run a prepared statement that returns no row (or ignore its rows). */
@@ -194,8 +228,10 @@ load_epoch(struct store *s)
 	s->offset = 0;
 	if (hsdb_meta_get_int(s->db, "epoch", &s->epoch) != 0)
 		return;
-	if (sqlite3_prepare_v2(s->db, "SELECT rev_offset FROM epochs "
-	    "WHERE epoch = ?", -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+		"SELECT rev_offset FROM epochs "
+		"WHERE epoch = ?",
+		-1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, s->epoch);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			s->offset = sqlite3_column_int64(st, 0);
@@ -216,14 +252,17 @@ store_open(const char *path, char *err, size_t errlen)
 	if ((s->db = hsdb_open_rw(path, err, errlen)) == NULL)
 		goto err0;
 	/* Keys listed by a resync; per connection, never in the file. */
-	if (sqlite3_exec(s->db, "CREATE TEMP TABLE IF NOT EXISTS resync_seen "
-	    "(key TEXT PRIMARY KEY) WITHOUT ROWID", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(s->db,
+		"CREATE TEMP TABLE IF NOT EXISTS resync_seen "
+		"(key TEXT PRIMARY KEY) WITHOUT ROWID",
+		NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto err0;
 	}
 	for (i = 0; i < S_COUNT; i++) {
 		if (sqlite3_prepare_v3(s->db, sqls[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			SQLITE_PREPARE_PERSISTENT, &s->st[i],
+			NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: preparing statements: %s",
 			    path, sqlite3_errmsg(s->db));
 			goto err0;
@@ -333,7 +372,7 @@ store_rollback(struct store *s)
 	if (!sqlite3_get_autocommit(s->db))
 		exec_st(s, S_ROLLBACK);
 	if (s->in_txn)
-		load_epoch(s);  /* a new epoch may have been rolled back */
+		load_epoch(s); /* a new epoch may have been rolled back */
 	s->in_txn = 0;
 	s->wm_dirty = 0;
 }
@@ -363,8 +402,8 @@ store_first_epoch(struct store *s, uint64_t cluster_id, const char *prefix,
 }
 
 int
-store_revision(struct store *s, int64_t rev, const char *how,
-    int64_t t_lo_us, int64_t t_hi_us)
+store_revision(struct store *s, int64_t rev, const char *how, int64_t t_lo_us,
+    int64_t t_hi_us)
 {
 	sqlite3_stmt *st = s->st[S_REV_INS];
 
@@ -564,8 +603,10 @@ insert_node(struct store *s, int64_t key_id, const struct hs_key *k,
 
 	sqlite3_bind_int64(st, 1, key_id);
 	/* noderegister keys name no cluster: take the value's. */
-	bind_str(st, 2, k->cluster.p && k->cluster.n ? k->cluster :
-	    v->u.node.cluster.p ? v->u.node.cluster : k->cluster);
+	bind_str(st, 2,
+	    k->cluster.p && k->cluster.n ? k->cluster
+		: v->u.node.cluster.p	 ? v->u.node.cluster
+					 : k->cluster);
 	bind_str(st, 3, v->u.node.name);
 	bind_opt_i64(st, 4, v->u.node.cluster_id);
 	bind_cstr(st, 5, v->u.node.ipv4_alloc_cidr);
@@ -640,14 +681,15 @@ insert_typed(struct store *s, int64_t key_id, const struct hs_key *k,
 	switch (k->kind) {
 	case HS_KIND_IDENTITY:
 		if (intern_labels(s, v->u.identity.labels,
-		    &v->u.identity.parsed, &ls) != 0)
+			&v->u.identity.parsed, &ls) != 0)
 			return -1;
 		st = s->st[S_IDENT_INS];
 		sqlite3_bind_int64(st, 1, key_id);
 		bind_str(st, 2, k->cluster);
 		sqlite3_bind_int64(st, 3, (int64_t)k->identity);
-		sqlite3_bind_int64(st, 4, (ev->create_rev > 0 ? ev->create_rev :
-		    ev->mod_rev) + s->offset);
+		sqlite3_bind_int64(st, 4,
+		    (ev->create_rev > 0 ? ev->create_rev : ev->mod_rev) +
+			s->offset);
 		sqlite3_bind_int64(st, 5, ls);
 		sqlite3_bind_int64(st, 6, rev);
 		return exec_st(s, S_IDENT_INS);
@@ -693,9 +735,10 @@ note_decode_error(struct store *s, int64_t rev, int64_t seq, int64_t key_id,
 		/* Once per kind: a broken writer must not flood the log. */
 		s->logged_kinds |= 1u << k->kind;
 		log_warn("value of %.*s at revision %lld does not decode (%s); "
-		    "kept raw, further %s decode errors are counted, not "
-		    "logged", (int)(ev->keylen > 200 ? 200 : ev->keylen),
-		    ev->key, (long long)ev->mod_rev, msg, family);
+			 "kept raw, further %s decode errors are counted, not "
+			 "logged",
+		    (int)(ev->keylen > 200 ? 200 : ev->keylen), ev->key,
+		    (long long)ev->mod_rev, msg, family);
 	}
 	sqlite3_bind_int64(st, 1, rev);
 	sqlite3_bind_int64(st, 2, seq);
@@ -792,8 +835,8 @@ store_event(struct store *s, const struct store_event *ev)
 	if (ev->type != 0)
 		return 0;
 	memset(&v, 0, sizeof(v));
-	drc = hs_value_decode(&k, ev->value ? ev->value : "", ev->vallen, &v,
-	    err, sizeof(err));
+	drc = hs_value_decode(
+	    &k, ev->value ? ev->value : "", ev->vallen, &v, err, sizeof(err));
 	if (drc < 0)
 		return note_decode_error(s, rev, seq, key_id, &k, ev, err);
 	if (drc > 0)
@@ -804,8 +847,8 @@ store_event(struct store *s, const struct store_event *ev)
 }
 
 int
-store_new_epoch(struct store *s, uint64_t cluster_id, int64_t etcd_rev,
-    int64_t now_us)
+store_new_epoch(
+    struct store *s, uint64_t cluster_id, int64_t etcd_rev, int64_t now_us)
 {
 	sqlite3_stmt *st = s->st[S_EPOCH_INS];
 	char cid[32];
@@ -814,7 +857,7 @@ store_new_epoch(struct store *s, uint64_t cluster_id, int64_t etcd_rev,
 
 	/* Past every revision recorded so far, whatever the watermark says. */
 	if (sqlite3_prepare_v2(s->db, "SELECT max(rev) FROM revisions", -1, &q,
-	    NULL) == SQLITE_OK) {
+		NULL) == SQLITE_OK) {
 		if (sqlite3_step(q) == SQLITE_ROW &&
 		    sqlite3_column_int64(q, 0) > top)
 			top = sqlite3_column_int64(q, 0);
@@ -828,7 +871,8 @@ store_new_epoch(struct store *s, uint64_t cluster_id, int64_t etcd_rev,
 	sqlite3_bind_int64(st, 3, s->offset);
 	sqlite3_bind_int64(st, 4, etcd_rev);
 	sqlite3_bind_int64(st, 5, now_us);
-	if (exec_st(s, S_EPOCH_INS) != 0 || meta_int(s, "epoch", s->epoch) != 0 ||
+	if (exec_st(s, S_EPOCH_INS) != 0 ||
+	    meta_int(s, "epoch", s->epoch) != 0 ||
 	    meta_text(s, "etcd_cluster_id", cid) != 0)
 		return -1;
 	return 0;
@@ -838,7 +882,7 @@ int
 store_resync_begin(struct store *s)
 {
 	if (sqlite3_exec(s->db, "DELETE FROM temp.resync_seen", NULL, NULL,
-	    NULL) != SQLITE_OK) {
+		NULL) != SQLITE_OK) {
 		log_err("db: %s", sqlite3_errmsg(s->db));
 		return -1;
 	}
@@ -846,8 +890,7 @@ store_resync_begin(struct store *s)
 }
 
 int
-store_resync_key(struct store *s, const struct store_event *listed,
-    int64_t rev)
+store_resync_key(struct store *s, const struct store_event *listed, int64_t rev)
 {
 	struct store_event ev = *listed;
 	sqlite3_stmt *st = s->st[S_OPEN_LAST];
@@ -861,8 +904,8 @@ store_resync_key(struct store *s, const struct store_event *listed,
 	 * Unchanged when the latest recorded event is a PUT at the listed
 	 * mod_revision (same epoch): nothing happened to it in the gap.
 	 */
-	sqlite3_bind_text(st, 1, listed->key, (int)listed->keylen,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st, 1, listed->key, (int)listed->keylen, SQLITE_STATIC);
 	if ((rc = row_st(s, S_OPEN_LAST)) < 0)
 		return -1;
 	if (rc == 1) {
@@ -891,8 +934,8 @@ store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
 	/* Collect first: store_event() writes the table being read. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((ng = realloc(gone, (n + 1) * sizeof(*gone))) == NULL ||
-		    (ng[n] = strdup((const char *)sqlite3_column_text(st, 0))) ==
-		    NULL) {
+		    (ng[n] = strdup(
+			 (const char *)sqlite3_column_text(st, 0))) == NULL) {
 			gone = ng ? ng : gone;
 			rc = SQLITE_NOMEM;
 			break;
@@ -918,8 +961,10 @@ store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
 	}
 	*deletes = (long)n;
 	*puts = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events WHERE rev = ? "
-	    "AND origin = 2 AND type = 0", -1, &q, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+		"SELECT count(*) FROM events WHERE rev = ? "
+		"AND origin = 2 AND type = 0",
+		-1, &q, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, rev + s->offset);
 		if (sqlite3_step(q) == SQLITE_ROW)
 			*puts = (long)sqlite3_column_int64(q, 0);

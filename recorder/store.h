@@ -19,8 +19,9 @@ struct store;
 
 /* What the db says about where recording stands. */
 struct store_state {
-	int recorded;           /* 0: nothing recorded yet (take a snapshot) */
-	int64_t recorded_rev;   /* etcd revision of the watermark (current epoch) */
+	int recorded; /* 0: nothing recorded yet (take a snapshot) */
+	int64_t
+	    recorded_rev; /* etcd revision of the watermark (current epoch) */
 	int64_t recorded_us;
 	int64_t epoch;
 	uint64_t cluster_id;
@@ -28,16 +29,16 @@ struct store_state {
 };
 
 struct store_event {
-	int type;               /* 0 PUT, 1 DELETE */
+	int type; /* 0 PUT, 1 DELETE */
 	const char *key;
 	size_t keylen;
-	const char *value;      /* PUT only; may be NULL when vallen is 0 */
+	const char *value; /* PUT only; may be NULL when vallen is 0 */
 	size_t vallen;
-	int64_t mod_rev;        /* etcd revision */
+	int64_t mod_rev; /* etcd revision */
 	int64_t create_rev;
 	int64_t version;
 	int64_t lease;
-	int origin;             /* 0 watch, 1 snapshot, 2 inferred */
+	int origin; /* 0 watch, 1 snapshot, 2 inferred */
 };
 
 /* Open (create, migrate) the db.  NULL with a one-line reason in err. */
@@ -61,8 +62,8 @@ int store_in_txn(const struct store *s);
  * First recording of an etcd cluster: epoch 1 with offset 0; prefix and
  * first snapshot revision/time go to meta.
  */
-int store_first_epoch(struct store *s, uint64_t cluster_id,
-    const char *prefix, int64_t snap_rev, int64_t now_us);
+int store_first_epoch(struct store *s, uint64_t cluster_id, const char *prefix,
+    int64_t snap_rev, int64_t now_us);
 
 /*
  * The revision's observed time: how is "snapshot", "watch", "replay" or
@@ -86,11 +87,11 @@ int store_event(struct store *s, const struct store_event *ev);
  * store_new_epoch() first, when etcd is another cluster (or its revisions
  * went backwards): later revisions are offset past everything recorded.
  */
-int store_new_epoch(struct store *s, uint64_t cluster_id, int64_t etcd_rev,
-    int64_t now_us);
+int store_new_epoch(
+    struct store *s, uint64_t cluster_id, int64_t etcd_rev, int64_t now_us);
 int store_resync_begin(struct store *s);
-int store_resync_key(struct store *s, const struct store_event *listed,
-    int64_t rev);
+int store_resync_key(
+    struct store *s, const struct store_event *listed, int64_t rev);
 int store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
     int64_t gap_from_us, int64_t now_us, const char *reason, long *puts,
     long *deletes);

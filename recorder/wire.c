@@ -16,8 +16,8 @@
 
 /* An int64 field: a JSON string of digits (or a number); absent is 0. */
 static int
-get_i64(const cJSON *o, const char *name, int64_t *out, char *err,
-    size_t errlen)
+get_i64(
+    const cJSON *o, const char *name, int64_t *out, char *err, size_t errlen)
 {
 	const cJSON *f = GET(o, name);
 
@@ -37,8 +37,8 @@ get_i64(const cJSON *o, const char *name, int64_t *out, char *err,
 }
 
 static int
-get_u64(const cJSON *o, const char *name, uint64_t *out, char *err,
-    size_t errlen)
+get_u64(
+    const cJSON *o, const char *name, uint64_t *out, char *err, size_t errlen)
 {
 	const cJSON *f = GET(o, name);
 
@@ -54,8 +54,8 @@ get_u64(const cJSON *o, const char *name, uint64_t *out, char *err,
 
 /* Base64 field into a malloc'd NUL-terminated buffer; absent is NULL/0. */
 static int
-get_bytes(const cJSON *o, const char *name, char **out, size_t *len,
-    char *err, size_t errlen)
+get_bytes(const cJSON *o, const char *name, char **out, size_t *len, char *err,
+    size_t errlen)
 {
 	const cJSON *f = GET(o, name);
 	size_t n;
@@ -74,7 +74,8 @@ get_bytes(const cJSON *o, const char *name, char **out, size_t *len,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((got = hs_b64_decode(f->valuestring, n, (unsigned char *)*out)) < 0) {
+	if ((got = hs_b64_decode(f->valuestring, n, (unsigned char *)*out)) <
+	    0) {
 		free(*out);
 		*out = NULL;
 		snprintf(err, errlen, "field %s is not base64", name);
@@ -86,8 +87,7 @@ get_bytes(const cJSON *o, const char *name, char **out, size_t *len,
 }
 
 static int
-parse_header(const cJSON *root, struct wire_header *h, char *err,
-    size_t errlen)
+parse_header(const cJSON *root, struct wire_header *h, char *err, size_t errlen)
 {
 	const cJSON *o = GET(root, "header");
 
@@ -156,8 +156,8 @@ wire_parse_header(const char *body, size_t n, struct wire_header *out,
 }
 
 int
-wire_parse_range(const char *body, size_t n, struct wire_range *out,
-    char *err, size_t errlen)
+wire_parse_range(const char *body, size_t n, struct wire_range *out, char *err,
+    size_t errlen)
 {
 	const cJSON *kvs, *kv, *more;
 	cJSON *root;
@@ -179,13 +179,14 @@ wire_parse_range(const char *body, size_t n, struct wire_range *out,
 			snprintf(err, errlen, "kvs is not an array");
 			goto fail;
 		}
-		out->kvs = calloc((size_t)cJSON_GetArraySize(kvs) + 1,
-		    sizeof(*out->kvs));
+		out->kvs = calloc(
+		    (size_t)cJSON_GetArraySize(kvs) + 1, sizeof(*out->kvs));
 		if (out->kvs == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		cJSON_ArrayForEach(kv, kvs) {
+		cJSON_ArrayForEach(kv, kvs)
+		{
 			if (parse_kv(kv, &out->kvs[i], err, errlen) != 0)
 				goto fail;
 			out->nkvs = ++i;
@@ -225,10 +226,11 @@ parse_event(const cJSON *o, struct wire_event *ev, char *err, size_t errlen)
 
 	memset(ev, 0, sizeof(*ev));
 	type = GET(o, "type");
-	if (type == NULL || (cJSON_IsString(type) &&
-	    strcmp(type->valuestring, "PUT") == 0))
+	if (type == NULL ||
+	    (cJSON_IsString(type) && strcmp(type->valuestring, "PUT") == 0))
 		ev->type = WIRE_PUT;
-	else if (cJSON_IsString(type) && strcmp(type->valuestring, "DELETE") == 0)
+	else if (cJSON_IsString(type) &&
+	    strcmp(type->valuestring, "DELETE") == 0)
 		ev->type = WIRE_DELETE;
 	else {
 		snprintf(err, errlen, "event type is neither PUT nor DELETE");
@@ -252,8 +254,8 @@ parse_event(const cJSON *o, struct wire_event *ev, char *err, size_t errlen)
 }
 
 int
-wire_parse_watch(const char *line, size_t n, struct wire_watch *out,
-    char *err, size_t errlen)
+wire_parse_watch(const char *line, size_t n, struct wire_watch *out, char *err,
+    size_t errlen)
 {
 	const cJSON *res, *e, *evs, *ev;
 	cJSON *root;
@@ -286,8 +288,8 @@ wire_parse_watch(const char *line, size_t n, struct wire_watch *out,
 	}
 	if (parse_header(res, &out->hdr, err, errlen) ||
 	    get_i64(res, "watch_id", &out->watch_id, err, errlen) ||
-	    get_i64(res, "compact_revision", &out->compact_revision, err,
-	    errlen))
+	    get_i64(
+		res, "compact_revision", &out->compact_revision, err, errlen))
 		goto fail;
 	out->created = cJSON_IsTrue(GET(res, "created"));
 	out->canceled = cJSON_IsTrue(GET(res, "canceled"));
@@ -299,13 +301,14 @@ wire_parse_watch(const char *line, size_t n, struct wire_watch *out,
 			snprintf(err, errlen, "events is not an array");
 			goto fail;
 		}
-		out->events = calloc((size_t)cJSON_GetArraySize(evs) + 1,
-		    sizeof(*out->events));
+		out->events = calloc(
+		    (size_t)cJSON_GetArraySize(evs) + 1, sizeof(*out->events));
 		if (out->events == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		cJSON_ArrayForEach(ev, evs) {
+		cJSON_ArrayForEach(ev, evs)
+		{
 			if (parse_event(ev, &out->events[i], err, errlen) != 0)
 				goto fail;
 			out->nevents = ++i;
@@ -334,8 +337,8 @@ wire_watch_release(struct wire_watch *w)
 }
 
 int
-wire_parse_error(const char *body, size_t n, int *code, char *msg,
-    size_t msglen)
+wire_parse_error(
+    const char *body, size_t n, int *code, char *msg, size_t msglen)
 {
 	const cJSON *m, *c;
 	cJSON *root;
@@ -348,7 +351,8 @@ wire_parse_error(const char *body, size_t n, int *code, char *msg,
 		cJSON_Delete(root);
 		/* Not JSON (404/405/421 text): keep a printable excerpt. */
 		for (i = 0; i < n && i + 1 < msglen && body[i] != '\n'; i++)
-			msg[i] = (body[i] >= 32 && body[i] < 127) ? body[i] : '?';
+			msg[i] =
+			    (body[i] >= 32 && body[i] < 127) ? body[i] : '?';
 		msg[i] = '\0';
 		return -1;
 	}

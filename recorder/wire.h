@@ -15,7 +15,8 @@
 struct wire_header {
 	uint64_t cluster_id;
 	uint64_t member_id;
-	int64_t revision;       /* 0 when absent (compaction cancel, txn sub-responses) */
+	int64_t
+	    revision; /* 0 when absent (compaction cancel, txn sub-responses) */
 	uint64_t raft_term;
 };
 
@@ -23,7 +24,7 @@ struct wire_header {
 struct wire_kv {
 	char *key;
 	size_t keylen;
-	char *value;            /* NULL for an absent (empty) value: vallen 0 */
+	char *value; /* NULL for an absent (empty) value: vallen 0 */
 	size_t vallen;
 	int64_t create_rev, mod_rev, version, lease;
 };
@@ -49,13 +50,13 @@ struct wire_range {
 
 /* One watch stream line. */
 struct wire_watch {
-	int is_error;           /* {"error":{...}}: the stream is over */
-	int error_code;         /* grpc code */
+	int is_error; /* {"error":{...}}: the stream is over */
+	int error_code; /* grpc code */
 	char error_msg[256];
 	struct wire_header hdr;
 	int64_t watch_id;
 	int created, canceled, fragment;
-	int64_t compact_revision;       /* > 0: canceled because compacted */
+	int64_t compact_revision; /* > 0: canceled because compacted */
 	char cancel_reason[256];
 	size_t nevents;
 	struct wire_event *events;
@@ -80,8 +81,8 @@ void wire_watch_release(struct wire_watch *w);
  * {"code":N,"message":msg} (3.6).  Returns 0 and fills code/msg when body
  * is such an object, -1 otherwise (msg then gets a printable excerpt).
  */
-int wire_parse_error(const char *body, size_t n, int *code, char *msg,
-    size_t msglen);
+int wire_parse_error(
+    const char *body, size_t n, int *code, char *msg, size_t msglen);
 
 /* Parse a header-only response (e.g. count_only range). */
 int wire_parse_header(const char *body, size_t n, struct wire_header *out,

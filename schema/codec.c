@@ -81,7 +81,8 @@ hs_b64_encode(const unsigned char *in, size_t n, char *out)
 	uint32_t v;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64chars[v >> 18 & 63];
 		out[o++] = b64chars[v >> 12 & 63];
 		out[o++] = b64chars[v >> 6 & 63];
@@ -165,7 +166,8 @@ hs_rfc3339_parse(const char *s, size_t n, int64_t *us)
 	int y, mo, d, h, mi, sec, oh, om;
 	int64_t frac = 0, scale = 1000000, secs;
 	size_t i = 19;
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int mdays[] = {
+	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (n < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' ||
 	    s[16] != ':' || (s[10] != 'T' && s[10] != 't' && s[10] != ' '))
@@ -196,7 +198,8 @@ hs_rfc3339_parse(const char *s, size_t n, int64_t *us)
 		return -1;
 	if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
 		oh = om = 0;
-	} else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':') {
+	} else if ((s[i] == '+' || s[i] == '-') && i + 6 == n &&
+	    s[i + 3] == ':') {
 		if (digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om) ||
 		    oh > 23 || om > 59)
 			return -1;

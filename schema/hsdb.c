@@ -42,8 +42,8 @@ pragma_int(sqlite3 *db, const char *sql, int64_t *out)
  * file's format version (0 for a new, empty file).
  */
 static int
-check_identity(sqlite3 *db, const char *path, int *version, char *err,
-    size_t errlen)
+check_identity(
+    sqlite3 *db, const char *path, int *version, char *err, size_t errlen)
 {
 	int64_t appid, uv, ntables;
 
@@ -54,7 +54,8 @@ check_identity(sqlite3 *db, const char *path, int *version, char *err,
 		return -1;
 	}
 	if (pragma_int(db, "PRAGMA user_version", &uv) != 0 ||
-	    pragma_int(db, "SELECT count(*) FROM sqlite_schema", &ntables) != 0) {
+	    pragma_int(db, "SELECT count(*) FROM sqlite_schema", &ntables) !=
+		0) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 		    sqlite3_errmsg(db));
 		return -1;
@@ -66,14 +67,15 @@ check_identity(sqlite3 *db, const char *path, int *version, char *err,
 	if (appid != HSDB_APPLICATION_ID) {
 		snprintf(err, errlen,
 		    "%s: a SQLite database, but not a hindsight db "
-		    "(application_id %lld)", path, (long long)appid);
+		    "(application_id %lld)",
+		    path, (long long)appid);
 		return -1;
 	}
 	if (uv > hsdb_version()) {
 		snprintf(err, errlen,
 		    "%s: hindsight db format %lld is newer than this build "
-		    "understands (%d); upgrade hindsight", path, (long long)uv,
-		    hsdb_version());
+		    "understands (%d); upgrade hindsight",
+		    path, (long long)uv, hsdb_version());
 		return -1;
 	}
 	*version = (int)uv;
@@ -91,8 +93,8 @@ migrate(sqlite3 *db, int from, char *err, size_t errlen)
 	for (i = 0; hsdb_migrations[i].version != 0; i++) {
 		if (hsdb_migrations[i].version <= from)
 			continue;
-		if (sqlite3_exec(db, hsdb_migrations[i].sql, NULL, NULL, &msg) !=
-		    SQLITE_OK) {
+		if (sqlite3_exec(db, hsdb_migrations[i].sql, NULL, NULL,
+			&msg) != SQLITE_OK) {
 			snprintf(err, errlen, "migration %s: %s",
 			    hsdb_migrations[i].name, msg ? msg : "?");
 			sqlite3_free(msg);
@@ -123,7 +125,8 @@ hsdb_open_rw(const char *path, char *err, size_t errlen)
 	int version;
 
 	if (sqlite3_open_v2(path, &db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+		NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto err0;
@@ -135,9 +138,9 @@ hsdb_open_rw(const char *path, char *err, size_t errlen)
 	if (check_identity(db, path, &version, err, errlen) != 0)
 		goto err0;
 	if (sqlite3_exec(db,
-	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	    "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY",
-	    NULL, NULL, &msg) != SQLITE_OK) {
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		"PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY",
+		NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto err0;
@@ -166,7 +169,8 @@ hsdb_open_ro(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a regular file", path);
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto err0;
@@ -176,14 +180,18 @@ hsdb_open_ro(const char *path, char *err, size_t errlen)
 	if (check_identity(db, path, &version, err, errlen) != 0)
 		goto err0;
 	if (version == 0) {
-		snprintf(err, errlen, "%s: an empty SQLite database, not a "
-		    "hindsight db", path);
+		snprintf(err, errlen,
+		    "%s: an empty SQLite database, not a "
+		    "hindsight db",
+		    path);
 		goto err0;
 	}
 	if (version < hsdb_version()) {
-		snprintf(err, errlen, "%s: hindsight db format %d is older "
+		snprintf(err, errlen,
+		    "%s: hindsight db format %d is older "
 		    "than this build's %d; run hindsight-recorder on it once "
-		    "to upgrade", path, version, hsdb_version());
+		    "to upgrade",
+		    path, version, hsdb_version());
 		goto err0;
 	}
 	sqlite3_exec(db, "PRAGMA query_only=ON", NULL, NULL, NULL);
@@ -200,7 +208,7 @@ hsdb_meta_get_int(sqlite3 *db, const char *name, int64_t *out)
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = ?", -1,
-	    &st, NULL) != SQLITE_OK)
+		&st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW &&
@@ -219,12 +227,13 @@ hsdb_meta_get_text(sqlite3 *db, const char *name, char *buf, size_t size)
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = ?", -1,
-	    &st, NULL) != SQLITE_OK)
+		&st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(
+		    buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
 		rc = 0;
 	}
 	sqlite3_finalize(st);
@@ -238,8 +247,8 @@ meta_set(sqlite3 *db, const char *name, const char *text, int64_t value)
 	int rc;
 
 	if (sqlite3_prepare_v2(db,
-	    "INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", -1, &st,
-	    NULL) != SQLITE_OK)
+		"INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", -1,
+		&st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (text)

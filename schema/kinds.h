@@ -8,20 +8,29 @@
 
 /* hs_kind_name() gives the stored name. */
 enum hs_kind {
-	HS_KIND_OTHER = 0,      /* "other": unknown prefix, raw history only */
-	HS_KIND_IDENTITY,       /* "identity": identities/v1/id/<N> */
-	HS_KIND_IDENTITY_USER,  /* "identity_user": identities/v1/value/<labels>/<node> */
-	HS_KIND_LOCK,           /* "lock": identities/v1/locks/..., .initlock/..., kvstoremesh-lock/... */
-	HS_KIND_IPCACHE,        /* "ipcache": ip/v1/<space>/<ip>[/<len>] */
-	HS_KIND_NODE,           /* "node": nodes/v1/<cluster>/<name> */
-	HS_KIND_NODEREGISTER,   /* "noderegister": noderegister/v1/<name> (value is a Node) */
-	HS_KIND_SERVICE,        /* "service": services/v1/<cluster>/<ns>/<name> */
-	HS_KIND_SERVICEEXPORT,  /* "serviceexport": serviceexports/v1/<cluster>/<ns>/<name> */
-	HS_KIND_ENDPOINTSLICE,  /* "endpointslice": endpointslices/v1/<cluster>/<ns>/<name> (zstd+protobuf, kept raw) */
-	HS_KIND_CNPSTATUS,      /* "cnpstatus": cnpstatuses/v2/..., ccnpstatuses/v2/... */
-	HS_KIND_HEARTBEAT,      /* "heartbeat": cilium/.heartbeat */
-	HS_KIND_SYNCED,         /* "synced": cilium/synced/<cluster>/<prefix...> */
-	HS_KIND_CLUSTERCONFIG,  /* "cluster_config": cilium/cluster-config/<cluster>, cilium/.has-cluster-config */
+	HS_KIND_OTHER = 0, /* "other": unknown prefix, raw history only */
+	HS_KIND_IDENTITY, /* "identity": identities/v1/id/<N> */
+	HS_KIND_IDENTITY_USER, /* "identity_user":
+				  identities/v1/value/<labels>/<node> */
+	HS_KIND_LOCK, /* "lock": identities/v1/locks/..., .initlock/...,
+			 kvstoremesh-lock/... */
+	HS_KIND_IPCACHE, /* "ipcache": ip/v1/<space>/<ip>[/<len>] */
+	HS_KIND_NODE, /* "node": nodes/v1/<cluster>/<name> */
+	HS_KIND_NODEREGISTER, /* "noderegister": noderegister/v1/<name> (value
+				 is a Node) */
+	HS_KIND_SERVICE, /* "service": services/v1/<cluster>/<ns>/<name> */
+	HS_KIND_SERVICEEXPORT, /* "serviceexport":
+				  serviceexports/v1/<cluster>/<ns>/<name> */
+	HS_KIND_ENDPOINTSLICE, /* "endpointslice":
+				  endpointslices/v1/<cluster>/<ns>/<name>
+				  (zstd+protobuf, kept raw) */
+	HS_KIND_CNPSTATUS, /* "cnpstatus": cnpstatuses/v2/...,
+			      ccnpstatuses/v2/... */
+	HS_KIND_HEARTBEAT, /* "heartbeat": cilium/.heartbeat */
+	HS_KIND_SYNCED, /* "synced": cilium/synced/<cluster>/<prefix...> */
+	HS_KIND_CLUSTERCONFIG, /* "cluster_config":
+				  cilium/cluster-config/<cluster>,
+				  cilium/.has-cluster-config */
 	HS_KIND_COUNT
 };
 

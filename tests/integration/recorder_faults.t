@@ -43,7 +43,6 @@ fake() {
 	rm -f "$TMP/port" "$TMP/$1.log"
 	"$PY" "$TOP/tests/lib/fake_etcd.py" "$TMP/$1.json" "$TMP/port" "$TMP/$1.log" &
 	CLEANUP_PIDS="$CLEANUP_PIDS $!"
-	FAKE_PID=$!
 	wait_until 10 test -s "$TMP/port" || bail "fake etcd did not start"
 	FAKE_URL="http://127.0.0.1:$(cat "$TMP/port")"
 }

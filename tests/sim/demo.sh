@@ -76,8 +76,10 @@ echo "recorded through revision $head; recorder log: $OUT/recorder.log"
 
 # Pick what to ask from the simulator's own ground truth: an IP that two
 # pods held one after the other, and an identity number reused after GC.
+# shellcheck disable=SC2046 # split the tab-separated fields on purpose
 set -- $("$SIM" truth "$OUT/truth.jsonl" find ip-reuse | head -1)
 ip=$1 rev1=$3 pod1=$4 rev2=$5 pod2=$6
+# shellcheck disable=SC2046
 set -- $("$SIM" truth "$OUT/truth.jsonl" find id-reuse | head -1)
 id=${1##*/}
 # A moment while the first pod held the IP, as a time (what a flow log has).

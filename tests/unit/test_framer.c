@@ -21,7 +21,7 @@ collect(void *arg, char *line, size_t len)
 	struct got *g = arg;
 
 	if (line[len] != '\0')
-		return -1;      /* the contract: NUL-terminated */
+		return -1; /* the contract: NUL-terminated */
 	memcpy(g->out + g->len, line, len);
 	g->len += len;
 	g->out[g->len++] = '|';
@@ -60,11 +60,13 @@ main(void)
 	    "{\"result\":{\"created\":true}}\n"
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\"}}]}}\n"
 	    "\n"
-	    "{\"error\":{\"grpc_code\":14,\"message\":\"transport is closing\"}}";
+	    "{\"error\":{\"grpc_code\":14,\"message\":\"transport is "
+	    "closing\"}}";
 	const char *want =
 	    "{\"result\":{\"created\":true}}|"
 	    "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\"}}]}}|"
-	    "{\"error\":{\"grpc_code\":14,\"message\":\"transport is closing\"}}|";
+	    "{\"error\":{\"grpc_code\":14,\"message\":\"transport is "
+	    "closing\"}}|";
 	size_t whole[] = {1u << 20}, one[] = {1}, odd[] = {3, 1, 7, 2, 50, 5};
 	size_t rnd[64];
 	struct got g;
@@ -91,7 +93,8 @@ main(void)
 	}
 	ok(allok, "200 random chunkings give the same messages");
 	feed(stream, odd, 6, &g, 0);
-	is_int(g.lines, 2, "without finish, the unterminated error is held back");
+	is_int(
+	    g.lines, 2, "without finish, the unterminated error is held back");
 
 	/* finish() with only white space left delivers nothing. */
 	f = framer_new(1024);
