@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catchup.h"
 #include "codec.h"
 #include "log.h"
 #include "store.h"
@@ -62,6 +63,10 @@ struct recorder {
 	long pending; /* events in the open transaction */
 	char stream_error[400];
 
+	/* catch-up with several watches (catchup.h) */
+	struct catchup *catchup;
+	int catchup_off; /* it failed once: use one watch from now on */
+
 	double backoff;
 	void (*retry_fn)(struct recorder *);
 	struct ev_timer retry_timer;
@@ -71,7 +76,8 @@ struct recorder {
 };
 
 static void snapshot_request(struct recorder *r);
-static void watch_start(struct recorder *r);
+static void watch_single(struct recorder *r);
+static void resume_start(struct recorder *r);
 
 static void
 fail(struct recorder *r, int status)
@@ -334,7 +340,7 @@ snapshot_done(void *arg, int ok, long status, const char *body, size_t len,
 	r->wm_us = r->snap_us;
 	free(r->last_key);
 	r->last_key = NULL;
-	watch_start(r);
+	watch_single(r);
 }
 
 static void
@@ -392,7 +398,8 @@ once_done(struct recorder *r, const char *how)
  * set).
  */
 static int
-watch_events(struct recorder *r, const struct wire_watch *m)
+watch_events(struct recorder *r, const struct wire_watch *m, int64_t limit,
+    int *complete)
 {
 	struct store_event ev;
 	int64_t now = hs_now_us(), last = r->wm_rev;
@@ -405,6 +412,10 @@ watch_events(struct recorder *r, const struct wire_watch *m)
 
 		if (e->kv.mod_rev <= r->resume_rev)
 			continue; /* recorded before this stream */
+		if (e->kv.mod_rev > limit) {
+			*complete = 1; /* the next catch-up segment's */
+			break;
+		}
 		if (e->kv.mod_rev != r->cur_rev) {
 			int replay = e->kv.mod_rev <= r->created_rev;
 
@@ -452,10 +463,15 @@ need_resync(struct recorder *r, const char *fmt, ...)
 	r->resync = 1;
 }
 
+/*
+ * One watch message.  Events above limit are not written and set
+ * *complete (a catch-up segment is done); a single watch passes INT64_MAX.
+ * Returns -1 to end the stream.
+ */
 static int
-watch_line(void *arg, char *line, size_t len)
+process_line(
+    struct recorder *r, char *line, size_t len, int64_t limit, int *complete)
 {
-	struct recorder *r = arg;
 	struct wire_watch m;
 	char err[256];
 	int rc = 0;
@@ -500,9 +516,11 @@ watch_line(void *arg, char *line, size_t len)
 		}
 		r->created_rev = m.hdr.revision;
 		r->backoff = 0.1;
-		log_info("watching %s from revision %lld on %s (etcd at %lld)",
-		    r->cfg.prefix, (long long)r->resume_rev + 1,
-		    etcd_endpoint(r->etcd), (long long)m.hdr.revision);
+		if (r->catchup == NULL)
+			log_info("watching %s from revision %lld on %s (etcd "
+				 "at %lld)",
+			    r->cfg.prefix, (long long)r->resume_rev + 1,
+			    etcd_endpoint(r->etcd), (long long)m.hdr.revision);
 		if (r->cfg.once) {
 			ev_timer_again(r->loop, &r->quiet_timer);
 			if (r->wm_rev >= r->created_rev)
@@ -526,11 +544,14 @@ watch_line(void *arg, char *line, size_t len)
 		goto out;
 	}
 	if (m.nevents > 0) {
-		if (watch_events(r, &m) != 0) {
+		if (watch_events(r, &m, limit, complete) != 0) {
 			rc = -1;
 			goto out;
 		}
 		arm_batch(r);
+	} else if (m.watch_id != -1 && r->created_rev >= 0 &&
+	    m.hdr.revision > limit) {
+		*complete = 1; /* synced past this segment's end */
 	} else if (m.watch_id != -1 && r->created_rev >= 0 &&
 	    m.hdr.revision > r->wm_rev) {
 		/*
@@ -554,6 +575,14 @@ watch_line(void *arg, char *line, size_t len)
 out:
 	wire_watch_release(&m);
 	return rc;
+}
+
+static int
+watch_line(void *arg, char *line, size_t len)
+{
+	int complete = 0;
+
+	return process_line(arg, line, len, INT64_MAX, &complete);
 }
 
 static void
@@ -583,11 +612,12 @@ watch_end(void *arg, long status, const char *why)
 	}
 	log_warn("watch on %s ended: %s%s%s (HTTP %ld)", etcd_endpoint(r->etcd),
 	    why, r->stream_error[0] ? ": " : "", r->stream_error, status);
-	retry_later(r, watch_start);
+	retry_later(r, resume_start);
 }
 
+/* One watch from the watermark on. */
 static void
-watch_start(struct recorder *r)
+watch_single(struct recorder *r)
 {
 	char *body;
 
@@ -603,9 +633,138 @@ watch_start(struct recorder *r)
 		NULL) {
 		free(body);
 		log_err("cannot start a watch (out of memory)");
-		retry_later(r, watch_start);
+		retry_later(r, resume_start);
 		return;
 	}
+	free(body);
+}
+
+/* The catch-up callbacks (catchup.h). */
+static int
+cu_line(void *arg, char *line, size_t len, int64_t limit, int *complete)
+{
+	return process_line(arg, line, len, limit, complete);
+}
+
+static void
+cu_segment_done(void *arg, int64_t through)
+{
+	struct recorder *r = arg;
+
+	/* Every event up to through is written: the watermark goes there. */
+	if (through > r->wm_rev) {
+		r->wm_rev = through;
+		r->wm_us = hs_now_us();
+		if (store_begin(r->store) != 0) {
+			fail(r, REC_EXIT_DB);
+			return;
+		}
+		store_watermark(r->store, r->wm_rev, r->wm_us);
+	}
+	commit(r);
+}
+
+static void
+cu_live(void *arg, struct etcd_stream *stream)
+{
+	struct recorder *r = arg;
+
+	r->stream = stream;
+	log_info("caught up with several watches; watching %s live on %s",
+	    r->cfg.prefix, etcd_endpoint(r->etcd));
+}
+
+static void
+cu_ended(void *arg, long status, const char *why)
+{
+	struct recorder *r = arg;
+
+	catchup_free(r->catchup);
+	r->catchup = NULL;
+	watch_end(r, status, why);
+}
+
+static void
+cu_failed(void *arg, const char *why)
+{
+	struct recorder *r = arg;
+
+	catchup_free(r->catchup);
+	r->catchup = NULL;
+	r->stream = NULL;
+	commit(r);
+	if (!r->fatal && !r->resync) {
+		log_warn("catch-up with several watches failed (%s); going on "
+			 "with one watch from revision %lld",
+		    why, (long long)r->wm_rev + 1);
+		r->catchup_off = 1;
+	}
+	watch_end(r, 0, why);
+}
+
+static const struct catchup_ops cu_ops = {
+    cu_line,
+    cu_segment_done,
+    cu_live,
+    cu_ended,
+    cu_failed,
+};
+
+/*
+ * How far behind are we?  A long backlog is replayed with several
+ * watches; otherwise, or when etcd does not answer, one watch.
+ */
+static void
+probe_done(void *arg, int ok, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct recorder *r = arg;
+	struct wire_header h;
+	char err[256];
+	int64_t backlog;
+
+	(void)errmsg;
+	if (r->state == ST_STOPPING)
+		return;
+	r->state = ST_WATCH;
+	if (!ok || status != 200 ||
+	    wire_parse_header(body, len, &h, err, sizeof(err)) != 0 ||
+	    h.cluster_id != r->cluster_id) {
+		watch_single(r); /* it will find out what is wrong */
+		return;
+	}
+	backlog = h.revision - r->wm_rev;
+	if (backlog < r->cfg.catchup_min) {
+		watch_single(r);
+		return;
+	}
+	r->resume_rev = r->wm_rev;
+	r->replay_lo_us = r->wm_us;
+	r->created_rev = -1;
+	r->cur_rev = -1;
+	r->stream_error[0] = '\0';
+	r->catchup = catchup_start(r->etcd, r->cfg.prefix, r->wm_rev + 1,
+	    h.revision, r->cfg.catchup_streams, &cu_ops, r);
+	if (r->catchup == NULL)
+		watch_single(r);
+}
+
+/* Resume watching from the watermark: probe first when catch-up may pay. */
+static void
+resume_start(struct recorder *r)
+{
+	char *body;
+
+	if (r->cfg.catchup_streams < 2 || r->catchup_off) {
+		watch_single(r);
+		return;
+	}
+	r->state = ST_WATCH;
+	/* One key's range: cheap, and it tells etcd's revision. */
+	body = wire_range_request(r->cfg.prefix, NULL, 0, 0, 1);
+	if (body == NULL ||
+	    etcd_post(r->etcd, "/v3/kv/range", body, probe_done, r) != 0)
+		watch_single(r);
 	free(body);
 }
 
@@ -716,7 +875,7 @@ recorder_start(struct recorder *r)
 	r->wm_us = st.recorded_us;
 	log_info("resuming %s after revision %lld", r->cfg.db_path,
 	    (long long)r->wm_rev);
-	watch_start(r);
+	resume_start(r);
 	return 0;
 }
 
@@ -730,7 +889,11 @@ recorder_stop(struct recorder *r, int status)
 		touch_watermark(r);
 	r->state = ST_STOPPING;
 	r->status = status;
-	etcd_stream_close(r->stream);
+	if (r->catchup)
+		catchup_free(r->catchup); /* owns r->stream, if live */
+	else
+		etcd_stream_close(r->stream);
+	r->catchup = NULL;
 	r->stream = NULL;
 	if (store_in_txn(r->store) && !r->fatal && commit(r) != 0)
 		r->status = REC_EXIT_DB;

@@ -21,6 +21,8 @@ struct recorder_config {
 	double batch_delay; /* seconds a live event may wait before commit */
 	long batch_events; /* commit when this many events are pending */
 	long page_limit; /* keys per snapshot page */
+	int catchup_streams; /* watches for a long backlog (1: one watch) */
+	long catchup_min; /* revisions behind before several are used */
 	struct etcd_config etcd;
 };
 

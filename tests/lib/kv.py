@@ -11,6 +11,7 @@ history of every event under a prefix.
   kv.py URL del KEY
   kv.py URL load FILE.jsonl          ({"key":..., "value":...} per line)
   kv.py URL many N PREFIX [SIZE]     N puts of PREFIX<i>, keys reused mod N/2
+  kv.py URL txn N PREFIX PER         N txns of PER puts each (one revision each)
   kv.py URL rev                      current revision
   kv.py URL state PREFIX [REV]       "key|hexvalue" lines at REV (default now)
   kv.py URL history PREFIX FROM      "rev|PUT|key|hexvalue" / "rev|DELETE|key|"
@@ -142,6 +143,14 @@ def main():
             key = ("%s%06d" % (prefix, i % max(1, n // 2))).encode()
             val = ("v%d-" % i).encode() + b"x" * size
             rev = e.put(key, val)
+        print(rev)
+    elif cmd == "txn":
+        n, prefix, per = int(args[0]), args[1], int(args[2])
+        rev = 0
+        for i in range(n):
+            ops = [{"request_put": {"key": b64(("%s%d-%d" % (prefix, i % 50, j)).encode()),
+                                    "value": b64(("t%d" % i).encode())}} for j in range(per)]
+            rev = int(e.post("/v3/kv/txn", {"success": ops})["header"]["revision"])
         print(rev)
     elif cmd == "rev":
         print(e.rev())

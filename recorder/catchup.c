@@ -1,0 +1,247 @@
+/*
+ * catchup.c: several watches on disjoint revision segments, delivered in
+ * order (see catchup.h).  Owns the segment streams and their spill files;
+ * the recorder owns everything written.
+ */
+#include "catchup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "wire.h"
+
+struct segment {
+	struct catchup *c;
+	int idx;
+	int64_t start;
+	int64_t end; /* last revision; INT64_MAX for the last segment */
+	struct etcd_stream *stream;
+	FILE *spill; /* lines received while not the head */
+	int complete; /* delivered past end: nothing more needed */
+	int consumed; /* written out; the head moved past it */
+};
+
+struct catchup {
+	const struct catchup_ops *ops;
+	void *arg;
+	struct segment *seg;
+	int n;
+	int head;
+};
+
+static int
+is_head(const struct segment *s)
+{
+	return s->idx == s->c->head;
+}
+
+static int
+is_last(const struct segment *s)
+{
+	return s->idx == s->c->n - 1;
+}
+
+/*
+ * A message of a segment that is not the head yet: spill it, and say
+ * whether it shows the segment complete (1), the stream broken (-1), or
+ * neither (0).
+ */
+static int
+spill_line(struct segment *s, const char *line, size_t len)
+{
+	struct wire_watch m;
+	char err[256];
+	size_t i;
+	int rc = 0;
+
+	if (wire_parse_watch(line, len, &m, err, sizeof(err)) != 0) {
+		log_warn(
+		    "catch-up segment %d: malformed message (%s)", s->idx, err);
+		return -1;
+	}
+	if (m.is_error || (m.canceled && !m.created) ||
+	    (m.created && m.canceled))
+		rc = -1;
+	for (i = 0; i < m.nevents && rc == 0; i++)
+		if (m.events[i].kv.mod_rev > s->end)
+			rc = 1;
+	if (rc == 0 && m.nevents == 0 && !m.created && !m.canceled &&
+	    m.watch_id != -1 && m.hdr.revision > s->end)
+		rc = 1; /* a progress notification: synced past the end */
+	wire_watch_release(&m);
+	if (rc >= 0 &&
+	    (fwrite(line, 1, len, s->spill) != len ||
+		fputc('\n', s->spill) == EOF)) {
+		log_warn("catch-up segment %d: cannot spill: %m", s->idx);
+		return -1;
+	}
+	return rc;
+}
+
+static int
+segment_line(void *arg, char *line, size_t len)
+{
+	struct segment *s = arg;
+	struct catchup *c = s->c;
+	int complete = 0, rc;
+
+	if (is_head(s)) {
+		if (c->ops->line(c->arg, line, len,
+			is_last(s) ? INT64_MAX : s->end, &complete) != 0)
+			return -1;
+		if (complete)
+			s->complete = 1;
+		return complete ? -1 : 0;
+	}
+	if ((rc = spill_line(s, line, len)) == 1)
+		s->complete = 1;
+	return rc == 0 ? 0 : -1;
+}
+
+static void advance(struct catchup *c);
+
+static void
+segment_end(void *arg, long status, const char *why)
+{
+	struct segment *s = arg;
+	struct catchup *c = s->c;
+
+	s->stream = NULL;
+	if (s->consumed)
+		return;
+	if (is_head(s) && is_last(s)) {
+		/* The live watch: the recorder's to handle (may free c). */
+		c->ops->ended(c->arg, status, why);
+		return;
+	}
+	if (!s->complete) {
+		c->ops->failed(c->arg, why); /* may free c */
+		return;
+	}
+	if (is_head(s))
+		advance(c);
+	/* A later segment that is complete waits for its turn. */
+}
+
+/* Write a spilled segment out through the recorder. */
+static int
+replay(struct catchup *c, struct segment *s)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int complete = 0, rc = 0;
+
+	rewind(s->spill);
+	while (!complete && (n = getline(&line, &cap, s->spill)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (c->ops->line(c->arg, line, (size_t)n,
+			is_last(s) ? INT64_MAX : s->end, &complete) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	free(line);
+	fclose(s->spill);
+	s->spill = NULL;
+	if (complete)
+		s->complete = 1;
+	return rc;
+}
+
+/*
+ * The head is complete: report it, move on, and write out what the next
+ * segment spilled; repeat while segments are complete.
+ */
+static void
+advance(struct catchup *c)
+{
+	struct segment *s;
+
+	for (;;) {
+		s = &c->seg[c->head];
+		s->consumed = 1;
+		c->ops->segment_done(c->arg, s->end);
+		s = &c->seg[++c->head];
+		log_debug("catch-up: segment %d of %d from revision %lld",
+		    s->idx + 1, c->n, (long long)s->start);
+		if (replay(c, s) != 0) {
+			c->ops->failed(c->arg,
+			    "the recorder stopped the "
+			    "catch-up");
+			return;
+		}
+		if (is_last(s)) {
+			c->ops->live(c->arg, s->stream);
+			return;
+		}
+		if (!s->complete)
+			return;
+		etcd_stream_close(s->stream);
+		s->stream = NULL;
+	}
+}
+
+struct catchup *
+catchup_start(struct etcd *e, const char *prefix, int64_t from, int64_t to,
+    int k, const struct catchup_ops *ops, void *arg)
+{
+	struct catchup *c;
+	struct segment *s;
+	int64_t span = (to - from + 1) / k;
+	char *body;
+	int i;
+
+	if (k < 2 || span < 1 || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->seg = calloc((size_t)k, sizeof(*c->seg))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->ops = ops;
+	c->arg = arg;
+	c->n = k;
+	for (i = 0; i < k; i++) {
+		s = &c->seg[i];
+		s->c = c;
+		s->idx = i;
+		s->start = from + (int64_t)i * span;
+		s->end = i == k - 1 ? INT64_MAX : s->start + span - 1;
+		if (i > 0 && (s->spill = tmpfile()) == NULL) {
+			log_warn("catch-up: no temporary file: %m");
+			goto fail;
+		}
+		body = wire_watch_request(prefix, s->start);
+		s->stream = body
+		    ? etcd_watch(e, body, segment_line, segment_end, s)
+		    : NULL;
+		free(body);
+		if (s->stream == NULL)
+			goto fail;
+	}
+	log_info("catching up on revisions %lld..%lld with %d watches",
+	    (long long)from, (long long)to, k);
+	return c;
+fail:
+	catchup_free(c);
+	return NULL;
+}
+
+void
+catchup_free(struct catchup *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		etcd_stream_close(c->seg[i].stream);
+		if (c->seg[i].spill)
+			fclose(c->seg[i].spill);
+	}
+	free(c->seg);
+	free(c);
+}
