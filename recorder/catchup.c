@@ -103,7 +103,7 @@ segment_line(void *arg, char *line, size_t len)
 static void advance(struct catchup *c);
 
 static void
-segment_end(void *arg, long status, const char *why)
+segment_end(void *arg, int result, long status, const char *why)
 {
 	struct segment *s = arg;
 	struct catchup *c = s->c;
@@ -113,7 +113,7 @@ segment_end(void *arg, long status, const char *why)
 		return;
 	if (is_head(s) && is_last(s)) {
 		/* The live watch: the recorder's to handle (may free c). */
-		c->ops->ended(c->arg, status, why);
+		c->ops->ended(c->arg, result, status, why);
 		return;
 	}
 	if (!s->complete) {

@@ -38,7 +38,7 @@ struct catchup_ops {
 	/* The last segment became the head: it is now the live watch. */
 	void (*live)(void *arg, struct etcd_stream *stream);
 	/* The live watch ended (as a single watch's end callback would). */
-	void (*ended)(void *arg, long status, const char *why);
+	void (*ended)(void *arg, int result, long status, const char *why);
 	/* Catch-up failed before going live; fall back to one watch. */
 	void (*failed)(void *arg, const char *why);
 };

@@ -279,7 +279,8 @@ stall_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	curl_multi_remove_handle(e->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	r->easy = NULL;
-	r->end(r->arg, 0, "no data from etcd within the stall timeout");
+	r->end(r->arg, ETCD_RETRY, 0,
+	    "no data from etcd within the stall timeout");
 	req_free(r);
 }
 
@@ -379,6 +380,52 @@ etcd_stream_close(struct etcd_stream *s)
 	req_free((struct req *)s);
 }
 
+/*
+ * What failed, for the log.  curl keeps the first failf() text of a
+ * transfer in errbuf; when the peer drops the connection during set-up
+ * (a TLS server rejecting the client certificate does that), the first
+ * text is a getpeername() failure that says nothing: the result code then
+ * says more ("Failed sending data to the peer").
+ */
+static const char *
+errtext(const struct req *r, CURLcode res)
+{
+	if (r->errbuf[0] == '\0' ||
+	    strncmp(r->errbuf, "getpeername()", 13) == 0)
+		return curl_easy_strerror(res);
+	return r->errbuf;
+}
+
+/*
+ * Failures that retrying cannot fix: the server's certificate does not
+ * verify (wrong CA, expired, wrong name), our certificate or key cannot
+ * be used, or the server rejected our certificate during the handshake.
+ */
+static int
+config_error(const struct req *r, CURLcode res)
+{
+	switch (res) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return 1;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		/* A TLS alert about our certificate, e.g. "bad certificate". */
+		return strstr(r->errbuf, "alert") != NULL &&
+		    strstr(r->errbuf, "certificate") != NULL;
+	default:
+		return 0;
+	}
+}
+
 static void
 finish(struct req *r, CURLcode res)
 {
@@ -388,11 +435,12 @@ finish(struct req *r, CURLcode res)
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (r->done) {
 		if (res == CURLE_OK)
-			r->done(r->arg, 1, status, r->resp ? r->resp : "",
+			r->done(r->arg, ETCD_OK, status, r->resp ? r->resp : "",
 			    r->resp_len, NULL);
 		else
-			r->done(r->arg, 0, status, NULL, 0,
-			    r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+			r->done(r->arg,
+			    config_error(r, res) ? ETCD_CONFIG : ETCD_RETRY,
+			    status, NULL, 0, errtext(r, res));
 		return;
 	}
 	/* A terminal error object comes without '\n': deliver the tail. */
@@ -405,9 +453,10 @@ finish(struct req *r, CURLcode res)
 		snprintf(why, sizeof(why), "etcd ended the watch (HTTP %ld)",
 		    status);
 	else
-		snprintf(why, sizeof(why), "%s",
-		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
-	r->end(r->arg, status, why);
+		snprintf(why, sizeof(why), "%s", errtext(r, res));
+	r->end(r->arg,
+	    res != CURLE_OK && config_error(r, res) ? ETCD_CONFIG : ETCD_RETRY,
+	    status, why);
 }
 
 static void

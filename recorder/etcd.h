@@ -29,13 +29,20 @@ struct etcd_config {
 struct etcd;
 struct etcd_stream;
 
+/* How a request ended, for etcd_done_cb's result. */
+enum {
+	ETCD_CONFIG = -1, /* cannot work as configured: TLS trust or
+			     certificates, a bad URL; retrying will not help */
+	ETCD_RETRY = 0, /* transport failure: refused, reset, timeout */
+	ETCD_OK = 1 /* the HTTP exchange completed (any status) */
+};
+
 /*
- * A finished unary request.  ok: the HTTP exchange completed (any status);
- * then status is the HTTP status and body/len the response (valid only
- * during the call).  Otherwise errmsg says what failed (connect refused,
- * timeout, TLS...) and body is NULL.
+ * A finished unary request.  result ETCD_OK: status is the HTTP status and
+ * body/len the response (valid only during the call).  Otherwise errmsg
+ * says what failed and body is NULL.
  */
-typedef void etcd_done_cb(void *arg, int ok, long status, const char *body,
+typedef void etcd_done_cb(void *arg, int result, long status, const char *body,
     size_t len, const char *errmsg);
 
 /* One watch line; NUL-terminated at line[len].  Return -1 to end the stream. */
@@ -43,10 +50,11 @@ typedef int etcd_line_cb(void *arg, char *line, size_t len);
 
 /*
  * The stream is over: the server ended it, the connection broke or
- * stalled, or a line callback returned -1.  why is a one-line reason.  The
- * stream is freed after this returns.
+ * stalled, or a line callback returned -1.  why is a one-line reason;
+ * result is ETCD_CONFIG when reconnecting cannot help (see above), else
+ * ETCD_RETRY.  The stream is freed after this returns.
  */
-typedef void etcd_end_cb(void *arg, long status, const char *why);
+typedef void etcd_end_cb(void *arg, int result, long status, const char *why);
 
 /* NULL on failure (logged).  cfg is copied; the strings it points to are not.
  */

@@ -150,6 +150,16 @@ permanent_error(long status, int code, const char *msg)
 	    strstr(msg, "authentication failed") != NULL;
 }
 
+/* Retrying cannot help (TLS trust, certificates, URL): say so and stop. */
+static void
+config_failure(struct recorder *r, const char *why)
+{
+	log_err("cannot talk to etcd at %s as configured: %s",
+	    etcd_endpoint(r->etcd), why);
+	fail(r, REC_EXIT_USAGE);
+	recorder_stop(r, r->status);
+}
+
 static void
 snapshot_reset(struct recorder *r)
 {
@@ -265,7 +275,7 @@ resync_done(struct recorder *r)
 }
 
 static void
-snapshot_done(void *arg, int ok, long status, const char *body, size_t len,
+snapshot_done(void *arg, int result, long status, const char *body, size_t len,
     const char *errmsg)
 {
 	struct recorder *r = arg;
@@ -275,14 +285,23 @@ snapshot_done(void *arg, int ok, long status, const char *body, size_t len,
 
 	if (r->state != ST_SNAPSHOT)
 		return;
-	if (!ok || status != 200) {
-		if (ok)
+	if (result == ETCD_CONFIG) {
+		config_failure(r, errmsg);
+		return;
+	}
+	if (result != ETCD_OK || status != 200) {
+		if (result == ETCD_OK)
 			wire_parse_error(body, len, &code, err, sizeof(err));
 		else {
 			code = 0;
 			snprintf(err, sizeof(err), "%s", errmsg);
 		}
-		if (ok && permanent_error(status, code, err)) {
+		if (result == ETCD_OK &&
+		    strstr(err, "HTTP request to an HTTPS")) {
+			config_failure(r, err);
+			return;
+		}
+		if (result == ETCD_OK && permanent_error(status, code, err)) {
 			log_err("etcd %s refused the snapshot: %s",
 			    etcd_endpoint(r->etcd), err);
 			fail(r, REC_EXIT_ETCD);
@@ -586,7 +605,7 @@ watch_line(void *arg, char *line, size_t len)
 }
 
 static void
-watch_end(void *arg, long status, const char *why)
+watch_end(void *arg, int result, long status, const char *why)
 {
 	struct recorder *r = arg;
 
@@ -595,6 +614,10 @@ watch_end(void *arg, long status, const char *why)
 	if (r->state == ST_STOPPING)
 		return;
 	commit(r);
+	if (result == ETCD_CONFIG && !r->fatal) {
+		config_failure(r, why);
+		return;
+	}
 	if (r->fatal) {
 		recorder_stop(r, r->status);
 		return;
@@ -675,13 +698,13 @@ cu_live(void *arg, struct etcd_stream *stream)
 }
 
 static void
-cu_ended(void *arg, long status, const char *why)
+cu_ended(void *arg, int result, long status, const char *why)
 {
 	struct recorder *r = arg;
 
 	catchup_free(r->catchup);
 	r->catchup = NULL;
-	watch_end(r, status, why);
+	watch_end(r, result, status, why);
 }
 
 static void
@@ -699,7 +722,7 @@ cu_failed(void *arg, const char *why)
 		    why, (long long)r->wm_rev + 1);
 		r->catchup_off = 1;
 	}
-	watch_end(r, 0, why);
+	watch_end(r, ETCD_RETRY, 0, why);
 }
 
 static const struct catchup_ops cu_ops = {
@@ -715,7 +738,7 @@ static const struct catchup_ops cu_ops = {
  * watches; otherwise, or when etcd does not answer, one watch.
  */
 static void
-probe_done(void *arg, int ok, long status, const char *body, size_t len,
+probe_done(void *arg, int result, long status, const char *body, size_t len,
     const char *errmsg)
 {
 	struct recorder *r = arg;
@@ -727,7 +750,7 @@ probe_done(void *arg, int ok, long status, const char *body, size_t len,
 	if (r->state == ST_STOPPING)
 		return;
 	r->state = ST_WATCH;
-	if (!ok || status != 200 ||
+	if (result != ETCD_OK || status != 200 ||
 	    wire_parse_header(body, len, &h, err, sizeof(err)) != 0 ||
 	    h.cluster_id != r->cluster_id) {
 		watch_single(r); /* it will find out what is wrong */

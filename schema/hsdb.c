@@ -48,9 +48,16 @@ check_identity(
 	int64_t appid, uv, ntables;
 
 	if (pragma_int(db, "PRAGMA application_id", &appid) != 0) {
-		/* SQLITE_NOTADB surfaces here on the first read. */
-		snprintf(err, errlen, "%s: not a SQLite database (%s)", path,
-		    sqlite3_errmsg(db));
+		/* SQLITE_NOTADB surfaces here, on the first read. */
+		if ((sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB)
+			snprintf(
+			    err, errlen, "%s: not a SQLite database", path);
+		else
+			snprintf(err, errlen,
+			    "%s: cannot read: %s (is its directory read-only? "
+			    "a WAL db needs it writable for the -wal and -shm "
+			    "files)",
+			    path, sqlite3_errmsg(db));
 		return -1;
 	}
 	if (pragma_int(db, "PRAGMA user_version", &uv) != 0 ||
@@ -117,6 +124,19 @@ fail:
 	return -1;
 }
 
+/* Can files be created beside path?  (errno-free answer for messages.) */
+static int
+dir_writable(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return access(".", W_OK) == 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	return access(dir[0] ? dir : "/", W_OK) == 0;
+}
+
 sqlite3 *
 hsdb_open_rw(const char *path, char *err, size_t errlen)
 {
@@ -127,8 +147,12 @@ hsdb_open_rw(const char *path, char *err, size_t errlen)
 	if (sqlite3_open_v2(path, &db,
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 		NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
+		snprintf(err, errlen, "%s: cannot open: %s%s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory",
+		    dir_writable(path)
+			? ""
+			: " (its directory is missing, read-only "
+			  "or not writable)");
 		goto err0;
 	}
 	sqlite3_extended_result_codes(db, 1);
@@ -137,7 +161,20 @@ hsdb_open_rw(const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(db, 200);
 	if (check_identity(db, path, &version, err, errlen) != 0)
 		goto err0;
+	/* SQLite silently falls back to read-only; a recorder cannot. */
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		snprintf(err, errlen,
+		    "%s: cannot be written (read-only file, "
+		    "directory or file system)",
+		    path);
+		goto err0;
+	}
+	/*
+	 * Readers holding old snapshots keep checkpoints from resetting the
+	 * WAL; when it is reset, it is truncated to this size.
+	 */
 	if (sqlite3_exec(db,
+		"PRAGMA journal_size_limit=16777216;"
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 		"PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY",
 		NULL, NULL, &msg) != SQLITE_OK) {

@@ -56,12 +56,18 @@ wait_until() {
 # A scratch directory removed at exit.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hindsight-test.XXXXXX")
 CLEANUP_PIDS=""
+# ours PID: PID is still a child of this shell.  A PID already reaped may
+# have been reused by an unrelated process, which must not be killed.
+ours() {
+	[ -r "/proc/$1/stat" ] &&
+		[ "$(sed 's/^.*) [A-Za-z] \([0-9]*\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
+}
 cleanup() {
 	for _p in $CLEANUP_PIDS; do
-		kill -9 "$_p" 2>/dev/null
-	done
-	for _p in $CLEANUP_PIDS; do
-		wait "$_p" 2>/dev/null
+		if ours "$_p"; then
+			kill -9 "$_p" 2>/dev/null
+			wait "$_p" 2>/dev/null
+		fi
 	done
 	rm -rf "$TMP"
 }
