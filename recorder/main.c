@@ -14,11 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "etcdconfig.h"
 #include "hsdb.h"
 #include "log.h"
 #include "recorder.h"
-
-#define VERSION "0.1.0"
 
 static const char usage_text[] =
     "usage: hindsight-recorder --db FILE [options]\n"
@@ -35,6 +34,12 @@ static const char usage_text[] =
     "  --cacert FILE         CA bundle for https endpoints ($ETCDCTL_CACERT)\n"
     "  --cert FILE           client certificate ($ETCDCTL_CERT)\n"
     "  --key FILE            client key ($ETCDCTL_KEY)\n"
+    "  --etcd-config FILE    read endpoints and TLS files from the "
+    "etcd.config\n"
+    "                        YAML Cilium agents mount; flags and ETCDCTL_* "
+    "win\n"
+    "  --print-config        print the settings in force and where each came\n"
+    "                        from, then exit\n"
     "  --once                catch up to etcd's current revision, then exit 0\n"
     "  --once-quiet SECS     with --once: stop after this long without a "
     "message\n"
@@ -76,7 +81,9 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_VERSION,
 	OPT_CATCHUP_STREAMS,
-	OPT_CATCHUP_MIN
+	OPT_CATCHUP_MIN,
+	OPT_ETCD_CONFIG,
+	OPT_PRINT_CONFIG
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +100,8 @@ static const struct option long_opts[] = {
     {"page-limit", required_argument, NULL, OPT_PAGE_LIMIT},
     {"catchup-streams", required_argument, NULL, OPT_CATCHUP_STREAMS},
     {"catchup-min", required_argument, NULL, OPT_CATCHUP_MIN},
+    {"etcd-config", required_argument, NULL, OPT_ETCD_CONFIG},
+    {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
     {"stall-timeout", required_argument, NULL, OPT_STALL},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"verbose", no_argument, NULL, 'v'},
@@ -139,6 +148,11 @@ split_endpoints(char *list, size_t *n)
 			usage_error("endpoint '%s' is not an http:// or "
 				    "https:// URL",
 			    tok);
+		/* Logs name endpoints: a password must never be in one. */
+		if (strchr(tok, '@') != NULL)
+			usage_error("endpoint '%.*s...' carries credentials; "
+				    "etcd's gateway takes none in the URL",
+			    (int)(strstr(tok, "://") - tok + 3), tok);
 		/* A trailing '/' would double in "/v3/...". */
 		while (strlen(tok) > 8 && tok[strlen(tok) - 1] == '/')
 			tok[strlen(tok) - 1] = '\0';
@@ -174,6 +188,103 @@ signal_cb(struct ev_loop *loop, struct ev_signal *w, int revents)
 	(void)revents;
 	log_info("signal %d: committing and stopping", w->signum);
 	recorder_stop(r, REC_EXIT_OK);
+}
+
+/* A setting from its flag, else the environment, else the file. */
+static const char *
+pick(const char *flag, const char *env, const char *file)
+{
+	if (flag)
+		return flag;
+	if (getenv(env) && getenv(env)[0])
+		return getenv(env);
+	return file;
+}
+
+static const char *
+source_of(const char *flag, const char *env, const char *file)
+{
+	if (flag)
+		return "flag";
+	if (getenv(env) && getenv(env)[0])
+		return env;
+	return file ? "--etcd-config" : "default";
+}
+
+/* The endpoint list as one comma-separated string (malloc'd). */
+static char *
+resolve_endpoints(const char *flag, const struct etcdconfig *file)
+{
+	const char *v = pick(flag, "ETCDCTL_ENDPOINTS", NULL);
+	size_t i, len = 1;
+	char *s;
+
+	if (v == NULL && file->nendpoints == 0)
+		v = "http://127.0.0.1:2379";
+	if (v)
+		s = strdup(v);
+	else {
+		for (i = 0; i < file->nendpoints; i++)
+			len += strlen(file->endpoints[i]) + 1;
+		if ((s = calloc(1, len)) != NULL) {
+			for (i = 0; i < file->nendpoints; i++) {
+				if (i)
+					strcat(s, ",");
+				strcat(s, file->endpoints[i]);
+			}
+		}
+	}
+	if (s == NULL) {
+		fprintf(stderr, "hindsight-recorder: out of memory\n");
+		exit(REC_EXIT_USAGE);
+	}
+	return s;
+}
+
+/*
+ * --print-config: the settings in force and where each came from.  Only
+ * file names are shown, never file contents; a URL's user:password part
+ * is masked.
+ */
+static int
+print_settings(const struct recorder_config *cfg, const char *endpoints,
+    const char *f_endpoints, const char *f_cacert, const char *f_cert,
+    const char *f_key, const struct etcdconfig *file)
+{
+	const char *at, *scheme;
+	char *copy, *tok, *save = NULL;
+
+	printf("db              %s\n", cfg->db_path ? cfg->db_path : "-");
+	printf("prefix          %s\n", cfg->prefix);
+	printf("endpoints      ");
+	if ((copy = strdup(endpoints)) != NULL) {
+		for (tok = strtok_r(copy, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			scheme = strstr(tok, "://");
+			at = strchr(tok, '@');
+			if (scheme && at && at > scheme)
+				printf(" %.*s***@%s", (int)(scheme + 3 - tok),
+				    tok, at + 1);
+			else
+				printf(" %s", tok);
+		}
+		free(copy);
+	}
+	printf("  (%s)\n",
+	    source_of(f_endpoints, "ETCDCTL_ENDPOINTS",
+		file->nendpoints ? "" : NULL));
+	printf("cacert          %s  (%s)\n",
+	    cfg->etcd.cacert ? cfg->etcd.cacert : "-",
+	    source_of(f_cacert, "ETCDCTL_CACERT", file->cacert));
+	printf("cert            %s  (%s)\n",
+	    cfg->etcd.cert ? cfg->etcd.cert : "-",
+	    source_of(f_cert, "ETCDCTL_CERT", file->cert));
+	printf("key             %s  (%s)\n",
+	    cfg->etcd.key ? cfg->etcd.key : "-",
+	    source_of(f_key, "ETCDCTL_KEY", file->key));
+	printf("once            %s\n", cfg->once ? "yes" : "no");
+	printf("catchup-streams %d\n", cfg->catchup_streams);
+	return 0;
 }
 
 /* Set up libcurl, the loop and the signals; record until told to stop. */
@@ -219,8 +330,11 @@ int
 main(int argc, char **argv)
 {
 	struct recorder_config cfg;
-	char *endpoints = NULL;
-	int c, verbose = 0, json = 0, status;
+	struct etcdconfig file;
+	const char *f_endpoints = NULL, *f_cacert = NULL, *f_cert = NULL;
+	const char *f_key = NULL, *config_path = NULL;
+	char *endpoints = NULL, err[512];
+	int c, verbose = 0, json = 0, print_config = 0, status;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.prefix = "cilium/";
@@ -232,11 +346,7 @@ main(int argc, char **argv)
 	cfg.catchup_min = 20000;
 	cfg.etcd.stall_timeout = 660;
 	cfg.etcd.request_timeout = 60;
-	cfg.etcd.cacert = getenv("ETCDCTL_CACERT");
-	cfg.etcd.cert = getenv("ETCDCTL_CERT");
-	cfg.etcd.key = getenv("ETCDCTL_KEY");
-	if (getenv("ETCDCTL_ENDPOINTS"))
-		endpoints = strdup(getenv("ETCDCTL_ENDPOINTS"));
+	memset(&file, 0, sizeof(file));
 
 	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -244,20 +354,25 @@ main(int argc, char **argv)
 			cfg.db_path = optarg;
 			break;
 		case OPT_ENDPOINTS:
-			free(endpoints);
-			endpoints = strdup(optarg);
+			f_endpoints = optarg;
+			break;
+		case OPT_ETCD_CONFIG:
+			config_path = optarg;
+			break;
+		case OPT_PRINT_CONFIG:
+			print_config = 1;
 			break;
 		case OPT_PREFIX:
 			cfg.prefix = optarg;
 			break;
 		case OPT_CACERT:
-			cfg.etcd.cacert = optarg;
+			f_cacert = optarg;
 			break;
 		case OPT_CERT:
-			cfg.etcd.cert = optarg;
+			f_cert = optarg;
 			break;
 		case OPT_KEY:
-			cfg.etcd.key = optarg;
+			f_key = optarg;
 			break;
 		case OPT_ONCE:
 			cfg.once = 1;
@@ -308,7 +423,7 @@ main(int argc, char **argv)
 			return 0;
 		case OPT_VERSION:
 			printf("hindsight-recorder %s (db format %d)\n",
-			    VERSION, hsdb_version());
+			    HINDSIGHT_VERSION, hsdb_version());
 			return 0;
 		default:
 			fprintf(stderr, "Try 'hindsight-recorder --help'.\n");
@@ -317,12 +432,27 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (cfg.db_path == NULL)
+	if (cfg.db_path == NULL && !print_config)
 		usage_error("--db FILE is required");
 	if (cfg.prefix[0] == '\0')
 		usage_error("--prefix must not be empty");
-	if (endpoints == NULL)
-		endpoints = strdup("http://127.0.0.1:2379");
+	if (config_path &&
+	    etcdconfig_read(config_path, &file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hindsight-recorder: --etcd-config %s\n", err);
+		return REC_EXIT_USAGE;
+	}
+	/* Flags, then ETCDCTL_* (as etcdctl), then Cilium's etcd.config. */
+	endpoints = resolve_endpoints(f_endpoints, &file);
+	cfg.etcd.cacert = pick(f_cacert, "ETCDCTL_CACERT", file.cacert);
+	cfg.etcd.cert = pick(f_cert, "ETCDCTL_CERT", file.cert);
+	cfg.etcd.key = pick(f_key, "ETCDCTL_KEY", file.key);
+	if (print_config) {
+		status = print_settings(&cfg, endpoints, f_endpoints, f_cacert,
+		    f_cert, f_key, &file);
+		etcdconfig_release(&file);
+		free(endpoints);
+		return status;
+	}
 	cfg.etcd.endpoints = split_endpoints(endpoints, &cfg.etcd.nendpoints);
 
 	log_setup(verbose ? LOG_DEBUG : LOG_INFO, json);
@@ -334,5 +464,6 @@ main(int argc, char **argv)
 		status = run(&cfg);
 	free(cfg.etcd.endpoints);
 	free(endpoints);
+	etcdconfig_release(&file);
 	return status;
 }

@@ -1,0 +1,74 @@
+#!/bin/sh
+# --etcd-config: the etcd.config YAML Cilium agents mount, read with
+# libyaml; flags win over ETCDCTL_*, which win over the file; --print-config
+# shows the result and where each setting came from.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/etcd.sh"
+. "$TOP/tests/lib/recorder.sh"
+
+rec=$BIN/hindsight-recorder
+etcd_start cfg
+rev=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.1.1.1 '{"IP":"10.1.1.1","ID":5}')
+
+# Cilium's file, as the agents' ConfigMap writes it, with a dead endpoint
+# first: the recorder must move on to the live one.
+dead="http://127.0.0.1:$(free_port)"
+cat >"$TMP/etcd.config" <<YAML
+---
+endpoints:
+- $dead
+- $ETCD_URL
+trusted-ca-file: '/var/lib/etcd-secrets/etcd-client-ca.crt'
+key-file: '/var/lib/etcd-secrets/etcd-client.key'
+cert-file: '/var/lib/etcd-secrets/etcd-client.crt'
+YAML
+out=$("$rec" --etcd-config "$TMP/etcd.config" --print-config)
+ok $? "--print-config exits 0"
+echo "$out" | grep -q "^endpoints  *$dead $ETCD_URL  (--etcd-config)$"
+ok $? "endpoints come from the file, in order"
+echo "$out" | grep -q "^cacert  */var/lib/etcd-secrets/etcd-client-ca.crt  (--etcd-config)$"
+ok $? "trusted-ca-file becomes the CA"
+echo "$out" | grep -q "^cert  */var/lib/etcd-secrets/etcd-client.crt  (--etcd-config)$" &&
+	echo "$out" | grep -q "^key  */var/lib/etcd-secrets/etcd-client.key  (--etcd-config)$"
+ok $? "cert-file and key-file"
+
+out=$(ETCDCTL_CERT=/env/c.pem ETCDCTL_ENDPOINTS=http://127.0.0.1:1 "$rec" \
+	--etcd-config "$TMP/etcd.config" --key /flag/k.pem --print-config)
+echo "$out" | grep -q '^cert  */env/c.pem  (ETCDCTL_CERT)$'
+ok $? "ETCDCTL_CERT wins over the file"
+echo "$out" | grep -q '^key  */flag/k.pem  (flag)$'
+ok $? "--key wins over the file"
+echo "$out" | grep -q '^endpoints  *http://127.0.0.1:1  (ETCDCTL_ENDPOINTS)$'
+ok $? "ETCDCTL_ENDPOINTS wins over the file"
+out=$(ETCDCTL_ENDPOINTS=http://127.0.0.1:1 "$rec" --etcd-config "$TMP/etcd.config" \
+	--endpoints http://127.0.0.1:2 --print-config)
+echo "$out" | grep -q '^endpoints  *http://127.0.0.1:2  (flag)$'
+ok $? "--endpoints wins over ETCDCTL_ENDPOINTS"
+
+# Record with endpoints from the file (no TLS files here: a plain etcd).
+grep -v 'file:' "$TMP/etcd.config" >"$TMP/plain.config"
+"$rec" --db "$TMP/c.db" --etcd-config "$TMP/plain.config" --once 2>"$TMP/rec.log"
+ok $? "records with endpoints from --etcd-config (first one dead)"
+is "$(db_recorded "$TMP/c.db")" "$rev" "…through etcd's revision"
+
+# Errors: one line, exit 1.
+printf 'endpoints: [a\n' >"$TMP/bad.config"
+"$rec" --db "$TMP/x.db" --etcd-config "$TMP/bad.config" 2>"$TMP/err"
+is $? 1 "malformed YAML: exit 1"
+grep -q 'not YAML' "$TMP/err" && [ "$(wc -l <"$TMP/err")" -eq 1 ]
+ok $? "…one line saying so"
+printf 'endpoints: {a: b}\n' >"$TMP/bad2.config"
+"$rec" --db "$TMP/x.db" --etcd-config "$TMP/bad2.config" 2>"$TMP/err"
+is $? 1 "endpoints not a list: exit 1"
+printf 'insecure-skip-tls-verify: true\n' >"$TMP/bad3.config"
+"$rec" --db "$TMP/x.db" --etcd-config "$TMP/bad3.config" 2>"$TMP/err"
+is $? 1 "insecure-skip-tls-verify: exit 1 (verification stays on)"
+"$rec" --db "$TMP/x.db" --etcd-config "$TMP/missing.config" 2>"$TMP/err"
+is $? 1 "a missing file: exit 1"
+"$rec" --db "$TMP/x.db" --endpoints "http://root:s3cret@127.0.0.1:2379" 2>"$TMP/err"
+is $? 1 "credentials in an endpoint URL: exit 1"
+grep -q s3cret "$TMP/err"
+is $? 1 "…and the password is not echoed"
+[ ! -e "$TMP/x.db" ]
+ok $? "no db created by a configuration error"
+done_testing
