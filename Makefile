@@ -117,9 +117,23 @@ fuzz:
 	done
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	@# UNITDIR=... overrides where the systemd unit goes.
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(or $(UNITDIR),$(PREFIX)/lib/systemd/system) \
+		$(DESTDIR)$(PREFIX)/share/doc/hindsight/k8s \
+		$(DESTDIR)$(PREFIX)/share/doc/hindsight/examples
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	[ ! -f query/hindsight.1 ] || install -m 644 query/hindsight.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 query/hindsight.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 recorder/hindsight-recorder.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/hindsight-recorder.service \
+		>$(DESTDIR)$(or $(UNITDIR),$(PREFIX)/lib/systemd/system)/hindsight-recorder.service
+	chmod 644 $(DESTDIR)$(or $(UNITDIR),$(PREFIX)/lib/systemd/system)/hindsight-recorder.service
+	install -m 644 packaging/hindsight-recorder.env packaging/Containerfile \
+		$(DESTDIR)$(PREFIX)/share/doc/hindsight/
+	install -m 644 packaging/k8s/recorder.yaml $(DESTDIR)$(PREFIX)/share/doc/hindsight/k8s/
+	install -m 644 examples/README.md examples/notebook.py examples/flows.csv \
+		$(DESTDIR)$(PREFIX)/share/doc/hindsight/examples/
 
 clean:
 	rm -rf $(BUILD) bin

@@ -183,7 +183,7 @@ next_section(struct hq *q)
 	if (out_finish(q->out) != 0)
 		return HQ_NODB;
 	out_free(q->out);
-	if ((q->out = out_new(q->format, stdout)) == NULL)
+	if ((q->out = hq_new_out(q)) == NULL)
 		return HQ_NODB;
 	fputc('\n', stdout);
 	return 0;
@@ -341,6 +341,8 @@ cmd_churn(struct hq *q, int argc, char **argv)
 	if (q->format == OUT_TABLE) {
 		if ((rc = next_section(q)) != 0)
 			return hq_close(q, rc);
+		if (q->multi)
+			printf("%s: ", q->dbname);
 		printf("identities: %lld allocated, %lld released\n"
 		       "lease-only modifications: %lld (same value, new lease; "
 		       "not counted in modified)\n\n",
@@ -349,6 +351,13 @@ cmd_churn(struct hq *q, int argc, char **argv)
 		    (rc = next_section(q)) != 0 ||
 		    (rc = top_section(q, "pod", "pod", &p1, &p2)) != 0)
 			return hq_close(q, rc);
+		/* Several dbs: each its own report, one after the other. */
+		if (q->multi && q->cur + 1 < q->ndb) {
+			if ((rc = next_section(q)) != 0)
+				return hq_close(q, rc);
+			out_free(q->out);
+			q->out = NULL;
+		}
 	}
 	return hq_close(q, 0);
 }

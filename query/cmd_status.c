@@ -30,7 +30,11 @@ static const char sql_help[] =
     "\n"
     "Run one read-only SQL statement over the db's tables and views\n"
     "(changes, rev_times, identity_history, ip_history, node_history,\n"
-    "service_history, ...).  Anything that would write is refused.\n";
+    "service_history, ...).  Anything that would write is refused.\n"
+    "\n"
+    "With several --db, every table and view name is the UNION ALL of it\n"
+    "over every db, with a first column etcd_cluster naming the db; each\n"
+    "db is also ATTACHed under its name (\"NAME\".ip_history).\n";
 
 static int
 scalar(struct hq *q, const char *sql, int64_t *v)
@@ -217,7 +221,10 @@ cmd_sql(struct hq *q, int argc, char **argv)
 		return rc;
 	if (blank(pos[0]))
 		return hq_usage(q, "empty statement");
-	if ((rc = hq_open(q)) != 0)
+	if ((rc = hq_name_dbs(q)) != 0)
+		return rc;
+	/* Several dbs: ATTACHed, with union views (hq_open_attached). */
+	if ((rc = q->multi ? hq_open_attached(q) : hq_open(q)) != 0)
 		return hq_close(q, rc);
 	sqlite3_set_authorizer(q->db, deny_attach, NULL);
 	if (sqlite3_prepare_v2(q->db, pos[0], -1, &st, &tail) != SQLITE_OK) {

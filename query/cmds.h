@@ -28,5 +28,6 @@ int cmd_snapshot(struct hq *q, int argc, char **argv);
 int cmd_churn(struct hq *q, int argc, char **argv);
 int cmd_status(struct hq *q, int argc, char **argv);
 int cmd_sql(struct hq *q, int argc, char **argv);
+int cmd_backup(struct hq *q, int argc, char **argv);
 
 #endif

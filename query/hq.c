@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "codec.h"
 #include "hsdb.h"
@@ -36,6 +37,8 @@ hq_warn(struct hq *q, const char *fmt, ...)
 	va_list ap;
 
 	fprintf(stderr, "hindsight: warning: ");
+	if (q->dbname != NULL)
+		fprintf(stderr, "%s: ", q->dbname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -51,11 +54,47 @@ hq_dberr(struct hq *q, const char *what)
 	return HQ_NODB;
 }
 
+/*
+ * "NAME=FILE" names the db, when NAME is a plain word and the whole
+ * argument is not itself an existing file (write ./a=b.db for a file
+ * whose name has '=').
+ */
+static int
+db_arg(struct hq *q, const char *val)
+{
+	struct hq_db *d;
+	const char *eq = strchr(val, '='), *p;
+	struct stat sb;
+	int named =
+	    eq != NULL && eq > val && eq - val < 64 && stat(val, &sb) != 0;
+
+	for (p = val; named && p < eq; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+			*p == '.'))
+			named = 0;
+	if (q->dbs_named)
+		return 0; /* a later db's run parses the same words again */
+	if (q->ndb == HQ_MAXDB)
+		return hq_usage(q, "at most %d --db", HQ_MAXDB);
+	d = &q->dbs[q->ndb++];
+	memset(d, 0, sizeof(*d));
+	d->path = named ? eq + 1 : val;
+	if (named) {
+		snprintf(
+		    d->name, sizeof(d->name), "%.*s", (int)(eq - val), val);
+		d->named = 1;
+	}
+	if (d->path[0] == '\0')
+		return hq_usage(q, "--db: empty file name");
+	return 0;
+}
+
 int
 hq_global(struct hq *q, const char *name, const char *val)
 {
 	if (strcmp(name, "db") == 0)
-		q->dbpath = val;
+		return db_arg(q, val);
 	else if (strcmp(name, "format") == 0) {
 		if (out_format_parse(val, &q->format) != 0)
 			return hq_usage(q,
@@ -159,12 +198,114 @@ meta_int(struct hq *q, const char *name, int64_t *v)
 	return hsdb_meta_get_int(q->db, name, v) == 0;
 }
 
+/* The file name without directories and a ".db" ending. */
+static void
+base_name(const char *path, char *buf, size_t size)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b != NULL ? b + 1 : path;
+	n = strlen(b);
+	if (n > 3 && strcmp(b + n - 3, ".db") == 0)
+		n -= 3;
+	snprintf(buf, size, "%.*s", (int)n, b);
+}
+
+static int
+name_taken(const struct hq *q, int upto, const char *name)
+{
+	int i;
+
+	for (i = 0; i < upto; i++)
+		if (strcmp(q->dbs[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+hq_name_dbs(struct hq *q)
+{
+	char err[512], name[64], cand[64];
+	sqlite3 *db;
+	int i, j, k;
+
+	if (q->dbs_named)
+		return 0;
+	q->dbs_named = 1;
+	if (q->ndb == 0) {
+		/* No --db: $HINDSIGHT_DB or ./cilium.db, as main set it. */
+		q->dbs[0].path = q->dbpath;
+		q->dbs[0].name[0] = '\0';
+		q->dbs[0].named = 0;
+		q->ndb = 1;
+	}
+	q->multi = q->ndb > 1 || q->dbs[0].named;
+	q->dbpath = q->dbs[0].path;
+	if (!q->multi)
+		return 0;
+	for (i = 0; i < q->ndb; i++)
+		for (j = 0; j < i; j++)
+			if (q->dbs[i].named && q->dbs[j].named &&
+			    strcmp(q->dbs[i].name, q->dbs[j].name) == 0)
+				return hq_usage(q,
+				    "--db: the name '%s' is given twice",
+				    q->dbs[i].name);
+	for (i = 0; i < q->ndb; i++) {
+		/* Opened once now, so a bad db fails before any output. */
+		if ((db = hsdb_open_ro(q->dbs[i].path, err, sizeof(err))) ==
+		    NULL) {
+			fprintf(stderr, "hindsight: %s\n", err);
+			return HQ_NODB;
+		}
+		if (q->dbs[i].named) {
+			sqlite3_close(db);
+			continue;
+		}
+		if (hsdb_meta_get_text(
+			db, "etcd_cluster_id", name, sizeof(name)) != 0 ||
+		    name[0] == '\0')
+			base_name(q->dbs[i].path, name, sizeof(name));
+		sqlite3_close(db);
+		/* Two files of one etcd cluster (a backup and its source). */
+		for (j = 0; j < q->ndb; j++)
+			if (j != i && q->dbs[j].named &&
+			    strcmp(q->dbs[j].name, name) == 0)
+				break;
+		if (j < q->ndb || name_taken(q, i, name))
+			base_name(q->dbs[i].path, name, sizeof(name));
+		snprintf(cand, sizeof(cand), "%s", name);
+		for (k = 2; name_taken(q, i, cand); k++)
+			snprintf(cand, sizeof(cand), "%.50s-%d", name, k);
+		snprintf(q->dbs[i].name, sizeof(q->dbs[i].name), "%s", cand);
+	}
+	return 0;
+}
+
+struct out *
+hq_new_out(struct hq *q)
+{
+	struct out *o = out_new(q->format, stdout);
+
+	if (o != NULL && q->multi && q->dbname != NULL &&
+	    out_source(o, "etcd_cluster", q->dbname) != 0) {
+		out_free(o);
+		o = NULL;
+	}
+	return o;
+}
+
 int
 hq_open(struct hq *q)
 {
 	char err[512];
 	sqlite3_stmt *st;
+	int rc;
 
+	if ((rc = hq_name_dbs(q)) != 0)
+		return rc;
+	q->dbpath = q->dbs[q->cur].path;
+	q->dbname = q->multi ? q->dbs[q->cur].name : NULL;
 	if ((q->db = hsdb_open_ro(q->dbpath, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "hindsight: %s\n", err);
 		return HQ_NODB;
@@ -189,7 +330,14 @@ hq_open(struct hq *q)
 			q->rev_offset = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	if ((q->out = out_new(q->format, stdout)) == NULL) {
+	if (q->out != NULL) {
+		/* The next db's rows, into the printer of the first. */
+		if (q->multi &&
+		    out_source(q->out, "etcd_cluster", q->dbname) != 0) {
+			fprintf(stderr, "hindsight: out of memory\n");
+			return HQ_NODB;
+		}
+	} else if ((q->out = hq_new_out(q)) == NULL) {
 		fprintf(stderr, "hindsight: out of memory\n");
 		return HQ_NODB;
 	}
@@ -197,7 +345,7 @@ hq_open(struct hq *q)
 }
 
 int
-hq_close(struct hq *q, int status)
+hq_finish(struct hq *q, int status)
 {
 	if (q->out != NULL) {
 		if (out_nrows(q->out) == 0 && q->format != OUT_TABLE &&
@@ -212,6 +360,16 @@ hq_close(struct hq *q, int status)
 		out_free(q->out);
 		q->out = NULL;
 	}
+	if (status == 0)
+		status = q->status;
+	return status;
+}
+
+int
+hq_close(struct hq *q, int status)
+{
+	if (!q->keep_out)
+		status = hq_finish(q, status);
 	sqlite3_finalize(q->labels_st);
 	q->labels_st = NULL;
 	if (q->db != NULL) {
@@ -357,4 +515,113 @@ const char *
 hq_kind_list(void)
 {
 	return hs_kind_list();
+}
+
+/* "file:" URI of path, for ATTACH with ?mode=ro (RFC 3986 escapes). */
+static char *
+file_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	char *u, *w;
+
+	if ((u = malloc(strlen(path) * 3 + 32)) == NULL)
+		return NULL;
+	w = u + sprintf(u, "%s", path[0] == '/' ? "file://" : "file:");
+	for (p = (const unsigned char *)path; *p != '\0'; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' ||
+		    *p >= 0x7f) {
+			*w++ = '%';
+			*w++ = hex[*p >> 4];
+			*w++ = hex[*p & 15];
+		} else
+			*w++ = (char)*p;
+	}
+	strcpy(w, "?mode=ro");
+	return u;
+}
+
+/* One TEMP view: the UNION ALL of object name over every db. */
+static int
+union_view(struct hq *q, const char *name)
+{
+	char *sql, *t;
+	int i, rc;
+
+	sql = sqlite3_mprintf("CREATE TEMP VIEW \"%w\" AS ", name);
+	for (i = 0; i < q->ndb && sql != NULL; i++) {
+		t = sqlite3_mprintf("%s%sSELECT %Q AS etcd_cluster, * FROM "
+				    "\"%w\".\"%w\"",
+		    sql, i > 0 ? " UNION ALL " : "", q->dbs[i].name,
+		    q->dbs[i].name, name);
+		sqlite3_free(sql);
+		sql = t;
+	}
+	if (sql == NULL)
+		return -1;
+	rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+hq_open_attached(struct hq *q)
+{
+	sqlite3_stmt *st;
+	char *uri, *sql, *names[128];
+	int i, rc, nnames = 0;
+
+	if ((rc = hq_name_dbs(q)) != 0)
+		return rc;
+	q->dbpath = ":memory:";
+	if (sqlite3_open_v2(":memory:", &q->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+		return hq_dberr(q, "opening");
+	sqlite3_extended_result_codes(q->db, 1);
+	sqlite3_busy_timeout(q->db, 5000);
+	for (i = 0; i < q->ndb; i++) {
+		q->dbpath = q->dbs[i].path;
+		if ((uri = file_uri(q->dbs[i].path)) == NULL)
+			return hq_dberr(q, "out of memory");
+		sql =
+		    sqlite3_mprintf("ATTACH %Q AS \"%w\"", uri, q->dbs[i].name);
+		free(uri);
+		rc = sql != NULL ? sqlite3_exec(q->db, sql, NULL, NULL, NULL)
+				 : SQLITE_NOMEM;
+		sqlite3_free(sql);
+		if (rc != SQLITE_OK)
+			return hq_dberr(q, "attaching");
+	}
+	/* Every db has this build's format (hq_name_dbs checked). */
+	sql = sqlite3_mprintf("SELECT name FROM \"%w\".sqlite_schema"
+			      " WHERE type IN ('table', 'view')"
+			      " AND name NOT LIKE 'sqlite%%' ORDER BY name",
+	    q->dbs[0].name);
+	st = sql != NULL ? hq_prepare(q, sql) : NULL;
+	sqlite3_free(sql);
+	if (st == NULL)
+		return HQ_NODB;
+	/* Names first: no schema change while the schema is being read. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nnames < 128)
+		if ((names[nnames] = strdup(
+			 (const char *)sqlite3_column_text(st, 0))) != NULL)
+			nnames++;
+	sqlite3_finalize(st);
+	for (i = 0; i < nnames; i++) {
+		if (rc != SQLITE_ERROR && union_view(q, names[i]) != 0)
+			rc = SQLITE_ERROR;
+		free(names[i]);
+	}
+	q->dbpath = q->dbs[0].path;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return hq_dberr(q, "creating the union views");
+	if (sqlite3_exec(q->db, "PRAGMA query_only=ON", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return hq_dberr(q, "setting query_only");
+	q->all_dbs_done = 1;
+	if ((q->out = out_new(q->format, stdout)) == NULL) {
+		fprintf(stderr, "hindsight: out of memory\n");
+		return HQ_NODB;
+	}
+	return 0;
 }

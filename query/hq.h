@@ -22,9 +22,35 @@
 /* Returned by hq_args when --help was printed: exit 0. */
 #define HQ_HELPED 100
 
+/* The CLI's version (the recorder's is in recorder/main.c: keep equal). */
+
+/* At most this many --db options. */
+#define HQ_MAXDB 16
+
+/* One --db: the file and the name its rows carry (NAME=FILE, or meta). */
+struct hq_db {
+	const char *path;
+	char name[64]; /* "" until hq_name_dbs */
+	int named; /* given as NAME=FILE */
+};
+
 struct hq {
 	/* global options */
-	const char *dbpath;
+	const char *dbpath; /* the db being read now */
+	struct hq_db dbs[HQ_MAXDB]; /* every --db, in order */
+	int ndb;
+	/*
+	 * Several dbs (more than one --db, or NAME=FILE): every row starts
+	 * with an etcd_cluster column naming its db, and the command runs
+	 * once per db into one shared printer (keep_out: hq_close leaves
+	 * q->out open for the next db; hq_finish closes it).
+	 */
+	int multi;
+	const char *dbname; /* the current db's name, when multi */
+	int cur; /* index in dbs of the db being read */
+	int dbs_named; /* hq_name_dbs ran: dbs is fixed */
+	int keep_out;
+	int all_dbs_done; /* the command answered for every db at once */
 	enum out_format format;
 	const char *tz; /* NULL: UTC */
 	const char *cmd; /* the command being run, for messages */
@@ -88,6 +114,31 @@ int hq_open(struct hq *q);
 
 /* Finish the output, close the db.  Returns the exit status. */
 int hq_close(struct hq *q, int status);
+
+/*
+ * Finish and free q->out (kept open across dbs when multi); prints the
+ * "no rows" note.  Returns the exit status.
+ */
+int hq_finish(struct hq *q, int status);
+
+/* A printer for q's format, with the etcd_cluster column when multi. */
+struct out *hq_new_out(struct hq *q);
+
+/*
+ * Give every --db its name: NAME of NAME=FILE, else the db's
+ * meta etcd_cluster_id, else the file name without ".db".  Opens each
+ * db read-only once, so an unreadable db fails before any output.
+ * Returns 0, HQ_USAGE (duplicate names) or HQ_NODB (printed).
+ */
+int hq_name_dbs(struct hq *q);
+
+/*
+ * For sql over several dbs: an in-memory main db with every db ATTACHed
+ * read-only under its name, and a TEMP view per table and view of the
+ * format that is the UNION ALL of it over every db, with etcd_cluster
+ * as first column.  Returns 0 or HQ_NODB.
+ */
+int hq_open_attached(struct hq *q);
 
 /* sqlite3_prepare_v2, reporting failure; NULL on error. */
 sqlite3_stmt *hq_prepare(struct hq *q, const char *sql);

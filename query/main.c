@@ -10,6 +10,7 @@
 #include "cmds.h"
 #include "codec.h"
 #include "hq.h"
+#include "hsdb.h"
 
 static const struct hq_cmd commands[] = {
     {"ip", cmd_ip,
@@ -47,6 +48,9 @@ static const struct hq_cmd commands[] = {
     {"sql", cmd_sql,
 	"'SELECT ...'  read-only SQL over the tables and "
 	"views"},
+    {"backup", cmd_backup,
+	"[--force] FILE  a consistent copy of the db, "
+	"also while recording"},
     {NULL, NULL, NULL}};
 
 static void
@@ -54,15 +58,18 @@ usage(FILE *fp)
 {
 	const struct hq_cmd *c;
 
-	fputs("usage: hindsight [--db FILE] [--format table|json|csv] "
-	      "[--tz ZONE] COMMAND ...\n\ncommands:\n",
+	fputs(
+	    "usage: hindsight [--db [NAME=]FILE]... [--format table|json|csv] "
+	    "[--tz ZONE] COMMAND ...\n\ncommands:\n",
 	    fp);
 	for (c = commands; c->name != NULL; c++)
 		fprintf(fp, "  %-9s %s\n", c->name, c->summary);
 	fputs(
 	    "\nT: RFC 3339, 'YYYY-MM-DD HH:MM[:SS]' (in --tz, default UTC), "
 	    "@UNIX, rev:N, now,\n   -90m, -2h, -7d\n"
-	    "--db defaults to $HINDSIGHT_DB, else ./cilium.db.\n"
+	    "--db defaults to $HINDSIGHT_DB, else ./cilium.db.  Several --db:\n"
+	    "   one answer over every file, each row naming its db in the\n"
+	    "   etcd_cluster column (NAME, else the db's etcd cluster ID).\n"
 	    "Exit: 0 answered, 1 usage error, 2 db unreadable, 3 answered but "
 	    "outside coverage.\n'hindsight COMMAND --help' for more; "
 	    "man hindsight.\n",
@@ -88,7 +95,7 @@ main(int argc, char **argv)
 	const char *env, *arg, *eq, *val;
 	static char helparg[] = "--help";
 	char name[32], *help[] = {helparg, NULL};
-	int i, rc;
+	int i, k, rc;
 
 	memset(&q, 0, sizeof(q));
 	env = getenv("HINDSIGHT_DB");
@@ -100,6 +107,11 @@ main(int argc, char **argv)
 		arg = argv[i];
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			usage(stdout);
+			return 0;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			printf("hindsight %s (db format %d)\n",
+			    HINDSIGHT_VERSION, hsdb_version());
 			return 0;
 		}
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
@@ -150,6 +162,21 @@ main(int argc, char **argv)
 		return HQ_USAGE;
 	}
 	q.cmd = c->name;
+	/*
+	 * One run per db (several --db), every run printing into the one
+	 * printer the first opened; hq_finish closes it.  A command that
+	 * reads every db at once (sql) sets all_dbs_done.
+	 */
+	q.keep_out = 1;
 	rc = c->run(&q, argc - i - 1, argv + i + 1);
-	return rc == HQ_HELPED ? 0 : rc;
+	for (k = 1;
+	     k < q.ndb && !q.all_dbs_done && (rc == HQ_OK || rc == HQ_COVERAGE);
+	     k++) {
+		q.cur = k;
+		rc = c->run(&q, argc - i - 1, argv + i + 1);
+	}
+	if (rc == HQ_HELPED)
+		return 0;
+	/* Coverage (exit 3) is in q.status; the answer is still printed. */
+	return hq_finish(&q, rc == HQ_COVERAGE ? HQ_OK : rc);
 }

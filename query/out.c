@@ -31,6 +31,7 @@ struct out {
 	int vertical;
 	size_t hidden; /* trailing columns the table leaves out */
 	int failed; /* allocation failure: out_finish says so */
+	char *srccol, *srcval; /* out_source */
 	/* table */
 	char **notes;
 	size_t nnotes;
@@ -110,6 +111,14 @@ out_note(struct out *o, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
 	va_end(ap);
+	if (s != NULL && o->srcval != NULL) {
+		char *t;
+
+		if (asprintf(&t, "%s: %s", o->srcval, s) < 0)
+			t = NULL;
+		free(s);
+		s = t;
+	}
 	if (s == NULL ||
 	    (nn = realloc(o->notes, (o->nnotes + 1) * sizeof(*nn))) == NULL) {
 		free(s);
@@ -137,23 +146,50 @@ csv_field(FILE *fp, const char *s)
 }
 
 int
+out_source(struct out *o, const char *col, const char *val)
+{
+	char *c = strdup(col), *v = strdup(val);
+
+	if (c == NULL || v == NULL) {
+		free(c);
+		free(v);
+		o->failed = 1;
+		return -1;
+	}
+	free(o->srccol);
+	free(o->srcval);
+	o->srccol = c;
+	o->srcval = v;
+	return 0;
+}
+
+int
 out_columns(struct out *o, const char *const *names)
 {
-	size_t i, n;
+	size_t i, n, s = o->srccol != NULL;
 
 	for (n = 0; names[n] != NULL; n++)
 		;
-	if ((o->names = calloc(n, sizeof(*o->names))) == NULL)
+	if (o->names != NULL) {
+		/* The next db of a multi-db answer: same columns. */
+		if (o->ncols != n + s)
+			o->failed = 1;
+		return 0;
+	}
+	if ((o->names = calloc(n + s, sizeof(*o->names))) == NULL)
+		return -1;
+	if (s && (o->names[0] = strdup(o->srccol)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		if ((o->names[i] = strdup(names[i])) == NULL)
+		if ((o->names[i + s] = strdup(names[i])) == NULL)
 			return -1;
+	n += s;
 	o->ncols = n;
 	if (o->format == OUT_CSV) {
 		for (i = 0; i < n; i++) {
 			if (i > 0)
 				fputc(',', o->fp);
-			csv_field(o->fp, names[i]);
+			csv_field(o->fp, o->names[i]);
 		}
 		fputc('\n', o->fp);
 	} else if (o->format == OUT_JSON)
@@ -195,6 +231,8 @@ out_row(struct out *o)
 	o->nrows++;
 	if (o->format == OUT_JSON && (o->obj = cJSON_CreateObject()) == NULL)
 		o->failed = 1;
+	if (o->srcval != NULL)
+		out_str(o, o->srcval);
 }
 
 /*
@@ -492,5 +530,7 @@ out_free(struct out *o)
 	cJSON_Delete(o->obj);
 	cJSON_Delete(o->list);
 	free(o->lbuf.p);
+	free(o->srccol);
+	free(o->srcval);
 	free(o);
 }

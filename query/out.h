@@ -38,7 +38,19 @@ enum out_format out_get_format(const struct out *o);
 void out_note(struct out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The column names, NULL-terminated; copied.  Call once, before rows. */
+/*
+ * Rows from several dbs: every row starts with a column col (e.g.
+ * "etcd_cluster") holding val, and notes start with "val: ".  Call before
+ * out_columns; call again with a new val between the rows of two dbs.
+ * Copied.  Returns 0 or -1 (out of memory).
+ */
+int out_source(struct out *o, const char *col, const char *val);
+
+/*
+ * The column names, NULL-terminated; copied.  Call once, before rows; a
+ * second call with as many names (the next db of a multi-db answer)
+ * keeps the first.
+ */
 int out_columns(struct out *o, const char *const *names);
 
 /* Start a row; then one cell call per column. */

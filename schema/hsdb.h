@@ -16,6 +16,9 @@
 
 #define HSDB_APPLICATION_ID 0x48534454 /* "HSDT" */
 
+/* The release both binaries print with --version. */
+#define HINDSIGHT_VERSION "0.1.0"
+
 struct hsdb_migration {
 	int version;
 	const char *name;

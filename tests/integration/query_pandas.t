@@ -7,8 +7,9 @@
 NB=/usr/bin/python3
 "$NB" -c 'import pandas' 2>/dev/null || bail "python3-pandas is not installed (tests/lib/deps.sh)"
 sh "$TOP/tests/query/mkfixture.sh" "$TMP/cilium.db" || bail "mkfixture.sh failed"
-# shellcheck disable=SC2016
-sed -n '/^```python$/,/^```$/p' "$TOP/README.md" | sed '1d;$d' >"$TMP/nb.py"
+# The first python block of the README is the runnable snippet.
+awk '/^```python$/ { n++; if (n == 1) { on = 1; next } }
+	on && /^```$/ { exit } on { print }' "$TOP/README.md" >"$TMP/nb.py"
 [ -s "$TMP/nb.py" ]
 ok $? "README.md has a notebook snippet"
 sum=$(md5sum <"$TMP/cilium.db")
