@@ -23,6 +23,7 @@ struct etcd {
 	CURLM *multi;
 	struct ev_timer timer;
 	struct curl_slist *headers;
+	char *token; /* auth token, or NULL */
 	struct req *reqs; /* every request in flight */
 };
 
@@ -32,6 +33,7 @@ struct req {
 	struct req *next;
 	CURL *easy;
 	char *body;
+	struct curl_slist *headers; /* the etcd's, plus the token */
 	char errbuf[CURL_ERROR_SIZE];
 	/* unary */
 	etcd_done_cb *done;
@@ -185,7 +187,11 @@ req_free(struct req *r)
 		curl_easy_cleanup(r->easy);
 	}
 	framer_free(r->framer);
+	/* A body may hold a password (authenticate): wipe it. */
+	if (r->body)
+		explicit_bzero(r->body, strlen(r->body));
 	free(r->body);
+	curl_slist_free_all(r->headers);
 	free(r->resp);
 	free(r);
 }
@@ -200,7 +206,56 @@ etcd_free(struct etcd *e)
 	ev_timer_stop(e->loop, &e->timer);
 	curl_multi_cleanup(e->multi);
 	curl_slist_free_all(e->headers);
+	etcd_set_token(e, NULL);
 	free(e);
+}
+
+void
+etcd_set_token(struct etcd *e, const char *token)
+{
+	if (e->token) {
+		explicit_bzero(e->token, strlen(e->token));
+		free(e->token);
+	}
+	e->token = token ? strdup(token) : NULL;
+}
+
+int
+etcd_has_token(const struct etcd *e)
+{
+	return e->token != NULL;
+}
+
+/* The etcd's headers, plus the token when there is one. */
+static struct curl_slist *
+request_headers(const struct etcd *e)
+{
+	struct curl_slist *h = NULL, *n, *it;
+	char *auth;
+	size_t len;
+
+	for (it = e->headers; it; it = it->next) {
+		if ((n = curl_slist_append(h, it->data)) == NULL)
+			goto fail;
+		h = n;
+	}
+	if (e->token) {
+		/* No "Bearer ": etcd 3.4 rejects it (etcd-gateway.md). */
+		len = strlen("Authorization: ") + strlen(e->token) + 1;
+		if ((auth = malloc(len)) == NULL)
+			goto fail;
+		snprintf(auth, len, "Authorization: %s", e->token);
+		n = curl_slist_append(h, auth);
+		explicit_bzero(auth, len);
+		free(auth);
+		if (n == NULL)
+			goto fail;
+		h = n;
+	}
+	return h;
+fail:
+	curl_slist_free_all(h);
+	return NULL;
 }
 
 const char *
@@ -298,15 +353,17 @@ req_new(struct etcd *e, const char *path, const char *body, void *arg)
 	ev_timer_init(&r->stall, stall_cb, 0., 0.);
 	r->stall.data = r;
 	if ((r->body = strdup(body)) == NULL ||
+	    (r->headers = request_headers(e)) == NULL ||
 	    (r->easy = curl_easy_init()) == NULL) {
 		free(r->body);
+		curl_slist_free_all(r->headers);
 		free(r);
 		return NULL;
 	}
 	snprintf(url, sizeof(url), "%s%s", ep, path);
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, e->headers);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);

@@ -23,6 +23,8 @@ struct etcd_config {
 	const char *cert;
 	const char *key;
 	double stall_timeout; /* seconds without a byte on a watch: reconnect */
+	const char *user; /* etcd auth user, or NULL; borrowed */
+	const char *password; /* its password (never logged); borrowed */
 	double request_timeout; /* seconds for a unary request */
 };
 
@@ -62,6 +64,13 @@ struct etcd *etcd_new(struct ev_loop *loop, const struct etcd_config *cfg);
 
 /* Aborts every request without calling callbacks.  NULL is fine. */
 void etcd_free(struct etcd *e);
+
+/*
+ * The auth token sent as "Authorization: <token>" with every request
+ * started from now on (NULL: none).  Copied; the old one is wiped.
+ */
+void etcd_set_token(struct etcd *e, const char *token);
+int etcd_has_token(const struct etcd *e);
 
 /* The endpoint requests go to now, and a move to the next one. */
 const char *etcd_endpoint(const struct etcd *e);

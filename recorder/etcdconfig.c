@@ -161,3 +161,27 @@ etcdconfig_release(struct etcdconfig *c)
 	free(c->key);
 	memset(c, 0, sizeof(*c));
 }
+
+int
+etcdconfig_read_secret(
+    const char *path, char *buf, size_t size, char *err, size_t errlen)
+{
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fgets(buf, (int)size, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen, "%s: empty", path);
+		return -1;
+	}
+	return 0;
+}

@@ -33,6 +33,14 @@ struct etcdconfig {
 int etcdconfig_read(
     const char *path, struct etcdconfig *out, char *err, size_t errlen);
 
+/*
+ * The first line of a secret file (a password), without its line end,
+ * into buf.  Returns 0, or -1 with a one-line reason in err.  The caller
+ * wipes buf when done.
+ */
+int etcdconfig_read_secret(
+    const char *path, char *buf, size_t size, char *err, size_t errlen);
+
 /* Free what *c owns; a zeroed struct is fine. */
 void etcdconfig_release(struct etcdconfig *c);
 

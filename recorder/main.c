@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <ev.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -83,7 +84,9 @@ enum {
 	OPT_CATCHUP_STREAMS,
 	OPT_CATCHUP_MIN,
 	OPT_ETCD_CONFIG,
-	OPT_PRINT_CONFIG
+	OPT_PRINT_CONFIG,
+	OPT_USER,
+	OPT_PASSWORD_FILE
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +105,8 @@ static const struct option long_opts[] = {
     {"catchup-min", required_argument, NULL, OPT_CATCHUP_MIN},
     {"etcd-config", required_argument, NULL, OPT_ETCD_CONFIG},
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+    {"user", required_argument, NULL, OPT_USER},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"stall-timeout", required_argument, NULL, OPT_STALL},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"verbose", no_argument, NULL, 'v'},
@@ -287,6 +292,56 @@ print_settings(const struct recorder_config *cfg, const char *endpoints,
 	return 0;
 }
 
+/*
+ * The etcd user and password: --user, else ETCDCTL_USER ("name" or
+ * "name:password", as etcdctl reads it); the password from
+ * --password-file (its first line), else ETCDCTL_USER's, else
+ * ETCDCTL_PASSWORD.  Never from a flag's value: that would show in ps.
+ */
+static int
+credentials(const char *flag_user, const char *password_file, char *user,
+    size_t usize, char *password, size_t psize)
+{
+	const char *env = getenv("ETCDCTL_USER"), *colon;
+	char err[512];
+
+	user[0] = password[0] = '\0';
+	if (flag_user)
+		snprintf(user, usize, "%s", flag_user);
+	else if (env && env[0]) {
+		colon = strchr(env, ':');
+		snprintf(user, usize, "%.*s",
+		    (int)(colon ? (size_t)(colon - env) : strlen(env)), env);
+		if (colon)
+			snprintf(password, psize, "%s", colon + 1);
+	}
+	if (password_file) {
+		if (etcdconfig_read_secret(password_file, password, psize, err,
+			sizeof(err)) != 0) {
+			fprintf(stderr,
+			    "hindsight-recorder: --password-file "
+			    "%s\n",
+			    err);
+			return -1;
+		}
+	} else if (password[0] == '\0' && getenv("ETCDCTL_PASSWORD"))
+		snprintf(password, psize, "%s", getenv("ETCDCTL_PASSWORD"));
+	if (user[0] == '\0' && password[0] != '\0') {
+		fprintf(stderr,
+		    "hindsight-recorder: a password but no user: "
+		    "give --user\n");
+		return -1;
+	}
+	if (user[0] != '\0' && password[0] == '\0') {
+		fprintf(stderr,
+		    "hindsight-recorder: user %s has no password: "
+		    "give --password-file\n",
+		    user);
+		return -1;
+	}
+	return 0;
+}
+
 /* Set up libcurl, the loop and the signals; record until told to stop. */
 static int
 run(const struct recorder_config *cfg)
@@ -332,7 +387,9 @@ main(int argc, char **argv)
 	struct recorder_config cfg;
 	struct etcdconfig file;
 	const char *f_endpoints = NULL, *f_cacert = NULL, *f_cert = NULL;
-	const char *f_key = NULL, *config_path = NULL;
+	const char *f_key = NULL, *config_path = NULL, *f_user = NULL;
+	const char *password_file = NULL;
+	static char user[256], password[1024];
 	char *endpoints = NULL, err[512];
 	int c, verbose = 0, json = 0, print_config = 0, status;
 
@@ -355,6 +412,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_ENDPOINTS:
 			f_endpoints = optarg;
+			break;
+		case OPT_USER:
+			f_user = optarg;
+			break;
+		case OPT_PASSWORD_FILE:
+			password_file = optarg;
 			break;
 		case OPT_ETCD_CONFIG:
 			config_path = optarg;
@@ -446,7 +509,24 @@ main(int argc, char **argv)
 	cfg.etcd.cacert = pick(f_cacert, "ETCDCTL_CACERT", file.cacert);
 	cfg.etcd.cert = pick(f_cert, "ETCDCTL_CERT", file.cert);
 	cfg.etcd.key = pick(f_key, "ETCDCTL_KEY", file.key);
+	if (credentials(f_user, password_file, user, sizeof(user), password,
+		sizeof(password)) != 0)
+		return REC_EXIT_USAGE;
+	cfg.etcd.user = user[0] ? user : NULL;
+	cfg.etcd.password = password;
+	cfg.password_file = password_file;
 	if (print_config) {
+		if (cfg.etcd.user)
+			printf("user            %s  (%s)\npassword        ***  "
+			       "(%s)\n",
+			    user, f_user ? "flag" : "ETCDCTL_USER",
+			    password_file ? "--password-file"
+				: strchr(getenv("ETCDCTL_USER")
+					  ? getenv("ETCDCTL_USER")
+					  : "",
+				      ':')
+				? "ETCDCTL_USER"
+				: "ETCDCTL_PASSWORD");
 		status = print_settings(&cfg, endpoints, f_endpoints, f_cacert,
 		    f_cert, f_key, &file);
 		etcdconfig_release(&file);
@@ -465,5 +545,6 @@ main(int argc, char **argv)
 	free(cfg.etcd.endpoints);
 	free(endpoints);
 	etcdconfig_release(&file);
+	explicit_bzero(password, sizeof(password));
 	return status;
 }

@@ -23,6 +23,7 @@
 
 #include "catchup.h"
 #include "codec.h"
+#include "etcdconfig.h"
 #include "log.h"
 #include "store.h"
 #include "wire.h"
@@ -67,6 +68,10 @@ struct recorder {
 	struct catchup *catchup;
 	int catchup_off; /* it failed once: use one watch from now on */
 
+	/* etcd authentication */
+	void (*auth_next)(struct recorder *);
+	int auth_off; /* etcd said authentication is not enabled */
+
 	double backoff;
 	void (*retry_fn)(struct recorder *);
 	struct ev_timer retry_timer;
@@ -77,6 +82,7 @@ struct recorder {
 
 static void snapshot_request(struct recorder *r);
 static void watch_single(struct recorder *r);
+static void config_failure(struct recorder *r, const char *why);
 static void resume_start(struct recorder *r);
 
 static void
@@ -139,15 +145,136 @@ retry_later(struct recorder *r, void (*fn)(struct recorder *))
 	r->backoff = r->backoff * 2 > 5.0 ? 5.0 : r->backoff * 2;
 }
 
+/*
+ * The token was refused: expired, invalidated (simple tokens die with a
+ * member restart), or issued before an auth change (JWT).  With
+ * credentials, authenticate again; without, etcd wants credentials.
+ */
+static int
+token_error(long status, int code, const char *msg)
+{
+	return status == 401 || code == 16 ||
+	    strstr(msg, "invalid auth token") != NULL ||
+	    strstr(msg, "revision of auth store is old") != NULL ||
+	    strstr(msg, "user name is empty") != NULL;
+}
+
 /* Is this etcd error one that retrying cannot fix? */
 static int
 permanent_error(long status, int code, const char *msg)
 {
-	if (status == 401 || status == 403 || code == 7 || code == 16)
+	if (status == 403 || code == 7)
 		return 1;
 	return strstr(msg, "permission denied") != NULL ||
-	    strstr(msg, "user name is empty") != NULL ||
 	    strstr(msg, "authentication failed") != NULL;
+}
+
+/*
+ * etcd refused our token.  With credentials: drop it, so the next try
+ * authenticates again (returns 1).  Without: etcd wants credentials we do
+ * not have; stop (returns 0).
+ */
+static int
+token_retry(struct recorder *r, const char *why)
+{
+	if (r->cfg.etcd.user == NULL) {
+		log_err("etcd %s requires authentication (%s): give --user and "
+			"--password-file",
+		    etcd_endpoint(r->etcd), why);
+		fail(r, REC_EXIT_ETCD);
+		return 0;
+	}
+	log_info("etcd %s refused the auth token (%s); authenticating again",
+	    etcd_endpoint(r->etcd), why);
+	etcd_set_token(r->etcd, NULL);
+	return 1;
+}
+
+static void
+auth_done(void *arg, int result, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct recorder *r = arg;
+	char token[512], err[300];
+	int code = 0;
+
+	if (r->state == ST_STOPPING)
+		return;
+	if (result == ETCD_CONFIG) {
+		config_failure(r, errmsg);
+		return;
+	}
+	if (result == ETCD_OK && status == 200 &&
+	    wire_parse_token(body, len, token, sizeof(token)) == 0) {
+		etcd_set_token(r->etcd, token);
+		explicit_bzero(token, sizeof(token));
+		log_info("authenticated to etcd %s as %s",
+		    etcd_endpoint(r->etcd), r->cfg.etcd.user);
+		r->auth_next(r);
+		return;
+	}
+	if (result == ETCD_OK)
+		wire_parse_error(body, len, &code, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "%s", errmsg);
+	if (strstr(err, "authentication is not enabled")) {
+		log_info("etcd %s has authentication disabled; going on "
+			 "without a token",
+		    etcd_endpoint(r->etcd));
+		r->auth_off = 1;
+		r->auth_next(r);
+		return;
+	}
+	if (result == ETCD_OK &&
+	    (permanent_error(status, code, err) ||
+		strstr(err, "invalid user ID or password"))) {
+		log_err("etcd %s: authentication as %s failed: %s",
+		    etcd_endpoint(r->etcd), r->cfg.etcd.user, err);
+		fail(r, REC_EXIT_ETCD);
+		recorder_stop(r, r->status);
+		return;
+	}
+	log_warn("authenticating to etcd %s failed: %s", etcd_endpoint(r->etcd),
+	    err);
+	retry_later(r, r->auth_next);
+}
+
+/*
+ * Before a request: with credentials and no token, authenticate first and
+ * go on with next afterwards (returns 1: the caller stops here).
+ */
+static int
+need_auth(struct recorder *r, void (*next)(struct recorder *))
+{
+	char *body, secret[1024], err[512];
+
+	if (r->cfg.etcd.user == NULL || r->auth_off || etcd_has_token(r->etcd))
+		return 0;
+	r->auth_next = next;
+	/* Re-read the file each time: a rotated password is picked up. */
+	if (r->cfg.password_file &&
+	    etcdconfig_read_secret(r->cfg.password_file, secret, sizeof(secret),
+		err, sizeof(err)) != 0) {
+		log_err("--password-file %s", err);
+		fail(r, REC_EXIT_USAGE);
+		recorder_stop(r, r->status);
+		return 1;
+	}
+	body = wire_auth_request(r->cfg.etcd.user,
+	    r->cfg.password_file ? secret : r->cfg.etcd.password);
+	explicit_bzero(secret, sizeof(secret));
+	if (body == NULL ||
+	    etcd_post(r->etcd, "/v3/auth/authenticate", body, auth_done, r) !=
+		0) {
+		log_err("cannot authenticate (out of memory)");
+		fail(r, REC_EXIT_DB);
+		recorder_stop(r, r->status);
+	}
+	if (body) {
+		explicit_bzero(body, strlen(body));
+		free(body);
+	}
+	return 1;
 }
 
 /* Retrying cannot help (TLS trust, certificates, URL): say so and stop. */
@@ -301,6 +428,12 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 			config_failure(r, err);
 			return;
 		}
+		if (result == ETCD_OK && token_error(status, code, err) &&
+		    token_retry(r, err)) {
+			snapshot_reset(r);
+			retry_later(r, snapshot_request);
+			return;
+		}
 		if (result == ETCD_OK && permanent_error(status, code, err)) {
 			log_err("etcd %s refused the snapshot: %s",
 			    etcd_endpoint(r->etcd), err);
@@ -368,6 +501,8 @@ snapshot_request(struct recorder *r)
 	char *body;
 
 	r->state = ST_SNAPSHOT;
+	if (need_auth(r, snapshot_request))
+		return;
 	body = wire_range_request(r->cfg.prefix, r->last_key, r->last_keylen,
 	    r->snap_rev, r->cfg.page_limit);
 	if (body == NULL ||
@@ -509,6 +644,14 @@ process_line(
 	}
 	if (m.created) {
 		if (m.canceled) {
+			if (token_error(0, 0, m.cancel_reason) &&
+			    token_retry(r, m.cancel_reason)) {
+				snprintf(r->stream_error,
+				    sizeof(r->stream_error),
+				    "auth token refused; authenticating again");
+				rc = -1;
+				goto out;
+			}
 			log_err("etcd %s refused the watch: %s",
 			    etcd_endpoint(r->etcd), m.cancel_reason);
 			if (permanent_error(0, 0, m.cancel_reason))
@@ -645,6 +788,8 @@ watch_single(struct recorder *r)
 	char *body;
 
 	r->state = ST_WATCH;
+	if (need_auth(r, watch_single))
+		return;
 	r->resume_rev = r->wm_rev;
 	r->replay_lo_us = r->wm_us;
 	r->created_rev = -1;
@@ -778,6 +923,9 @@ resume_start(struct recorder *r)
 {
 	char *body;
 
+	r->state = ST_WATCH;
+	if (need_auth(r, resume_start))
+		return;
 	if (r->cfg.catchup_streams < 2 || r->catchup_off) {
 		watch_single(r);
 		return;

@@ -23,6 +23,7 @@ struct recorder_config {
 	long page_limit; /* keys per snapshot page */
 	int catchup_streams; /* watches for a long backlog (1: one watch) */
 	long catchup_min; /* revisions behind before several are used */
+	const char *password_file; /* re-read at each authentication */
 	struct etcd_config etcd;
 };
 

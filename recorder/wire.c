@@ -470,3 +470,34 @@ wire_watch_request(const char *prefix, int64_t start_rev)
 	free(end);
 	return finish(root);
 }
+
+char *
+wire_auth_request(const char *user, const char *password)
+{
+	cJSON *root;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(root, "name", user);
+	cJSON_AddStringToObject(root, "password", password);
+	return finish(root);
+}
+
+int
+wire_parse_token(const char *body, size_t n, char *buf, size_t size)
+{
+	const cJSON *t;
+	cJSON *root;
+	int rc = -1;
+
+	if ((root = cJSON_ParseWithLength(body, n)) == NULL)
+		return -1;
+	t = GET(root, "token");
+	if (cJSON_IsString(t) && t->valuestring[0] != '\0' &&
+	    strlen(t->valuestring) < size) {
+		snprintf(buf, size, "%s", t->valuestring);
+		rc = 0;
+	}
+	cJSON_Delete(root);
+	return rc;
+}

@@ -97,6 +97,14 @@ char *wire_range_request(const char *prefix, const char *start_after,
     size_t start_after_len, int64_t rev, int64_t limit);
 char *wire_watch_request(const char *prefix, int64_t start_rev);
 
+/*
+ * Authentication: the body of /v3/auth/authenticate (it holds the
+ * password: the caller wipes and frees it), and the token of its answer
+ * into buf.  wire_parse_token returns 0, or -1 when there is none.
+ */
+char *wire_auth_request(const char *user, const char *password);
+int wire_parse_token(const char *body, size_t n, char *buf, size_t size);
+
 /* The end of the range of keys starting with prefix, as etcd wants it. */
 size_t wire_prefix_end(const char *prefix, size_t n, char *out);
 

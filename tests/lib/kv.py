@@ -17,10 +17,14 @@ history of every event under a prefix.
   kv.py URL history PREFIX FROM      "rev|PUT|key|hexvalue" / "rev|DELETE|key|"
                                      for every event from revision FROM on
   kv.py URL compact REV
+
+With auth enabled in etcd, set ETCD_TOKEN to a token (kv.py URL auth
+USER PASSWORD prints one).
 """
 import base64
 import http.client
 import json
+import os
 import sys
 import urllib.parse
 
@@ -45,8 +49,7 @@ class Etcd:
         self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
 
     def post(self, path, body):
-        self.conn.request("POST", path, json.dumps(body),
-                          {"Content-Type": "application/json"})
+        self.conn.request("POST", path, json.dumps(body), headers())
         r = self.conn.getresponse()
         data = r.read()
         if r.status != 200:
@@ -76,6 +79,13 @@ class Etcd:
         return out
 
 
+def headers():
+    h = {"Content-Type": "application/json"}
+    if os.environ.get("ETCD_TOKEN"):
+        h["Authorization"] = os.environ["ETCD_TOKEN"]
+    return h
+
+
 def value_arg(v):
     if v.startswith("@b64:"):
         return base64.b64decode(v[5:])
@@ -93,7 +103,7 @@ def history(url, prefix, start):
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     req = {"create_request": {"key": b64(prefix), "range_end": b64(prefix_end(prefix)),
                               "start_revision": str(start)}}
-    conn.request("POST", "/v3/watch", json.dumps(req))
+    conn.request("POST", "/v3/watch", json.dumps(req), headers())
     r = conn.getresponse()
     last = 0
     # Every revision up to head is under the prefix in these tests, so the
@@ -161,6 +171,8 @@ def main():
     elif cmd == "history":
         for line in history(url, args[0].encode(), int(args[1])):
             print(line)
+    elif cmd == "auth":
+        print(e.post("/v3/auth/authenticate", {"name": args[0], "password": args[1]})["token"])
     elif cmd == "compact":
         e.post("/v3/kv/compaction", {"revision": args[0], "physical": True})
     else:

@@ -1,0 +1,92 @@
+#!/bin/sh
+# etcd authentication: a user whose role may only read cilium/, the
+# password from a file (never a flag), the token sent with every request,
+# and a new one fetched when etcd stops accepting the old (a member
+# restart kills simple tokens).  Wrong or missing credentials: exit 3.
+# The password never reaches a log.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/etcd.sh"
+. "$TOP/tests/lib/recorder.sh"
+
+etcd_start auth --auth-token simple
+post() { curl -sf "$ETCD_URL$1" -H "Authorization: ${TOKEN:-}" -d "$2" >/dev/null; }
+post /v3/auth/role/add '{"name":"root"}'
+post /v3/auth/user/add '{"name":"root","password":"r00t-pw"}'
+post /v3/auth/user/grant '{"user":"root","role":"root"}'
+post /v3/auth/role/add '{"name":"reader"}'
+# READ on [cilium/, cilium0): the recorder's prefix and nothing else.
+post /v3/auth/role/grant '{"name":"reader","perm":{"permType":"READ","key":"Y2lsaXVtLw==","range_end":"Y2lsaXVtMA=="}}'
+post /v3/auth/user/add '{"name":"watcher","password":"Sw0rdf1sh-xyzzy"}'
+post /v3/auth/user/grant '{"user":"watcher","role":"reader"}'
+post /v3/auth/enable '{}'
+ok $? "etcd auth enabled with a read-only role on cilium/"
+ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw)
+export ETCD_TOKEN
+$KV "$ETCD_URL" load "$TOP/tests/fixtures/cilium-1.7-seed.jsonl" >/dev/null
+$KV "$ETCD_URL" put other/secret x >/dev/null
+
+printf 'Sw0rdf1sh-xyzzy\n' >"$TMP/pw"
+db="$TMP/auth.db"
+rec_start "$db" --user watcher --password-file "$TMP/pw" -v
+head=$($KV "$ETCD_URL" rev)
+wait_until 20 db_reached "$db" "$head"
+ok $? "snapshot as watcher (read-only role on cilium/)"
+rev=$($KV "$ETCD_URL" put cilium/live 1)
+wait_until 10 db_reached "$db" "$rev"
+ok $? "live changes recorded through the token-authenticated watch"
+is "$(q "$db" "SELECT count(*) FROM keys WHERE key LIKE 'other/%'")" 0 \
+	"nothing outside cilium/ recorded"
+
+# Rotate the password: etcd invalidates the user's tokens, and the file
+# gets the new one.  A member restart then forces a new watch, whose old
+# token etcd refuses; the recorder re-reads the file and authenticates.
+printf 'N3w-Sw0rdf1sh-plugh\n' >"$TMP/pw"
+curl -sf "$ETCD_URL/v3/auth/user/changepw" -H "Authorization: $ETCD_TOKEN" \
+	-d '{"name":"watcher","password":"N3w-Sw0rdf1sh-plugh"}' >/dev/null
+ok $? "the watcher's password rotated"
+kill -9 "$ETCD_PID"
+wait "$ETCD_PID" 2>/dev/null
+# shellcheck disable=SC2086 # ETCD_ARGS is a list of flags
+etcd $ETCD_ARGS --auth-token simple --log-level error --logger zap \
+	>>"$TMP/etcd-auth.log" 2>&1 &
+ETCD_PID=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $ETCD_PID"
+wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd did not restart"
+ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw)
+rev=$($KV "$ETCD_URL" put cilium/after-restart 2)
+wait_until 30 db_reached "$db" "$rev"
+ok $? "after the member restart, recording goes on"
+grep -q 'refused the auth token' "$TMP/rec.log" &&
+	[ "$(grep -c 'authenticated to etcd' "$TMP/rec.log")" -ge 2 ]
+r=$?
+ok $r "…with a new token, fetched with the rotated password after etcd refused the old one"
+[ $r -eq 0 ] || grep -v debug "$TMP/rec.log" | sed 's/^/# /'
+rec_stop
+ok $? "SIGTERM: exit 0"
+is "$(db_history "$db" 1)" "$($KV "$ETCD_URL" history cilium/ $(($(q "$db" \
+	"SELECT value FROM meta WHERE name='first_rev'") + 1)))" \
+	"history equals etcd's"
+
+# ETCDCTL_USER=name:password works as with etcdctl.
+ETCDCTL_USER=watcher:N3w-Sw0rdf1sh-plugh "$BIN/hindsight-recorder" --db "$TMP/env.db" \
+	--endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
+ok $? "ETCDCTL_USER=name:password"
+
+# Wrong and missing credentials.
+printf 'not-the-password\n' >"$TMP/bad"
+"$BIN/hindsight-recorder" --db "$TMP/bad.db" --endpoints "$ETCD_URL" --once \
+	--user watcher --password-file "$TMP/bad" 2>"$TMP/bad.log"
+is $? 3 "a wrong password: exit 3"
+grep -q 'authentication as watcher failed' "$TMP/bad.log"
+ok $? "…saying authentication failed"
+"$BIN/hindsight-recorder" --db "$TMP/none.db" --endpoints "$ETCD_URL" --once \
+	2>"$TMP/none.log"
+is $? 3 "no credentials against an etcd with auth: exit 3"
+grep -q 'requires authentication.*--user' "$TMP/none.log"
+ok $? "…saying what to give"
+"$BIN/hindsight-recorder" --db "$TMP/x.db" --user watcher 2>"$TMP/err"
+is $? 1 "a user without a password: exit 1"
+cat "$TMP"/*.log >"$TMP/all-logs"
+grep -q 'Sw0rdf1sh\|not-the-password' "$TMP/all-logs"
+is $? 1 "no password in any log"
+done_testing
