@@ -8,6 +8,15 @@
  * re-put, as Cilium >= 1.14 does after a restart) is a raw event but does
  * not split the typed interval.  A value that does not decode is kept raw,
  * noted in decode_errors and logged once per key kind.
+ *
+ * Speed (bench/store_bench.c): most events touch a key seen shortly
+ * before, so a bounded cache remembers, per recently used key, its id and
+ * kind, its latest event (rev, seq, value) and whether its typed table has
+ * an open row.  A hit saves the key lookup, the open-event lookup and, for
+ * a key whose typed row is already closed (after a DELETE or a value that
+ * did not decode), the typed UPDATE.  A new revision above every recorded
+ * one starts at seq 0 without asking the db.  The cache holds what the
+ * open transaction wrote, so a rollback empties it.
  */
 #include "store.h"
 
@@ -58,6 +67,8 @@ enum {
 	S_SEEN_INS,
 	S_UNSEEN,
 	S_GAP_INS,
+	S_TOP_REV,
+	S_DATA_VERSION,
 	S_COUNT
 };
 
@@ -134,6 +145,30 @@ static const char *const sqls[S_COUNT] = {
 		 "(SELECT key FROM temp.resync_seen) ORDER BY k.key",
     [S_GAP_INS] = "INSERT INTO gaps(from_rev, to_rev, from_us, to_us, "
 		  "reason) VALUES (?,?,?,?,?)",
+    [S_TOP_REV] = "SELECT coalesce(max(rev), 0) FROM events",
+    /* Changes when another connection committed: the caches are stale. */
+    [S_DATA_VERSION] = "PRAGMA data_version",
+};
+
+/*
+ * The key cache: KC_SETS sets of KC_WAYS entries, the least recently used
+ * way of a set replaced on a miss.  About 3.5 MiB when full (64k keys),
+ * whatever the number of keys in the db.  A key is found by two
+ * independent 64-bit hashes of its bytes (the key itself would cost 100
+ * bytes and more per entry); mistaking one key for another takes a
+ * 128-bit coincidence.
+ */
+#define KC_SETS (1u << 14)
+#define KC_WAYS 4
+
+struct kc_ent {
+	uint64_t h1, h2;
+	int64_t key_id;
+	int64_t last_rev; /* the key's latest event; 0 when it has none */
+	int64_t last_seq;
+	int64_t last_val; /* its val_id; -1 for a DELETE */
+	uint32_t used; /* tick of the last use; 0: an empty way */
+	signed char typed_open; /* typed table row open: 1, 0, -1 unknown */
 };
 
 struct store {
@@ -147,8 +182,13 @@ struct store {
 	int wm_dirty;
 	int64_t seq_rev; /* revision of the last event written */
 	int64_t seq_next;
+	int64_t top_rev; /* no event above this revision is recorded */
+	int64_t data_version;
+	struct kc_ent *kc; /* KC_SETS * KC_WAYS entries, allocated on use */
+	uint32_t kc_tick;
 	int64_t events;
 	int64_t decode_errors;
+	int64_t decode_errors_kind[HS_KIND_COUNT]; /* since open, for metrics */
 	unsigned logged_kinds; /* decode errors already logged, by kind */
 };
 
@@ -218,6 +258,96 @@ bind_cstr(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
+/* A second hash, independent of hs_hash64() (FNV-1a): 8 bytes a step. */
+static uint64_t
+hash2(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 32);
+}
+
+/* Forget every cached key (after a rollback, or another writer). */
+static void
+kc_clear(struct store *s)
+{
+	if (s->kc != NULL)
+		memset(s->kc, 0, KC_SETS * KC_WAYS * sizeof(*s->kc));
+	s->kc_tick = 0;
+}
+
+/* The cached entry of a key, or NULL. */
+static struct kc_ent *
+kc_find(struct store *s, uint64_t h1, uint64_t h2)
+{
+	struct kc_ent *set;
+	int i;
+
+	if (s->kc == NULL)
+		return NULL;
+	set = &s->kc[(h1 & (KC_SETS - 1)) * KC_WAYS];
+	for (i = 0; i < KC_WAYS; i++) {
+		if (set[i].used && set[i].h1 == h1 && set[i].h2 == h2) {
+			set[i].used = ++s->kc_tick;
+			return &set[i];
+		}
+	}
+	return NULL;
+}
+
+/* A way for a new entry: an empty one, else the least recently used. */
+static struct kc_ent *
+kc_slot(struct store *s, uint64_t h1, uint64_t h2)
+{
+	struct kc_ent *set, *e;
+	int i;
+
+	if (s->kc == NULL &&
+	    (s->kc = calloc(KC_SETS * KC_WAYS, sizeof(*s->kc))) == NULL)
+		return NULL;
+	if (s->kc_tick > UINT32_MAX - 2)
+		kc_clear(s); /* the ticks wrap: start over */
+	set = &s->kc[(h1 & (KC_SETS - 1)) * KC_WAYS];
+	e = &set[0];
+	for (i = 0; i < KC_WAYS; i++) {
+		if (!set[i].used) {
+			e = &set[i];
+			break;
+		}
+		if (set[i].used < e->used)
+			e = &set[i];
+	}
+	memset(e, 0, sizeof(*e));
+	e->h1 = h1;
+	e->h2 = h2;
+	e->used = ++s->kc_tick;
+	return e;
+}
+
+/* One integer from a statement returning one row. */
+static int
+query_int(struct store *s, int which, int64_t *out)
+{
+	int rc;
+
+	if ((rc = row_st(s, which)) < 0)
+		return -1;
+	*out = rc == 1 ? sqlite3_column_int64(s->st[which], 0) : 0;
+	if (rc == 1)
+		done_st(s, which);
+	return 0;
+}
+
 /* The current epoch and its offset, as committed. */
 static void
 load_epoch(struct store *s)
@@ -270,6 +400,11 @@ store_open(const char *path, char *err, size_t errlen)
 	}
 	load_epoch(s);
 	hsdb_meta_get_int(s->db, "decode_errors", &s->decode_errors);
+	if (query_int(s, S_TOP_REV, &s->top_rev) != 0 ||
+	    query_int(s, S_DATA_VERSION, &s->data_version) != 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto err0;
+	}
 	return s;
 err0:
 	store_close(s);
@@ -288,6 +423,7 @@ store_close(struct store *s)
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	free(s->kc);
 	free(s);
 }
 
@@ -319,13 +455,27 @@ store_in_txn(const struct store *s)
 int
 store_begin(struct store *s)
 {
+	int64_t dv;
+
 	if (s->in_txn)
 		return 0;
 	if (exec_st(s, S_BEGIN) != 0)
 		return -1;
 	s->in_txn = 1;
 	s->seq_rev = -1;
+	if (query_int(s, S_DATA_VERSION, &dv) != 0)
+		goto fail;
+	if (dv != s->data_version) {
+		/* Someone else wrote the db: trust nothing remembered. */
+		s->data_version = dv;
+		kc_clear(s);
+		if (query_int(s, S_TOP_REV, &s->top_rev) != 0)
+			goto fail;
+	}
 	return 0;
+fail:
+	store_rollback(s);
+	return -1;
 }
 
 static int
@@ -373,6 +523,7 @@ store_rollback(struct store *s)
 		exec_st(s, S_ROLLBACK);
 	if (s->in_txn)
 		load_epoch(s); /* a new epoch may have been rolled back */
+	kc_clear(s); /* it may hold rows that are gone */
 	s->in_txn = 0;
 	s->wm_dirty = 0;
 }
@@ -436,30 +587,69 @@ store_decode_errors(const struct store *s)
 	return s->decode_errors;
 }
 
-/* The id of key (inserting it), and its kind. */
-static int
-intern_key(struct store *s, const struct store_event *ev, int64_t *id,
-    struct hs_key *k)
+int64_t
+store_decode_errors_kind(const struct store *s, int kind)
 {
+	return kind >= 0 && kind < HS_KIND_COUNT ? s->decode_errors_kind[kind]
+						 : 0;
+}
+
+/*
+ * The cache entry of the event's key: its id, latest event and typed row
+ * state, from the db on a miss (inserting a new key).  NULL on error.
+ */
+static struct kc_ent *
+lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
+{
+	uint64_t h1 = hs_hash64(ev->key, ev->keylen);
+	uint64_t h2 = hash2(ev->key, ev->keylen);
 	sqlite3_stmt *st = s->st[S_KEY_GET];
+	struct kc_ent *e;
+	int64_t id;
 	int rc;
 
 	hs_key_parse(ev->key, ev->keylen, k);
+	if ((e = kc_find(s, h1, h2)) != NULL)
+		return e;
 	sqlite3_bind_text(st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
 	if ((rc = row_st(s, S_KEY_GET)) < 0)
-		return -1;
+		return NULL;
 	if (rc == 1) {
-		*id = sqlite3_column_int64(st, 0);
+		id = sqlite3_column_int64(st, 0);
 		done_st(s, S_KEY_GET);
-		return 0;
+	} else {
+		st = s->st[S_KEY_INS];
+		sqlite3_bind_text(
+		    st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
+		sqlite3_bind_text(
+		    st, 2, hs_kind_name(k->kind), -1, SQLITE_STATIC);
+		if (exec_st(s, S_KEY_INS) != 0)
+			return NULL;
+		id = sqlite3_last_insert_rowid(s->db);
 	}
-	st = s->st[S_KEY_INS];
-	sqlite3_bind_text(st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hs_kind_name(k->kind), -1, SQLITE_STATIC);
-	if (exec_st(s, S_KEY_INS) != 0)
-		return -1;
-	*id = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	if ((e = kc_slot(s, h1, h2)) == NULL) {
+		log_err("db: out of memory for the key cache");
+		return NULL;
+	}
+	e->key_id = id;
+	e->last_val = -1;
+	if (rc == 0)
+		return e; /* a new key: no event, no typed row */
+	e->typed_open = -1;
+	st = s->st[S_OPEN_GET];
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = row_st(s, S_OPEN_GET)) < 0) {
+		e->used = 0;
+		return NULL;
+	}
+	if (rc == 1) {
+		e->last_rev = sqlite3_column_int64(st, 0);
+		e->last_seq = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			e->last_val = sqlite3_column_int64(st, 2);
+		done_st(s, S_OPEN_GET);
+	}
+	return e;
 }
 
 static int
@@ -731,6 +921,7 @@ note_decode_error(struct store *s, int64_t rev, int64_t seq, int64_t key_id,
 	const char *family = hs_kind_name(k->kind);
 
 	s->decode_errors++;
+	s->decode_errors_kind[k->kind]++;
 	if (!(s->logged_kinds & (1u << k->kind))) {
 		/* Once per kind: a broken writer must not flood the log. */
 		s->logged_kinds |= 1u << k->kind;
@@ -757,6 +948,13 @@ next_seq(struct store *s, int64_t rev, int64_t *seq)
 		*seq = s->seq_next++;
 		return 0;
 	}
+	if (rev > s->top_rev) {
+		/* Above every recorded revision: nothing to count. */
+		s->seq_rev = rev;
+		s->seq_next = 1;
+		*seq = 0;
+		return 0;
+	}
 	sqlite3_bind_int64(s->st[S_SEQ], 1, rev);
 	if ((rc = row_st(s, S_SEQ)) < 0)
 		return -1;
@@ -767,18 +965,20 @@ next_seq(struct store *s, int64_t rev, int64_t *seq)
 	return 0;
 }
 
-int
-store_event(struct store *s, const struct store_event *ev)
+/* store_event() but for the cache: it may be wrong after a failure. */
+static int
+write_event(struct store *s, const struct store_event *ev)
 {
 	struct hs_key k;
 	struct hs_value v;
+	struct kc_ent *e;
 	sqlite3_stmt *st;
-	int64_t key_id, val_id = 0, prev_val = -1, seq;
+	int64_t val_id = 0, prev_val, seq;
 	int64_t rev = ev->mod_rev + s->offset;
 	int rc, cl, drc;
 	char err[256];
 
-	if (intern_key(s, ev, &key_id, &k) != 0)
+	if ((e = lookup_key(s, ev, &k)) == NULL)
 		return -1;
 	if (ev->type == 0 && intern_val(s, ev->value, ev->vallen, &val_id) != 0)
 		return -1;
@@ -786,20 +986,11 @@ store_event(struct store *s, const struct store_event *ev)
 		return -1;
 
 	/* Close the key's previous event: it was valid until this one. */
-	st = s->st[S_OPEN_GET];
-	sqlite3_bind_int64(st, 1, key_id);
-	if ((rc = row_st(s, S_OPEN_GET)) < 0)
-		return -1;
-	if (rc == 1) {
-		int64_t orev = sqlite3_column_int64(st, 0);
-		int64_t oseq = sqlite3_column_int64(st, 1);
-
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-			prev_val = sqlite3_column_int64(st, 2);
-		done_st(s, S_OPEN_GET);
+	prev_val = e->last_val;
+	if (e->last_rev != 0) {
 		sqlite3_bind_int64(s->st[S_CLOSE], 1, rev);
-		sqlite3_bind_int64(s->st[S_CLOSE], 2, orev);
-		sqlite3_bind_int64(s->st[S_CLOSE], 3, oseq);
+		sqlite3_bind_int64(s->st[S_CLOSE], 2, e->last_rev);
+		sqlite3_bind_int64(s->st[S_CLOSE], 3, e->last_seq);
 		if (exec_st(s, S_CLOSE) != 0)
 			return -1;
 	}
@@ -808,7 +999,7 @@ store_event(struct store *s, const struct store_event *ev)
 	sqlite3_bind_int64(st, 1, rev);
 	sqlite3_bind_int64(st, 2, seq);
 	sqlite3_bind_int(st, 3, ev->type);
-	sqlite3_bind_int64(st, 4, key_id);
+	sqlite3_bind_int64(st, 4, e->key_id);
 	if (ev->type == 0)
 		sqlite3_bind_int64(st, 5, val_id);
 	else
@@ -822,15 +1013,21 @@ store_event(struct store *s, const struct store_event *ev)
 	if (exec_st(s, S_EV_INS) != 0)
 		return -1;
 	s->events++;
+	e->last_rev = rev;
+	e->last_seq = seq;
+	e->last_val = ev->type == 0 ? val_id : -1;
+	if (rev > s->top_rev)
+		s->top_rev = rev;
 
 	/* A lease-only re-put leaves the decoded state as it was. */
 	if (ev->type == 0 && val_id == prev_val)
 		return 0;
-	if ((cl = close_stmt(k.kind)) >= 0) {
+	if ((cl = close_stmt(k.kind)) >= 0 && e->typed_open != 0) {
 		sqlite3_bind_int64(s->st[cl], 1, rev);
-		sqlite3_bind_int64(s->st[cl], 2, key_id);
+		sqlite3_bind_int64(s->st[cl], 2, e->key_id);
 		if (exec_st(s, cl) != 0)
 			return -1;
+		e->typed_open = 0;
 	}
 	if (ev->type != 0)
 		return 0;
@@ -838,12 +1035,23 @@ store_event(struct store *s, const struct store_event *ev)
 	drc = hs_value_decode(
 	    &k, ev->value ? ev->value : "", ev->vallen, &v, err, sizeof(err));
 	if (drc < 0)
-		return note_decode_error(s, rev, seq, key_id, &k, ev, err);
+		return note_decode_error(s, rev, seq, e->key_id, &k, ev, err);
 	if (drc > 0)
 		return 0;
-	rc = insert_typed(s, key_id, &k, &v, ev, rev);
+	rc = insert_typed(s, e->key_id, &k, &v, ev, rev);
 	hs_value_release(&v);
+	if (rc == 0 && cl >= 0)
+		e->typed_open = 1;
 	return rc;
+}
+
+int
+store_event(struct store *s, const struct store_event *ev)
+{
+	if (write_event(s, ev) == 0)
+		return 0;
+	kc_clear(s);
+	return -1;
 }
 
 int

@@ -105,5 +105,7 @@ void store_watermark(struct store *s, int64_t rev, int64_t us);
 /* Events written since open, and values that did not decode. */
 int64_t store_events_written(const struct store *s);
 int64_t store_decode_errors(const struct store *s);
+/* Decode errors since open for one key kind (kinds.h). */
+int64_t store_decode_errors_kind(const struct store *s, int kind);
 
 #endif
