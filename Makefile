@@ -13,9 +13,9 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    := build
 
-PKGS     := sqlite3 libcurl libcjson yaml-0.1
+PKGS     := sqlite3 libcurl libcjson yaml-0.1 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcurl -lcjson -lyaml)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsqlite3 -lcurl -lcjson -lyaml -lmicrohttpd)
 # Debian's libev-dev ships no pkg-config file.
 EV_LIBS    := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
 

@@ -110,7 +110,8 @@ cmd_status(struct hq *q, int argc, char **argv)
 	    "recorded_time", "lag_seconds", "newest_rev", "events", "gaps",
 	    "etcd_cluster_id", "epoch", "prefix", "db_bytes", "keys", "vals",
 	    "identities", "identity_users", "ipcache", "nodes", "services",
-	    "decode_errors", "inferred_events", NULL};
+	    "decode_errors", "inferred_events", "pruned_through_rev",
+	    "pruned_time", "pruned_rows", NULL};
 	static const char *const counts[] = {
 	    "SELECT count(*) FROM events",
 	    "SELECT count(*) FROM keys",
@@ -182,6 +183,22 @@ cmd_status(struct hq *q, int argc, char **argv)
 		out_int(q->out, v);
 	}
 	out_int(q->out, inferred);
+	/* What the recorder's --retain removed, if anything. */
+	if (hsdb_meta_get_int(q->db, "pruned_through_rev", &v) == 0) {
+		out_int(q->out, v);
+		if (hsdb_meta_get_int(q->db, "pruned_us", &v) == 0)
+			out_time(q->out, v, 1);
+		else
+			out_null(q->out);
+		if (hsdb_meta_get_int(q->db, "pruned_rows", &v) == 0)
+			out_int(q->out, v);
+		else
+			out_null(q->out);
+	} else {
+		out_null(q->out);
+		out_null(q->out);
+		out_null(q->out);
+	}
 	return hq_close(q, 0);
 }
 

@@ -299,6 +299,7 @@ int
 hq_open(struct hq *q)
 {
 	char err[512];
+	int64_t v, us;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -312,6 +313,17 @@ hq_open(struct hq *q)
 	}
 	q->have_first = meta_int(q, "first_rev", &q->first_rev) &&
 	    meta_int(q, "first_us", &q->first_us);
+	/*
+	 * History pruned by the recorder's --retain: coverage starts at the
+	 * pruning horizon, since intervals that ended before it are gone.
+	 */
+	q->pruned = 0;
+	if (q->have_first && meta_int(q, "pruned_through_rev", &v) &&
+	    v > q->first_rev && meta_int(q, "pruned_us", &us)) {
+		q->first_rev = v;
+		q->first_us = us;
+		q->pruned = 1;
+	}
 	q->have_recorded = meta_int(q, "recorded_rev", &q->recorded_rev) &&
 	    meta_int(q, "recorded_us", &q->recorded_us);
 	if (!q->have_recorded) {

@@ -63,6 +63,7 @@ struct hq {
 	/* meta (hsdb.h), read by hq_open; have_* say which were present */
 	int64_t first_rev, first_us, recorded_rev, recorded_us;
 	int have_first, have_recorded;
+	int pruned; /* first_rev/first_us are the --retain horizon */
 	int64_t epoch, rev_offset;
 
 	char echo[256]; /* the resolution, for empty answers */

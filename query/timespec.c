@@ -432,8 +432,11 @@ resolve_time(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 	}
 	if (spec->us < q->first_us) {
 		hq_warn(q,
-		    "%s is before recording began (first snapshot %s, "
-		    "rev %lld): what existed then is unknown",
+		    q->pruned ? "%s is before the retention horizon (%s, "
+				"rev %lld): history that ended before it was "
+				"pruned"
+			      : "%s is before recording began (first snapshot "
+				"%s, rev %lld): what existed then is unknown",
 		    spec->text, fmt_us(q->first_us, a, sizeof(a)),
 		    (long long)q->first_rev);
 		return 0;
@@ -469,8 +472,11 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 		pt->rev = q->recorded_rev;
 	} else if (!q->have_first || pt->rev < q->first_rev)
 		hq_warn(q,
-		    "%s is before the first snapshot (rev %lld): keys "
-		    "deleted before recording began are unknown",
+		    q->pruned
+			? "%s is before the retention horizon (rev "
+			  "%lld): history that ended before it was pruned"
+			: "%s is before the first snapshot (rev %lld): "
+			  "keys deleted before recording began are unknown",
 		    spec->text, (long long)q->first_rev);
 	else if ((rc = warn_gap_rev(q, spec->text, pt->rev)) != 0)
 		return rc;

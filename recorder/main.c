@@ -17,6 +17,8 @@
 
 #include "etcdconfig.h"
 #include "hsdb.h"
+#include "metrics.h"
+#include "retain.h"
 #include "log.h"
 #include "recorder.h"
 
@@ -56,6 +58,12 @@ static const char usage_text[] =
     "                        (4; 1 = a single watch)\n"
     "  --catchup-min REVS    backlog that makes catch-up use several (20000)\n"
     "  --stall-timeout SECS  reconnect after this long without a byte (660)\n"
+    "  --retain AGE          prune history that ended more than AGE ago\n"
+    "                        (90d, 12h, 30m): closed intervals and superseded\n"
+    "                        events; open intervals and revision times stay\n"
+    "  --retain-every SECS   how often to prune (300)\n"
+    "  --metrics-addr ADDR   serve /metrics (Prometheus) and /healthz on\n"
+    "                        HOST:PORT, e.g. 127.0.0.1:9963\n"
     "  --log-format FMT      text (default) or json\n"
     "  -v, --verbose         debug logging\n"
     "  -h, --help            this text\n"
@@ -86,7 +94,10 @@ enum {
 	OPT_ETCD_CONFIG,
 	OPT_PRINT_CONFIG,
 	OPT_USER,
-	OPT_PASSWORD_FILE
+	OPT_PASSWORD_FILE,
+	OPT_METRICS_ADDR,
+	OPT_RETAIN,
+	OPT_RETAIN_EVERY
 };
 
 static const struct option long_opts[] = {
@@ -106,6 +117,9 @@ static const struct option long_opts[] = {
     {"etcd-config", required_argument, NULL, OPT_ETCD_CONFIG},
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
     {"user", required_argument, NULL, OPT_USER},
+    {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
+    {"retain", required_argument, NULL, OPT_RETAIN},
+    {"retain-every", required_argument, NULL, OPT_RETAIN_EVERY},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"stall-timeout", required_argument, NULL, OPT_STALL},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -349,6 +363,8 @@ run(const struct recorder_config *cfg)
 	struct ev_loop *loop;
 	struct ev_signal sigterm, sigint;
 	struct recorder *r;
+	struct metrics *metrics = NULL;
+	struct retain *retain = NULL;
 	char err[512];
 	int status;
 
@@ -364,6 +380,23 @@ run(const struct recorder_config *cfg)
 		curl_global_cleanup();
 		return REC_EXIT_DB;
 	}
+	if (cfg->metrics_addr &&
+	    (metrics = metrics_start(loop, cfg->metrics_addr, recorder_metrics,
+		 recorder_health, r, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		recorder_free(r);
+		curl_global_cleanup();
+		return REC_EXIT_USAGE;
+	}
+	if (cfg->retain_us > 0 &&
+	    (retain = retain_start(loop, cfg->db_path, cfg->retain_us,
+		 cfg->retain_every, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		metrics_stop(metrics);
+		recorder_free(r);
+		curl_global_cleanup();
+		return REC_EXIT_DB;
+	}
 	ev_signal_init(&sigterm, signal_cb, SIGTERM);
 	sigterm.data = r;
 	ev_signal_start(loop, &sigterm);
@@ -376,6 +409,8 @@ run(const struct recorder_config *cfg)
 	status = recorder_status(r);
 	ev_signal_stop(loop, &sigterm);
 	ev_signal_stop(loop, &sigint);
+	retain_stop(retain);
+	metrics_stop(metrics);
 	recorder_free(r);
 	curl_global_cleanup();
 	return status;
@@ -400,6 +435,7 @@ main(int argc, char **argv)
 	cfg.batch_events = 10000;
 	cfg.page_limit = 5000;
 	cfg.catchup_streams = 4;
+	cfg.retain_every = 300;
 	cfg.catchup_min = 20000;
 	cfg.etcd.stall_timeout = 660;
 	cfg.etcd.request_timeout = 60;
@@ -412,6 +448,20 @@ main(int argc, char **argv)
 			break;
 		case OPT_ENDPOINTS:
 			f_endpoints = optarg;
+			break;
+		case OPT_RETAIN:
+			if ((cfg.retain_us = retain_parse(optarg)) < 0)
+				usage_error(
+				    "--retain %s: give an age like 90d, "
+				    "12h or 30m",
+				    optarg);
+			break;
+		case OPT_RETAIN_EVERY:
+			cfg.retain_every =
+			    number(optarg, "--retain-every", 0.1);
+			break;
+		case OPT_METRICS_ADDR:
+			cfg.metrics_addr = optarg;
 			break;
 		case OPT_USER:
 			f_user = optarg;

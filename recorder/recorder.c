@@ -20,10 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catchup.h"
 #include "codec.h"
 #include "etcdconfig.h"
+#include "kinds.h"
+#include "metrics.h"
 #include "log.h"
 #include "store.h"
 #include "wire.h"
@@ -68,6 +71,16 @@ struct recorder {
 	struct catchup *catchup;
 	int catchup_off; /* it failed once: use one watch from now on */
 
+	/* figures for /metrics */
+	int64_t started_us;
+	int64_t n_revisions; /* revisions written since start */
+	int64_t n_reconnects;
+	int64_t n_gaps;
+	int64_t head_rev; /* newest etcd revision seen in a header */
+	double commit_sum;
+	int64_t commit_count;
+	int64_t commit_hist[10]; /* per bucket of commit_le[] */
+
 	/* etcd authentication */
 	void (*auth_next)(struct recorder *);
 	int auth_off; /* etcd said authentication is not enabled */
@@ -79,6 +92,10 @@ struct recorder {
 	struct ev_timer tick_timer;
 	struct ev_timer quiet_timer;
 };
+
+/* Upper bounds (seconds) of the commit latency histogram's buckets. */
+static const double commit_le[10] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 
 static void snapshot_request(struct recorder *r);
 static void watch_single(struct recorder *r);
@@ -98,8 +115,12 @@ static int
 commit(struct recorder *r)
 {
 	ev_timer_stop(r->loop, &r->batch_timer);
+	double t0, dt;
+	size_t i;
+
 	if (!store_in_txn(r->store))
 		return 0;
+	t0 = ev_time();
 	if (store_commit(r->store) != 0) {
 		log_err("cannot write %s; stopping (what was committed "
 			"before is intact; a restart resumes from there)",
@@ -108,6 +129,12 @@ commit(struct recorder *r)
 		return -1;
 	}
 	r->pending = 0;
+	dt = ev_time() - t0;
+	r->commit_sum += dt;
+	r->commit_count++;
+	for (i = 0; i < sizeof(commit_le) / sizeof(commit_le[0]); i++)
+		if (dt <= commit_le[i])
+			r->commit_hist[i]++;
 	/* Commits can take a while; timers armed next must see real time. */
 	ev_now_update(r->loop);
 	return 0;
@@ -136,6 +163,7 @@ retry_later(struct recorder *r, void (*fn)(struct recorder *))
 		return;
 	}
 	etcd_next_endpoint(r->etcd);
+	r->n_reconnects++;
 	r->retry_fn = fn;
 	ev_timer_stop(r->loop, &r->retry_timer);
 	ev_timer_set(&r->retry_timer, r->backoff * jitter, 0.);
@@ -394,6 +422,7 @@ resync_done(struct recorder *r)
 		return -1;
 	}
 	r->cluster_id = r->resync_cluster;
+	r->n_gaps++;
 	log_warn("gap recorded after revision %lld: %s; re-listed %ld keys at "
 		 "revision %lld: %ld inferred puts, %ld inferred deletes",
 	    (long long)r->wm_rev, r->resync_reason, r->snap_keys,
@@ -574,6 +603,7 @@ watch_events(struct recorder *r, const struct wire_watch *m, int64_t limit,
 			int replay = e->kv.mod_rev <= r->created_rev;
 
 			r->cur_rev = e->kv.mod_rev;
+			r->n_revisions++;
 			if (store_revision(r->store, r->cur_rev,
 				replay ? "replay" : "watch",
 				replay ? r->replay_lo_us : now, now) != 0)
@@ -678,6 +708,8 @@ process_line(
 		}
 		r->created_rev = m.hdr.revision;
 		r->backoff = 0.1;
+		if (m.hdr.revision > r->head_rev)
+			r->head_rev = m.hdr.revision;
 		if (r->catchup == NULL)
 			log_info("watching %s from revision %lld on %s (etcd "
 				 "at %lld)",
@@ -705,6 +737,8 @@ process_line(
 		rc = -1;
 		goto out;
 	}
+	if (m.hdr.revision > r->head_rev)
+		r->head_rev = m.hdr.revision;
 	if (m.nevents > 0) {
 		if (watch_events(r, &m, limit, complete) != 0) {
 			rc = -1;
@@ -1001,6 +1035,7 @@ recorder_new(struct ev_loop *loop, const struct recorder_config *cfg, char *err,
 	r->cfg = *cfg;
 	r->backoff = 0.1;
 	r->created_rev = -1;
+	r->started_us = hs_now_us();
 	if ((r->store = store_open(cfg->db_path, err, errlen)) == NULL)
 		goto err0;
 	if ((r->etcd = etcd_new(loop, &cfg->etcd)) == NULL) {
@@ -1074,6 +1109,108 @@ recorder_stop(struct recorder *r, int status)
 	ev_timer_stop(r->loop, &r->tick_timer);
 	ev_timer_stop(r->loop, &r->quiet_timer);
 	ev_break(r->loop, EVBREAK_ALL);
+}
+
+static void
+metric(struct mbuf *b, const char *name, const char *type, const char *help,
+    double v)
+{
+	mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help,
+	    name, type, name, v);
+}
+
+void
+recorder_metrics(void *arg, struct mbuf *b)
+{
+	struct recorder *r = arg;
+	struct stat st;
+	double bytes = 0, cum;
+	char path[4096];
+	size_t i;
+	int k;
+
+	metric(b, "hindsight_events_recorded_total", "counter",
+	    "Events written to the change log since start.",
+	    (double)store_events_written(r->store));
+	metric(b, "hindsight_revisions_recorded_total", "counter",
+	    "etcd revisions written since start.", (double)r->n_revisions);
+	metric(b, "hindsight_watermark_revision", "gauge",
+	    "Every etcd revision up to this one is recorded.",
+	    (double)r->wm_rev);
+	metric(b, "hindsight_watermark_lag_seconds", "gauge",
+	    "Seconds since the watch was last known healthy and caught up.",
+	    r->wm_us ? (double)(hs_now_us() - r->wm_us) / 1e6 : -1);
+	metric(b, "hindsight_watermark_lag_revisions", "gauge",
+	    "Newest etcd revision seen minus the watermark.",
+	    r->head_rev > r->wm_rev ? (double)(r->head_rev - r->wm_rev) : 0);
+	metric(b, "hindsight_watch_up", "gauge",
+	    "1 while the watch is connected and caught up.",
+	    caught_up(r) ? 1 : 0);
+	metric(b, "hindsight_reconnects_total", "counter",
+	    "Retries after etcd failures (each on the next endpoint).",
+	    (double)r->n_reconnects);
+	metric(b, "hindsight_gaps_total", "counter",
+	    "Gaps recorded since start (compaction, replaced cluster).",
+	    (double)r->n_gaps);
+	mbuf_printf(b,
+	    "# HELP hindsight_decode_errors_total Values kept raw "
+	    "because they did not decode, by key kind.\n"
+	    "# TYPE hindsight_decode_errors_total counter\n");
+	for (k = 0; k < HS_KIND_COUNT; k++)
+		mbuf_printf(b,
+		    "hindsight_decode_errors_total{family=\"%s\"} "
+		    "%lld\n",
+		    hs_kind_name(k),
+		    (long long)store_decode_errors_kind(r->store, k));
+	mbuf_printf(b,
+	    "# HELP hindsight_commit_seconds Time to commit a "
+	    "batch.\n# TYPE hindsight_commit_seconds histogram\n");
+	for (i = 0; i < sizeof(commit_le) / sizeof(commit_le[0]); i++)
+		mbuf_printf(b,
+		    "hindsight_commit_seconds_bucket{le=\"%g\"} "
+		    "%lld\n",
+		    commit_le[i], (long long)r->commit_hist[i]);
+	cum = (double)r->commit_count;
+	mbuf_printf(b,
+	    "hindsight_commit_seconds_bucket{le=\"+Inf\"} %.17g\n"
+	    "hindsight_commit_seconds_sum %.17g\n"
+	    "hindsight_commit_seconds_count %.17g\n",
+	    cum, r->commit_sum, cum);
+	if (stat(r->cfg.db_path, &st) == 0)
+		bytes += (double)st.st_size;
+	snprintf(path, sizeof(path), "%s-wal", r->cfg.db_path);
+	if (stat(path, &st) == 0)
+		bytes += (double)st.st_size;
+	metric(b, "hindsight_db_bytes", "gauge",
+	    "Size of the db file and its WAL.", bytes);
+	metric(b, "hindsight_start_time_seconds", "gauge",
+	    "When the recorder started, Unix time.",
+	    (double)r->started_us / 1e6);
+}
+
+int
+recorder_health(void *arg, char *why, size_t size)
+{
+	struct recorder *r = arg;
+	double age = (double)(hs_now_us() - r->wm_us) / 1e6;
+
+	if (!caught_up(r)) {
+		snprintf(why, size, "%s (recorded through revision %lld)",
+		    r->state == ST_SNAPSHOT ? "taking the snapshot"
+			: r->catchup	    ? "catching up"
+			: r->stream	    ? "watch not caught up yet"
+				    : "not watching (etcd unreachable?)",
+		    (long long)r->wm_rev);
+		return 0;
+	}
+	/* The tick refreshes the watermark every second while healthy. */
+	if (age > 10) {
+		snprintf(why, size, "watermark %.0f s old", age);
+		return 0;
+	}
+	snprintf(why, size, "watching, recorded through revision %lld",
+	    (long long)r->wm_rev);
+	return 1;
 }
 
 int

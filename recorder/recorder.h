@@ -10,6 +10,7 @@
 #define HS_RECORDER_H
 
 #include <ev.h>
+#include <stdint.h>
 
 #include "etcd.h"
 
@@ -24,6 +25,9 @@ struct recorder_config {
 	int catchup_streams; /* watches for a long backlog (1: one watch) */
 	long catchup_min; /* revisions behind before several are used */
 	const char *password_file; /* re-read at each authentication */
+	const char *metrics_addr; /* HOST:PORT for /metrics, or NULL */
+	int64_t retain_us; /* --retain, 0: keep everything */
+	double retain_every; /* seconds between pruning rounds */
 	struct etcd_config etcd;
 };
 
@@ -47,6 +51,15 @@ int recorder_start(struct recorder *r);
 
 /* Commit what is buffered, close the stream, break the loop. */
 void recorder_stop(struct recorder *r, int status);
+
+/*
+ * For metrics.h: the /metrics text (arg is the recorder), and /healthz:
+ * healthy while the watch is connected, caught up and its watermark
+ * fresh.
+ */
+struct mbuf;
+void recorder_metrics(void *arg, struct mbuf *out);
+int recorder_health(void *arg, char *why, size_t size);
 
 /* The status to exit with once the loop has returned. */
 int recorder_status(const struct recorder *r);

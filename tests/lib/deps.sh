@@ -4,7 +4,7 @@
 # touches nothing).  Uses apt-get as root, else through sudo.
 set -eu
 PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
-libev-dev libyaml-dev sqlite3 etcd-server etcd-client curl python3 perl jq tzdata
+libev-dev libyaml-dev libmicrohttpd-dev sqlite3 etcd-server etcd-client curl python3 perl jq tzdata
 python3-pandas python3-matplotlib python3-yaml openssl man-db groff-base"
 missing=""
 for p in $PKGS; do

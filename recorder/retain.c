@@ -1,0 +1,309 @@
+/*
+ * retain.c: prune old history in small steps (see retain.h).
+ *
+ * A round fixes the cutoff revision R (the last revision observed at or
+ * before now - keep), then walks the tables in ranges, one short
+ * transaction per range, chained by a zero-delay timer so the loop keeps
+ * serving the watch between steps.
+ */
+#include "retain.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "hsdb.h"
+#include "log.h"
+
+#define STEP 20000 /* revisions or rowids per transaction */
+
+/* The typed interval tables and their child rows (schema/001_init.sql). */
+static const struct {
+	const char *table, *child, *child_col;
+} typed[] = {
+    {"identities", NULL, NULL},
+    {"identity_users", NULL, NULL},
+    {"ipcache", "ipcache_ports", "ipcache_row"},
+    {"nodes", "node_addresses", "node_row"},
+    {"services", "service_ports", "service_row"},
+};
+#define NTYPED (sizeof(typed) / sizeof(typed[0]))
+
+struct retain {
+	struct ev_loop *loop;
+	sqlite3 *db;
+	int64_t keep_us;
+	double every;
+	struct ev_timer round; /* every `every` seconds */
+	struct ev_timer step; /* the next range of a round in progress */
+	/* the round in progress */
+	int active;
+	int64_t cut; /* prune what ended at or before this */
+	int table; /* -1: events, 0..NTYPED-1: typed[] */
+	int64_t lo, hi; /* the next range, and where the table ends */
+	int64_t removed;
+};
+
+int64_t
+retain_parse(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v <= 0 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (end[0]) {
+	case 'd':
+		return (int64_t)(v * 86400e6);
+	case 'h':
+		return (int64_t)(v * 3600e6);
+	case 'm':
+		return (int64_t)(v * 60e6);
+	case 's':
+		return (int64_t)(v * 1e6);
+	default:
+		return -1;
+	}
+}
+
+static int
+one_int(struct retain *t, const char *sql, int64_t arg, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, arg);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Run sql with ?1..?3 bound (a statement using fewer ignores the rest). */
+static int
+exec3(struct retain *t, const char *sql, int64_t a, int64_t b, int64_t c)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	sqlite3_bind_int64(st, 3, c);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	t->removed += sqlite3_changes(t->db);
+	return 0;
+}
+
+/* Where the next table's ranges start and end. */
+static void
+table_bounds(struct retain *t)
+{
+	char sql[128];
+
+	t->lo = 0;
+	t->hi = -1;
+	if (t->table < 0) {
+		one_int(t, "SELECT min(rev) FROM events", 0, &t->lo);
+		t->hi = t->cut;
+		return;
+	}
+	if ((size_t)t->table >= NTYPED)
+		return;
+	snprintf(sql, sizeof(sql), "SELECT min(rowid) FROM %s",
+	    typed[t->table].table);
+	one_int(t, sql, 0, &t->lo);
+	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM %s",
+	    typed[t->table].table);
+	one_int(t, sql, 0, &t->hi);
+}
+
+/* Delete one range of the current table; 0, or -1 when busy or failing. */
+static int
+prune_range(struct retain *t)
+{
+	char sql[512];
+	int64_t end = t->lo + STEP;
+
+	if (t->table < 0) {
+		/* Superseded at or before the cutoff, or deleted before it. */
+		if (exec3(t,
+			"DELETE FROM events WHERE rev >= ?1 AND rev < ?2 "
+			"AND ((to_rev IS NOT NULL AND to_rev <= ?3) OR "
+			"(type = 1 AND to_rev IS NULL AND rev <= ?3))",
+			t->lo, end, t->cut) != 0 ||
+		    exec3(t,
+			"DELETE FROM decode_errors WHERE rev >= ?1 AND "
+			"rev < ?2 AND rev <= ?3 AND NOT EXISTS (SELECT 1 "
+			"FROM events e WHERE e.rev = decode_errors.rev AND "
+			"e.seq = decode_errors.seq)",
+			t->lo, end, t->cut) != 0)
+			return -1;
+		return 0;
+	}
+	snprintf(sql, sizeof(sql),
+	    "DELETE FROM %s WHERE rowid >= ?1 AND "
+	    "rowid < ?2 AND to_rev IS NOT NULL AND to_rev <= ?3",
+	    typed[t->table].table);
+	if (exec3(t, sql, t->lo, end, t->cut) != 0)
+		return -1;
+	if (typed[t->table].child == NULL)
+		return 0;
+	snprintf(sql, sizeof(sql),
+	    "DELETE FROM %s WHERE %s >= ?1 AND %s < ?2 "
+	    "AND %s NOT IN (SELECT rowid FROM %s WHERE rowid >= ?1 AND "
+	    "rowid < ?2)",
+	    typed[t->table].child, typed[t->table].child_col,
+	    typed[t->table].child_col, typed[t->table].child_col,
+	    typed[t->table].table);
+	return exec3(t, sql, t->lo, end, t->cut);
+}
+
+static void
+finish_round(struct retain *t)
+{
+	int64_t total = 0, cut_us = hs_now_us() - t->keep_us;
+	char when[40];
+
+	t->active = 0;
+	if (sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		ev_timer_set(&t->step, 0.05, 0.);
+		ev_timer_start(t->loop, &t->step);
+		t->active = 1; /* try the bookkeeping again */
+		return;
+	}
+	hsdb_meta_get_int(t->db, "pruned_rows", &total);
+	exec3(t, "DELETE FROM heartbeats WHERE rev <= ?1", t->cut, 0, 0);
+	one_int(
+	    t, "SELECT t_hi_us FROM revisions WHERE rev = ?1", t->cut, &cut_us);
+	if (hsdb_meta_set_int(t->db, "pruned_through_rev", t->cut) != 0 ||
+	    hsdb_meta_set_int(t->db, "pruned_us", cut_us) != 0 ||
+	    hsdb_meta_set_int(t->db, "pruned_rows", total + t->removed) !=
+		0 ||
+	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn("retention: %s", sqlite3_errmsg(t->db));
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+		return;
+	}
+	hs_rfc3339_format(cut_us, when, sizeof(when));
+	log_info("retention: pruned %lld rows that ended before %s (revision "
+		 "%lld)",
+	    (long long)t->removed, when, (long long)t->cut);
+}
+
+static void
+step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct retain *t = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (!t->active)
+		return;
+	if (t->table >= 0 && (size_t)t->table >= NTYPED) {
+		finish_round(t);
+		return;
+	}
+	if (t->lo > t->hi) { /* this table is done */
+		t->table++;
+		table_bounds(t);
+		ev_timer_set(&t->step, 0., 0.);
+		ev_timer_start(t->loop, &t->step);
+		return;
+	}
+	/* Busy: the recorder is committing; come back in a moment. */
+	if (sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		ev_timer_set(&t->step, 0.05, 0.);
+		ev_timer_start(t->loop, &t->step);
+		return;
+	}
+	if (prune_range(t) != 0 ||
+	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn(
+		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+		t->active = 0;
+		return;
+	}
+	t->lo += STEP;
+	ev_timer_set(&t->step, 0., 0.);
+	ev_timer_start(t->loop, &t->step);
+}
+
+static void
+round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct retain *t = w->data;
+	int64_t cut, done = 0;
+
+	(void)loop;
+	(void)revents;
+	if (t->active)
+		return;
+	if (one_int(t, "SELECT max(rev) FROM revisions WHERE t_hi_us <= ?1",
+		hs_now_us() - t->keep_us, &cut) != 0)
+		return; /* nothing that old */
+	hsdb_meta_get_int(t->db, "pruned_through_rev", &done);
+	if (cut <= done)
+		return;
+	t->active = 1;
+	t->cut = cut;
+	t->removed = 0;
+	t->table = -1;
+	table_bounds(t);
+	ev_timer_set(&t->step, 0., 0.);
+	ev_timer_start(t->loop, &t->step);
+}
+
+struct retain *
+retain_start(struct ev_loop *loop, const char *db_path, int64_t keep_us,
+    double every, char *err, size_t errlen)
+{
+	struct retain *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((t->db = hsdb_open_rw(db_path, err, errlen)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	/* Never wait for the recorder's lock: step_cb retries instead. */
+	sqlite3_busy_timeout(t->db, 0);
+	t->loop = loop;
+	t->keep_us = keep_us;
+	t->every = every;
+	ev_timer_init(&t->round, round_cb, every, every);
+	t->round.data = t;
+	ev_timer_start(loop, &t->round);
+	ev_timer_init(&t->step, step_cb, 0., 0.);
+	t->step.data = t;
+	return t;
+}
+
+void
+retain_stop(struct retain *t)
+{
+	if (t == NULL)
+		return;
+	ev_timer_stop(t->loop, &t->round);
+	ev_timer_stop(t->loop, &t->step);
+	if (t->active)
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(t->db);
+	free(t);
+}

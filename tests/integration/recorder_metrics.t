@@ -1,0 +1,84 @@
+#!/bin/sh
+# /metrics and /healthz as an operator scrapes them with curl while the
+# recorder runs; JSON log lines.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/etcd.sh"
+. "$TOP/tests/lib/recorder.sh"
+
+etcd_start met
+port=$(free_port)
+M="http://127.0.0.1:$port"
+db="$TMP/m.db"
+rec_start "$db" --metrics-addr "127.0.0.1:$port" --log-format json
+healthy() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$M/healthz")" = 200 ]; }
+wait_until 15 healthy
+ok $? "/healthz answers 200 once the watch is live"
+metric() { curl -s "$M/metrics" | sed -n "s/^$1 //p"; }
+
+$KV "$ETCD_URL" many 40 cilium/m/ >/dev/null
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.9 'not json' >/dev/null
+rev=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.8 'nor this' >/dev/null; $KV "$ETCD_URL" rev)
+wait_until 10 db_reached "$db" "$rev"
+is "$(metric hindsight_watermark_revision)" "$rev" "watermark revision = the db's recorded_rev"
+is "$(metric hindsight_events_recorded_total)" "$(q "$db" "SELECT count(*) FROM events")" \
+	"events recorded = rows in the change log"
+is "$(metric 'hindsight_decode_errors_total{family="ipcache"}')" 2 \
+	"decode errors counted per key family"
+is "$(metric 'hindsight_decode_errors_total{family="node"}')" 0 "…and 0 for the others"
+[ "$(metric hindsight_commit_seconds_count)" -ge 1 ] &&
+	[ "$(metric 'hindsight_commit_seconds_bucket{le="+Inf"}')" = "$(metric hindsight_commit_seconds_count)" ]
+ok $? "commit latency histogram with consistent +Inf bucket and count"
+[ "$(metric hindsight_db_bytes)" -gt 0 ]
+ok $? "db size reported"
+is "$(metric hindsight_watch_up)" 1 "watch_up 1"
+curl -s "$M/metrics" | grep -q '^# TYPE hindsight_commit_seconds histogram$'
+ok $? "Prometheus text format with TYPE lines"
+lag=$(metric hindsight_watermark_lag_seconds)
+awk -v l="$lag" 'BEGIN { exit !(l >= 0 && l < 5) }'
+ok $? "watermark lag in seconds is small while healthy ($lag)"
+
+# etcd goes away: unhealthy, reconnects counted; back: healthy again.
+kill -9 "$ETCD_PID"
+wait "$ETCD_PID" 2>/dev/null
+unhealthy() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$M/healthz")" = 503 ]; }
+wait_until 10 unhealthy
+ok $? "/healthz 503 while etcd is down"
+curl -s "$M/healthz" | grep -q '^unhealthy: '
+ok $? "…saying why"
+reconnected() { [ "$(metric hindsight_reconnects_total)" -ge 1 ]; }
+wait_until 10 reconnected
+ok $? "reconnect attempts counted"
+# shellcheck disable=SC2086 # ETCD_ARGS is a list of flags
+etcd $ETCD_ARGS --log-level error --logger zap >>"$TMP/etcd-met.log" 2>&1 &
+ETCD_PID=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $ETCD_PID"
+wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd did not restart"
+$KV "$ETCD_URL" put cilium/back 1 >/dev/null
+wait_until 20 healthy
+ok $? "/healthz 200 again once etcd is back"
+is "$(curl -s -o /dev/null -w '%{http_code}' "$M/nothing")" 404 "other paths: 404"
+rec_stop
+ok $? "SIGTERM: exit 0"
+
+# JSON logs: every line an object with time, level and msg.
+"$PY" -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    assert set(o) == {"time", "level", "msg"}, o
+    n += 1
+assert n >= 3
+' "$TMP/rec.log"
+ok $? "--log-format json: one JSON object per line"
+
+# Bad addresses: exit 1 with one line.
+"$BIN/hindsight-recorder" --db "$TMP/x.db" --endpoints "$ETCD_URL" \
+	--metrics-addr nonsense 2>"$TMP/err"
+is $? 1 "--metrics-addr without a port: exit 1"
+"$BIN/hindsight-recorder" --db "$TMP/x.db" --endpoints "$ETCD_URL" \
+	--metrics-addr "127.0.0.1:${ETCD_URL##*:}" 2>"$TMP/err"
+is $? 1 "--metrics-addr on a port in use: exit 1"
+grep -q 'cannot listen' "$TMP/err"
+ok $? "…saying it cannot listen"
+done_testing

@@ -1,0 +1,74 @@
+#!/bin/sh
+# --retain: history that ended before the limit is pruned while recording
+# goes on; open intervals, the latest state and every answer after the
+# horizon stay the same; status says what was pruned; a question before
+# the horizon says so (exit 3).
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/etcd.sh"
+. "$TOP/tests/lib/recorder.sh"
+
+etcd_start ret
+H="$BIN/hindsight"
+ip() { printf '{"IP":"%s","Mask":null,"HostIP":"10.5.0.1","ID":%s,"Metadata":"cilium-global:default:n1:1","K8sNamespace":"ns","K8sPodName":"%s"}' "$1" "$2" "$3"; }
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.1 "$(ip 10.0.0.1 100 old-a)" >/dev/null
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.2 "$(ip 10.0.0.2 100 keeps)" >/dev/null
+db="$TMP/r.db"
+rec_start "$db" --retain 3s --retain-every 0.5
+wait_until 10 db_reached "$db" "$($KV "$ETCD_URL" rev)" || bail "no snapshot"
+# Old history: 10.0.0.1 changes hands and its first holder's interval closes.
+$KV "$ETCD_URL" many 30 cilium/churn/ >/dev/null
+rev=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.1 "$(ip 10.0.0.1 200 new-b)")
+wait_until 10 db_reached "$db" "$rev"
+closed=$(q "$db" "SELECT count(*) FROM events WHERE to_rev IS NOT NULL")
+[ "$closed" -gt 0 ]
+ok $? "closed history exists before pruning ($closed events)"
+revs_before=$(q "$db" "SELECT count(*) FROM revisions WHERE rev <= $rev")
+
+# Age it past the limit (bounded wait), while recording goes on.
+pruned() { [ -n "$(q "$db" "SELECT value FROM meta WHERE name='pruned_through_rev'")" ]; }
+wait_until 20 pruned
+ok $? "a pruning round ran"
+live=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.3 "$(ip 10.0.0.3 300 live-c)")
+wait_until 10 db_reached "$db" "$live"
+ok $? "recording goes on while pruning"
+through=$(q "$db" "SELECT value FROM meta WHERE name='pruned_through_rev'")
+is "$(q "$db" "SELECT count(*) FROM events WHERE to_rev IS NOT NULL AND to_rev <= $through")" 0 \
+	"no event superseded at or before the horizon is left"
+is "$(q "$db" "SELECT count(*) FROM ipcache WHERE to_rev IS NOT NULL AND to_rev <= $through")" 0 \
+	"no ipcache interval closed before the horizon is left"
+is "$(q "$db" "SELECT pod FROM ipcache WHERE ip='10.0.0.2' AND to_rev IS NULL")" keeps \
+	"an open interval older than the limit is kept"
+is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "the current state is intact"
+# After the horizon every answer still equals etcd's own (not compacted).
+hs_state() {
+	"$H" --db "$db" --format json snapshot --at "rev:$1" | "$PY" -c '
+import json, sys
+for o in json.load(sys.stdin):
+    print("%s|%s" % (o["key"], o["value"].encode().hex().upper()))'
+}
+is "$(hs_state "$live")" "$($KV "$ETCD_URL" state cilium/ "$live")" \
+	"snapshot at a revision after the horizon equals etcd's range there"
+is "$(q "$db" "SELECT count(*) FROM revisions WHERE rev <= $rev")" "$revs_before" \
+	"the revision-to-time map is kept whole"
+rec_stop
+ok $? "SIGTERM: exit 0"
+# Stopped: the horizon no longer moves while it is compared.
+through=$(q "$db" "SELECT value FROM meta WHERE name='pruned_through_rev'")
+"$H" --db "$db" --format json status >"$TMP/status.json"
+"$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))[0]
+assert s["pruned_through_rev"] == int(sys.argv[2]), s
+assert s["pruned_rows"] > 0 and s["pruned_time"].endswith("Z"), s
+' "$TMP/status.json" "$through"
+ok $? "status shows how far history was pruned, when, and how many rows"
+"$H" --db "$db" ip 10.0.0.1 --at rev:2 >/dev/null 2>"$TMP/warn"
+is $? 3 "a question before the horizon exits 3"
+grep -q 'retention horizon' "$TMP/warn"
+ok $? "…saying history before it was pruned"
+grep -q 'retention: pruned' "$TMP/rec.log"
+ok $? "the recorder logs each pruning round"
+is "$(q "$db" "PRAGMA integrity_check")" ok "integrity_check ok"
+"$BIN/hindsight-recorder" --db "$db" --retain forever 2>"$TMP/err"
+is $? 1 "a malformed --retain: exit 1"
+done_testing
