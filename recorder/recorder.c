@@ -815,6 +815,21 @@ watch_end(void *arg, int result, long status, const char *why)
 	retry_later(r, resume_start);
 }
 
+/*
+ * A new watch (or set of catch-up watches) starts after the watermark:
+ * what came before it is recorded, and revisions it replays were
+ * committed after the last moment the previous watch was known healthy.
+ */
+static void
+watch_reset(struct recorder *r)
+{
+	r->resume_rev = r->wm_rev;
+	r->replay_lo_us = r->wm_us;
+	r->created_rev = -1;
+	r->cur_rev = -1;
+	r->stream_error[0] = '\0';
+}
+
 /* One watch from the watermark on. */
 static void
 watch_single(struct recorder *r)
@@ -824,11 +839,7 @@ watch_single(struct recorder *r)
 	r->state = ST_WATCH;
 	if (need_auth(r, watch_single))
 		return;
-	r->resume_rev = r->wm_rev;
-	r->replay_lo_us = r->wm_us;
-	r->created_rev = -1;
-	r->cur_rev = -1;
-	r->stream_error[0] = '\0';
+	watch_reset(r);
 	body = wire_watch_request(r->cfg.prefix, r->wm_rev + 1);
 	if (body == NULL ||
 	    (r->stream = etcd_watch(r->etcd, body, watch_line, watch_end, r)) ==
@@ -940,11 +951,7 @@ probe_done(void *arg, int result, long status, const char *body, size_t len,
 		watch_single(r);
 		return;
 	}
-	r->resume_rev = r->wm_rev;
-	r->replay_lo_us = r->wm_us;
-	r->created_rev = -1;
-	r->cur_rev = -1;
-	r->stream_error[0] = '\0';
+	watch_reset(r);
 	r->catchup = catchup_start(r->etcd, r->cfg.prefix, r->wm_rev + 1,
 	    h.revision, r->cfg.catchup_streams, &cu_ops, r);
 	if (r->catchup == NULL)
