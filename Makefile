@@ -105,7 +105,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) -Ischema -Irecorder
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
-	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_decode tests/fuzz/fuzz_decode.c recorder/decode.c schema/codec.c $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_decode tests/fuzz/fuzz_decode.c recorder/decode.c schema/codec.c schema/kinds.c $(PKG_LIBS)
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_stream tests/fuzz/fuzz_stream.c recorder/framer.c recorder/wire.c schema/codec.c $(PKG_LIBS)
 	@for t in decode stream; do \
 		rm -rf $(BUILD)/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t $(BUILD)/fuzz/corpus-$$t && \
