@@ -29,18 +29,8 @@ import time
 import urllib.parse
 
 
-def b64(b):
-    return base64.b64encode(b).decode()
-
-
-def prefix_end(p):
-    b = bytearray(p)
-    while b and b[-1] == 0xFF:
-        b.pop()
-    if not b:
-        return b"\0"
-    b[-1] += 1
-    return bytes(b)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kv import b64, prefix_end  # noqa: E402  (one copy of etcd's encodings)
 
 
 def connect(url, timeout=10):
