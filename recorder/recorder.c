@@ -1025,6 +1025,15 @@ quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	/*
+	 * Catch-up segments still pending cover revisions up to etcd's head:
+	 * more is certainly coming, however long etcd's sync rounds take
+	 * (each reads the backlog from the oldest watcher's position).
+	 */
+	if (r->catchup != NULL && r->stream == NULL) {
+		ev_timer_again(r->loop, &r->quiet_timer);
+		return;
+	}
 	once_done(r, "no further events");
 }
 

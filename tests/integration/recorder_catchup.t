@@ -53,6 +53,15 @@ backlog 2
 ok $? "--once with 3 catch-up watches exits 0"
 check "3 watches"
 
+# --once must not take the silence between etcd's sync rounds (100 ms)
+# for the end while catch-up segments are pending: a quiet limit shorter
+# than a round makes any such mistake certain.
+backlog q
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
+	--catchup-min 100 --once-quiet 0.05 2>"$TMP/cuq.log"
+ok $? "--once with a 50 ms quiet limit during catch-up exits 0"
+check "quiet limit shorter than a sync round"
+
 # A backlog below --catchup-min uses one watch.
 $KV "$ETCD_URL" many 20 cilium/small/ >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
