@@ -30,7 +30,7 @@ import urllib.parse
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kv import b64, prefix_end  # noqa: E402  (one copy of etcd's encodings)
+from kv import b64, prefix_end, read_history  # noqa: E402  (one copy each)
 
 
 def connect(url, timeout=10):
@@ -98,31 +98,14 @@ class Cluster:
 def history(urls, prefix, start):
     c = Cluster(urls)
     head = c.rev()
-    out = []
     if head < start:
-        return out
+        return []
     url = c.members[c.cur].url
     conn = connect(url, 30)
     req = {"create_request": {"key": b64(prefix), "range_end": b64(prefix_end(prefix)),
                               "start_revision": str(start)}}
     conn.request("POST", "/v3/watch", json.dumps(req), HDRS)
-    r = conn.getresponse()
-    last = 0
-    while last < head:
-        line = r.readline()
-        if not line:
-            break
-        msg = json.loads(line).get("result", {})
-        for ev in msg.get("events", []):
-            kv = ev["kv"]
-            rev = int(kv["mod_revision"])
-            key = base64.b64decode(kv["key"]).decode("utf-8", "replace")
-            if ev.get("type") == "DELETE":
-                out.append("%d|DELETE|%s|" % (rev, key))
-            else:
-                val = base64.b64decode(kv.get("value", ""))
-                out.append("%d|PUT|%s|%s" % (rev, key, val.hex().upper()))
-            last = max(last, rev)
+    out = read_history(conn.getresponse(), head)
     conn.close()
     return out
 

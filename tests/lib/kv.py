@@ -92,38 +92,42 @@ def value_arg(v):
     return v.encode()
 
 
-def history(url, prefix, start):
-    """Every event under prefix from start up to the current revision."""
-    e = Etcd(url)
-    head = e.rev()
+def read_history(resp, head):
+    """The events of a watch response as "rev|PUT|key|HEX" / "rev|DELETE|key|"
+    lines, read until an event at head has arrived: every revision up to
+    head is under the prefix in these tests, so the stream is complete."""
     out = []
-    if head < start:
-        return out
-    u = urllib.parse.urlparse(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    req = {"create_request": {"key": b64(prefix), "range_end": b64(prefix_end(prefix)),
-                              "start_revision": str(start)}}
-    conn.request("POST", "/v3/watch", json.dumps(req), headers())
-    r = conn.getresponse()
     last = 0
-    # Every revision up to head is under the prefix in these tests, so the
-    # stream is complete once an event at head has arrived.
     while last < head:
-        line = r.readline()
+        line = resp.readline()
         if not line:
             break
         msg = json.loads(line).get("result", {})
         for ev in msg.get("events", []):
             kv = ev["kv"]
             rev = int(kv["mod_revision"])
-            key = base64.b64decode(kv["key"])
+            key = base64.b64decode(kv["key"]).decode("utf-8", "replace")
             if ev.get("type") == "DELETE":
-                out.append("%d|DELETE|%s|" % (rev, key.decode("utf-8", "replace")))
+                out.append("%d|DELETE|%s|" % (rev, key))
             else:
                 val = base64.b64decode(kv.get("value", ""))
-                out.append("%d|PUT|%s|%s" % (rev, key.decode("utf-8", "replace"),
-                                             val.hex().upper()))
+                out.append("%d|PUT|%s|%s" % (rev, key, val.hex().upper()))
             last = max(last, rev)
+    return out
+
+
+def history(url, prefix, start):
+    """Every event under prefix from start up to the current revision."""
+    e = Etcd(url)
+    head = e.rev()
+    if head < start:
+        return []
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    req = {"create_request": {"key": b64(prefix), "range_end": b64(prefix_end(prefix)),
+                              "start_revision": str(start)}}
+    conn.request("POST", "/v3/watch", json.dumps(req), headers())
+    out = read_history(conn.getresponse(), head)
     conn.close()
     return out
 
