@@ -365,6 +365,7 @@ run(const struct recorder_config *cfg)
 	struct recorder *r;
 	struct metrics *metrics = NULL;
 	struct retain *retain = NULL;
+	sigset_t stop;
 	char err[512];
 	int status;
 
@@ -403,6 +404,11 @@ run(const struct recorder_config *cfg)
 	ev_signal_init(&sigint, signal_cb, SIGINT);
 	sigint.data = r;
 	ev_signal_start(loop, &sigint);
+	/* libev's handlers are in place (main() held the signals so far). */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 
 	if (recorder_start(r) == 0)
 		ev_run(loop, 0);
@@ -426,8 +432,18 @@ main(int argc, char **argv)
 	const char *password_file = NULL;
 	static char user[256], password[1024];
 	char *endpoints = NULL, err[512];
+	sigset_t stop;
 	int c, verbose = 0, json = 0, print_config = 0, status;
 
+	/*
+	 * A SIGTERM during start-up, before the loop's signal watchers exist,
+	 * must still mean "commit and exit 0": hold the signals until run()
+	 * has its watchers, then let them in (a pending one arrives there).
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.prefix = "cilium/";
 	cfg.once_quiet = 2.0;
