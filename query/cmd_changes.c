@@ -4,9 +4,9 @@
  * two states) and "snapshot" (the whole state at a revision).
  *
  * All four read events, the exactly-once log, so they work for every key
- * whether or not its kind decodes.  A PUT row is also the validity
- * interval of its value: it is current at R when rev <= R and (to_rev IS
- * NULL or to_rev > R).  Values are printed byte-exact: as text when they
+ * whether or not its kind decodes.  A key's state at R is its latest
+ * event at or before R (one probe of events_key (key_id, rev)): present
+ * when that is a PUT.  Values are printed byte-exact: as text when they
  * are UTF-8, else as value_base64.
  */
 #include <stdlib.h>
@@ -258,16 +258,17 @@ cmd_snapshot(struct hq *q, int argc, char **argv)
 		goto done;
 	f = filter_sql(kind, upper, 2);
 	/*
-	 * The latest state is the events_open partial index; a past state
-	 * is every PUT whose interval [rev, to_rev) holds R.
+	 * Per key (in key order, through keys' unique index) its latest
+	 * event at or before R (one events_key probe), if a PUT.
 	 */
 	sql = sqlite3_mprintf(
 	    "SELECT k.key, k.kind, v.value, e.create_rev, e.rev, e.version,"
-	    " e.lease FROM events e JOIN keys k ON k.id = e.key_id"
+	    " e.lease FROM keys k CROSS JOIN events e INDEXED BY events_key"
+	    " ON e.key_id = k.id"
+	    " AND e.rev = (SELECT max(l.rev) FROM events l"
+	    " WHERE l.key_id = k.id AND l.rev <= ?1)"
 	    " LEFT JOIN vals v ON v.id = e.val_id"
-	    " WHERE e.type = 0 AND %s%s ORDER BY k.key",
-	    at == NULL ? "e.to_rev IS NULL AND ?1 = ?1"
-		       : "e.rev <= ?1 AND (e.to_rev IS NULL OR e.to_rev > ?1)",
+	    " WHERE e.type = 0%s ORDER BY k.key",
 	    f ? f : "");
 	sqlite3_free(f);
 	st = sql != NULL ? hq_prepare(q, sql) : NULL;

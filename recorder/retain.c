@@ -137,11 +137,17 @@ prune_range(struct retain *t)
 	int64_t end = t->lo + STEP;
 
 	if (t->table < 0) {
-		/* Superseded at or before the cutoff, or deleted before it. */
+		/*
+		 * Superseded at or before the cutoff (the key's next event
+		 * is at or before it), or a DELETE before it that is the
+		 * key's last event.
+		 */
 		if (exec3(t,
 			"DELETE FROM events WHERE rev >= ?1 AND rev < ?2 "
-			"AND ((to_rev IS NOT NULL AND to_rev <= ?3) OR "
-			"(type = 1 AND to_rev IS NULL AND rev <= ?3))",
+			"AND rev <= ?3 AND coalesce((SELECT n.rev <= ?3 "
+			"FROM events n WHERE n.key_id = events.key_id "
+			"AND n.rev > events.rev ORDER BY n.rev LIMIT 1), "
+			"type = 1)",
 			t->lo, end, t->cut) != 0 ||
 		    exec3(t,
 			"DELETE FROM decode_errors WHERE rev >= ?1 AND "
@@ -190,8 +196,7 @@ finish_round(struct retain *t)
 	    t, "SELECT t_hi_us FROM revisions WHERE rev = ?1", t->cut, &cut_us);
 	if (hsdb_meta_set_int(t->db, "pruned_through_rev", t->cut) != 0 ||
 	    hsdb_meta_set_int(t->db, "pruned_us", cut_us) != 0 ||
-	    hsdb_meta_set_int(t->db, "pruned_rows", total + t->removed) !=
-		0 ||
+	    hsdb_meta_set_int(t->db, "pruned_rows", total + t->removed) != 0 ||
 	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		log_warn("retention: %s", sqlite3_errmsg(t->db));
 		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);

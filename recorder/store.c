@@ -1,22 +1,23 @@
 /*
  * store.c: events in, rows out (see store.h).
  *
- * Per event: intern the key (kind from decode.c) and the value, close the
- * key's open event (its to_rev), insert the event, then bring the typed
- * table of the key's kind up to date: close the open row and insert the
- * decoded value.  A PUT that leaves the value unchanged (a lease-only
- * re-put, as Cilium >= 1.14 does after a restart) is a raw event but does
- * not split the typed interval.  A value that does not decode is kept raw,
- * noted in decode_errors and logged once per key kind.
+ * Per event: intern the key (kind from decode.c), store the value (a new
+ * vals row unless it equals the key's previous value), bring the typed
+ * table of the key's kind up to date (close the open row, insert the
+ * decoded value) and insert the event with the rowid of its typed row.
+ * A PUT that leaves the value unchanged (a lease-only re-put, as Cilium
+ * >= 1.14 does after a restart) is a raw event but does not split the
+ * typed interval.  A value that does not decode is kept raw, noted in
+ * decode_errors and logged once per key kind.
  *
- * Speed (bench/store_bench.c): most events touch a key seen shortly
- * before, so a bounded cache remembers, per recently used key, its id and
- * kind, its latest event (rev, seq, value) and whether its typed table has
- * an open row.  A hit saves the key lookup, the open-event lookup and, for
- * a key whose typed row is already closed (after a DELETE or a value that
- * did not decode), the typed UPDATE.  A new revision above every recorded
- * one starts at seq 0 without asking the db.  The cache holds what the
- * open transaction wrote, so a rollback empties it.
+ * Speed (bench/store_bench.c, format 3 in schema/003_lean.sql): nothing
+ * in the file is updated in place but the typed row an event closes, and
+ * most events touch a key seen shortly before, so a bounded cache
+ * remembers, per recently used key, its id, its latest event (rev, seq,
+ * value and the value's hashes) and its open typed row.  A hit saves the
+ * key lookup and the latest-event lookup.  A new revision above every
+ * recorded one starts at seq 0 without asking the db.  The cache holds
+ * what the open transaction wrote, so a rollback empties it.
  */
 #include "store.h"
 
@@ -33,10 +34,8 @@
 enum {
 	S_KEY_GET,
 	S_KEY_INS,
-	S_VAL_GET,
 	S_VAL_INS,
 	S_OPEN_GET,
-	S_CLOSE,
 	S_SEQ,
 	S_EV_INS,
 	S_REV_INS,
@@ -75,15 +74,16 @@ enum {
 static const char *const sqls[S_COUNT] = {
     [S_KEY_GET] = "SELECT id, kind FROM keys WHERE key = ?",
     [S_KEY_INS] = "INSERT INTO keys(key, kind) VALUES (?, ?)",
-    [S_VAL_GET] = "SELECT id FROM vals WHERE hash = ? AND value = ?",
-    [S_VAL_INS] = "INSERT INTO vals(hash, value) VALUES (?, ?)",
-    [S_OPEN_GET] = "SELECT rev, seq, val_id FROM events "
-		   "WHERE key_id = ? AND to_rev IS NULL",
-    [S_CLOSE] = "UPDATE events SET to_rev = ? WHERE rev = ? AND seq = ?",
+    [S_VAL_INS] = "INSERT INTO vals(value) VALUES (?)",
+    /* The key's latest event, through events_key. */
+    [S_OPEN_GET] = "SELECT e.rev, e.seq, e.val_id, e.typed_row, v.value "
+		   "FROM events e LEFT JOIN vals v ON v.id = e.val_id "
+		   "WHERE e.key_id = ? ORDER BY e.rev DESC, e.seq DESC "
+		   "LIMIT 1",
     [S_SEQ] = "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE rev = ?",
-    [S_EV_INS] =
-	"INSERT INTO events(rev, seq, type, key_id, val_id, "
-	"lease, create_rev, version, origin) VALUES (?,?,?,?,?,?,?,?,?)",
+    [S_EV_INS] = "INSERT INTO events(rev, seq, type, key_id, val_id, "
+		 "lease, create_rev, version, origin, typed_row) "
+		 "VALUES (?,?,?,?,?,?,?,?,?,?)",
     [S_REV_INS] = "INSERT OR IGNORE INTO revisions(rev, epoch, etcd_rev, "
 		  "t_lo_us, t_hi_us, how) VALUES (?,?,?,?,?,?)",
     [S_DERR] = "INSERT INTO decode_errors(rev, seq, key_id, family, "
@@ -125,23 +125,19 @@ static const char *const sqls[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
-    [S_CLOSE_IDENT] = "UPDATE identities SET to_rev = ? "
-		      "WHERE key_id = ? AND to_rev IS NULL",
-    [S_CLOSE_IUSER] = "UPDATE identity_users SET to_rev = ? "
-		      "WHERE key_id = ? AND to_rev IS NULL",
-    [S_CLOSE_IPC] = "UPDATE ipcache SET to_rev = ? "
-		    "WHERE key_id = ? AND to_rev IS NULL",
-    [S_CLOSE_NODE] = "UPDATE nodes SET to_rev = ? "
-		     "WHERE key_id = ? AND to_rev IS NULL",
-    [S_CLOSE_SVC] = "UPDATE services SET to_rev = ? "
-		    "WHERE key_id = ? AND to_rev IS NULL",
+    [S_CLOSE_IDENT] = "UPDATE identities SET to_rev = ? WHERE rowid = ?",
+    [S_CLOSE_IUSER] = "UPDATE identity_users SET to_rev = ? WHERE rowid = ?",
+    [S_CLOSE_IPC] = "UPDATE ipcache SET to_rev = ? WHERE rowid = ?",
+    [S_CLOSE_NODE] = "UPDATE nodes SET to_rev = ? WHERE rowid = ?",
+    [S_CLOSE_SVC] = "UPDATE services SET to_rev = ? WHERE rowid = ?",
     /* Resync: the key's latest event, and which keys were listed. */
-    [S_OPEN_LAST] =
-	"SELECT e.type, e.rev, e.val_id, e.lease FROM events e "
-	"JOIN keys k ON k.id = e.key_id WHERE k.key = ? AND e.to_rev IS NULL",
+    [S_OPEN_LAST] = "SELECT e.type, e.rev, e.val_id, e.lease FROM keys k "
+		    "JOIN events e ON e.key_id = k.id WHERE k.key = ? "
+		    "ORDER BY e.rev DESC, e.seq DESC LIMIT 1",
     [S_SEEN_INS] = "INSERT OR IGNORE INTO temp.resync_seen(key) VALUES (?)",
-    [S_UNSEEN] = "SELECT k.key FROM events e JOIN keys k ON k.id = e.key_id "
-		 "WHERE e.to_rev IS NULL AND e.type = 0 AND k.key NOT IN "
+    [S_UNSEEN] = "SELECT k.key FROM keys k WHERE (SELECT e.type FROM events e "
+		 "WHERE e.key_id = k.id ORDER BY e.rev DESC, e.seq DESC "
+		 "LIMIT 1) = 0 AND k.key NOT IN "
 		 "(SELECT key FROM temp.resync_seen) ORDER BY k.key",
     [S_GAP_INS] = "INSERT INTO gaps(from_rev, to_rev, from_us, to_us, "
 		  "reason) VALUES (?,?,?,?,?)",
@@ -152,7 +148,7 @@ static const char *const sqls[S_COUNT] = {
 
 /*
  * The key cache: KC_SETS sets of KC_WAYS entries, the least recently used
- * way of a set replaced on a miss.  About 3.5 MiB when full (64k keys),
+ * way of a set replaced on a miss.  About 4.5 MiB when full (64k keys),
  * whatever the number of keys in the db.  A key is found by two
  * independent 64-bit hashes of its bytes (the key itself would cost 100
  * bytes and more per entry); mistaking one key for another takes a
@@ -163,12 +159,13 @@ static const char *const sqls[S_COUNT] = {
 
 struct kc_ent {
 	uint64_t h1, h2;
+	uint64_t vh1, vh2; /* the two hashes of the latest event's value */
 	int64_t key_id;
 	int64_t last_rev; /* the key's latest event; 0 when it has none */
-	int64_t last_seq;
-	int64_t last_val; /* its val_id; -1 for a DELETE */
+	int64_t last_val; /* its val_id; -1 for a DELETE or none */
+	int64_t typed_row; /* rowid of the key's open typed row; 0: none */
+	int32_t last_seq;
 	uint32_t used; /* tick of the last use; 0: an empty way */
-	signed char typed_open; /* typed table row open: 1, 0, -1 unknown */
 };
 
 struct store {
@@ -381,6 +378,17 @@ store_open(const char *path, char *err, size_t errlen)
 	}
 	if ((s->db = hsdb_open_rw(path, err, errlen)) == NULL)
 		goto err0;
+	/*
+	 * A 4 MiB page cache (SQLite's default is 2) holds the index pages
+	 * most events touch; checkpoints every 16 MiB of WAL instead of 4
+	 * write each hot page back less often (bench/RESULTS.md).
+	 */
+	if (sqlite3_exec(s->db,
+		"PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4000", NULL,
+		NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto err0;
+	}
 	/* Keys listed by a resync; per connection, never in the file. */
 	if (sqlite3_exec(s->db,
 		"CREATE TEMP TABLE IF NOT EXISTS resync_seen "
@@ -635,7 +643,6 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 	e->last_val = -1;
 	if (rc == 0)
 		return e; /* a new key: no event, no typed row */
-	e->typed_open = -1;
 	st = s->st[S_OPEN_GET];
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = row_st(s, S_OPEN_GET)) < 0) {
@@ -644,38 +651,47 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 	}
 	if (rc == 1) {
 		e->last_rev = sqlite3_column_int64(st, 0);
-		e->last_seq = sqlite3_column_int64(st, 1);
-		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		e->last_seq = (int32_t)sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+			const char *p = sqlite3_column_blob(st, 4);
+			size_t n = (size_t)sqlite3_column_bytes(st, 4);
+
 			e->last_val = sqlite3_column_int64(st, 2);
+			e->vh1 = hs_hash64(p ? p : "", n);
+			e->vh2 = hash2(p ? p : "", n);
+		}
+		e->typed_row = sqlite3_column_int64(st, 3);
 		done_st(s, S_OPEN_GET);
 	}
 	return e;
 }
 
+/*
+ * The value of a PUT: the key's previous value again when it is the same
+ * (a lease-only re-put; matched by two independent 64-bit hashes, like
+ * keys), else a new vals row.  *same says which.
+ */
 static int
-intern_val(struct store *s, const char *v, size_t n, int64_t *id)
+intern_val(struct store *s, struct kc_ent *e, const char *v, size_t n,
+    int64_t *id, int *same)
 {
-	int64_t h = (int64_t)hs_hash64(v, n);
-	sqlite3_stmt *st = s->st[S_VAL_GET];
-	int rc;
+	uint64_t h1, h2;
 
 	if (v == NULL)
 		v = "";
-	sqlite3_bind_int64(st, 1, h);
-	sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
-	if ((rc = row_st(s, S_VAL_GET)) < 0)
-		return -1;
-	if (rc == 1) {
-		*id = sqlite3_column_int64(st, 0);
-		done_st(s, S_VAL_GET);
+	h1 = hs_hash64(v, n);
+	h2 = hash2(v, n);
+	*same = e->last_val > 0 && e->vh1 == h1 && e->vh2 == h2;
+	if (*same) {
+		*id = e->last_val;
 		return 0;
 	}
-	st = s->st[S_VAL_INS];
-	sqlite3_bind_int64(st, 1, h);
-	sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+	sqlite3_bind_blob(s->st[S_VAL_INS], 1, v, (int)n, SQLITE_STATIC);
 	if (exec_st(s, S_VAL_INS) != 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(s->db);
+	e->vh1 = h1;
+	e->vh2 = h2;
 	return 0;
 }
 
@@ -745,7 +761,7 @@ close_stmt(enum hs_kind kind)
 
 static int
 insert_ipcache(struct store *s, int64_t key_id, const struct hs_key *k,
-    const struct hs_value *v, int64_t rev)
+    const struct hs_value *v, int64_t rev, int64_t *rowp)
 {
 	sqlite3_stmt *st = s->st[S_IPC_INS];
 	int64_t row;
@@ -770,7 +786,7 @@ insert_ipcache(struct store *s, int64_t key_id, const struct hs_key *k,
 	sqlite3_bind_int64(st, 14, rev);
 	if (exec_st(s, S_IPC_INS) != 0)
 		return -1;
-	row = sqlite3_last_insert_rowid(s->db);
+	row = *rowp = sqlite3_last_insert_rowid(s->db);
 	st = s->st[S_IPCPORT_INS];
 	for (i = 0; i < v->u.ipcache.nports; i++) {
 		sqlite3_bind_int64(st, 1, row);
@@ -785,7 +801,7 @@ insert_ipcache(struct store *s, int64_t key_id, const struct hs_key *k,
 
 static int
 insert_node(struct store *s, int64_t key_id, const struct hs_key *k,
-    const struct hs_value *v, int64_t rev)
+    const struct hs_value *v, int64_t rev, int64_t *rowp)
 {
 	sqlite3_stmt *st = s->st[S_NODE_INS];
 	int64_t row;
@@ -813,7 +829,7 @@ insert_node(struct store *s, int64_t key_id, const struct hs_key *k,
 	sqlite3_bind_int64(st, 16, rev);
 	if (exec_st(s, S_NODE_INS) != 0)
 		return -1;
-	row = sqlite3_last_insert_rowid(s->db);
+	row = *rowp = sqlite3_last_insert_rowid(s->db);
 	st = s->st[S_NODEADDR_INS];
 	for (i = 0; i < v->u.node.naddresses; i++) {
 		sqlite3_bind_int64(st, 1, row);
@@ -827,7 +843,7 @@ insert_node(struct store *s, int64_t key_id, const struct hs_key *k,
 
 static int
 insert_service(struct store *s, int64_t key_id, const struct hs_key *k,
-    const struct hs_value *v, int64_t rev)
+    const struct hs_value *v, int64_t rev, int64_t *rowp)
 {
 	sqlite3_stmt *st = s->st[S_SVC_INS];
 	const struct hs_svc_port *p;
@@ -844,7 +860,7 @@ insert_service(struct store *s, int64_t key_id, const struct hs_key *k,
 	sqlite3_bind_int64(st, 8, rev);
 	if (exec_st(s, S_SVC_INS) != 0)
 		return -1;
-	row = sqlite3_last_insert_rowid(s->db);
+	row = *rowp = sqlite3_last_insert_rowid(s->db);
 	st = s->st[S_SVCPORT_INS];
 	for (i = 0; i < v->u.service.nports; i++) {
 		p = &v->u.service.ports[i];
@@ -861,12 +877,15 @@ insert_service(struct store *s, int64_t key_id, const struct hs_key *k,
 	return 0;
 }
 
+/* Insert the decoded value; *row gets the typed row's rowid, if any. */
 static int
 insert_typed(struct store *s, int64_t key_id, const struct hs_key *k,
-    const struct hs_value *v, const struct store_event *ev, int64_t rev)
+    const struct hs_value *v, const struct store_event *ev, int64_t rev,
+    int64_t *row)
 {
 	sqlite3_stmt *st;
 	int64_t ls;
+	int rc;
 
 	switch (k->kind) {
 	case HS_KIND_IDENTITY:
@@ -882,7 +901,9 @@ insert_typed(struct store *s, int64_t key_id, const struct hs_key *k,
 			s->offset);
 		sqlite3_bind_int64(st, 5, ls);
 		sqlite3_bind_int64(st, 6, rev);
-		return exec_st(s, S_IDENT_INS);
+		if ((rc = exec_st(s, S_IDENT_INS)) == 0)
+			*row = sqlite3_last_insert_rowid(s->db);
+		return rc;
 	case HS_KIND_IDENTITY_USER:
 		if (intern_labels(s, k->labels, NULL, &ls) != 0)
 			return -1;
@@ -894,14 +915,16 @@ insert_typed(struct store *s, int64_t key_id, const struct hs_key *k,
 		sqlite3_bind_int64(st, 5, (int64_t)v->u.identity_user.identity);
 		sqlite3_bind_int64(st, 6, ev->lease);
 		sqlite3_bind_int64(st, 7, rev);
-		return exec_st(s, S_IUSER_INS);
+		if ((rc = exec_st(s, S_IUSER_INS)) == 0)
+			*row = sqlite3_last_insert_rowid(s->db);
+		return rc;
 	case HS_KIND_IPCACHE:
-		return insert_ipcache(s, key_id, k, v, rev);
+		return insert_ipcache(s, key_id, k, v, rev, row);
 	case HS_KIND_NODE:
 	case HS_KIND_NODEREGISTER:
-		return insert_node(s, key_id, k, v, rev);
+		return insert_node(s, key_id, k, v, rev, row);
 	case HS_KIND_SERVICE:
-		return insert_service(s, key_id, k, v, rev);
+		return insert_service(s, key_id, k, v, rev, row);
 	case HS_KIND_HEARTBEAT:
 		st = s->st[S_HB_INS];
 		sqlite3_bind_int64(st, 1, rev);
@@ -965,35 +988,64 @@ next_seq(struct store *s, int64_t rev, int64_t *seq)
 	return 0;
 }
 
+/*
+ * Bring the key's typed table up to date for an event that changes its
+ * value: close the open row, then insert the decoded value of a PUT.
+ * *row gets the new row (0: none).
+ */
+static int
+write_typed(struct store *s, const struct store_event *ev, struct kc_ent *e,
+    const struct hs_key *k, int64_t rev, int64_t seq, int64_t *row)
+{
+	struct hs_value v;
+	char err[256];
+	int cl, rc;
+
+	*row = 0;
+	if (e->typed_row != 0 && (cl = close_stmt(k->kind)) >= 0) {
+		sqlite3_bind_int64(s->st[cl], 1, rev);
+		sqlite3_bind_int64(s->st[cl], 2, e->typed_row);
+		if (exec_st(s, cl) != 0)
+			return -1;
+	}
+	e->typed_row = 0;
+	if (ev->type != 0)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	rc = hs_value_decode(
+	    k, ev->value ? ev->value : "", ev->vallen, &v, err, sizeof(err));
+	if (rc < 0)
+		return note_decode_error(s, rev, seq, e->key_id, k, ev, err);
+	if (rc > 0)
+		return 0;
+	rc = insert_typed(s, e->key_id, k, &v, ev, rev, row);
+	hs_value_release(&v);
+	return rc;
+}
+
 /* store_event() but for the cache: it may be wrong after a failure. */
 static int
 write_event(struct store *s, const struct store_event *ev)
 {
 	struct hs_key k;
-	struct hs_value v;
 	struct kc_ent *e;
 	sqlite3_stmt *st;
-	int64_t val_id = 0, prev_val, seq;
+	int64_t val_id = 0, seq, row;
 	int64_t rev = ev->mod_rev + s->offset;
-	int rc, cl, drc;
-	char err[256];
+	int same = 0;
 
 	if ((e = lookup_key(s, ev, &k)) == NULL)
 		return -1;
-	if (ev->type == 0 && intern_val(s, ev->value, ev->vallen, &val_id) != 0)
-		return -1;
 	if (next_seq(s, rev, &seq) != 0)
 		return -1;
-
-	/* Close the key's previous event: it was valid until this one. */
-	prev_val = e->last_val;
-	if (e->last_rev != 0) {
-		sqlite3_bind_int64(s->st[S_CLOSE], 1, rev);
-		sqlite3_bind_int64(s->st[S_CLOSE], 2, e->last_rev);
-		sqlite3_bind_int64(s->st[S_CLOSE], 3, e->last_seq);
-		if (exec_st(s, S_CLOSE) != 0)
-			return -1;
-	}
+	if (ev->type == 0 &&
+	    intern_val(s, e, ev->value, ev->vallen, &val_id, &same) != 0)
+		return -1;
+	/* A lease-only re-put leaves the decoded state as it was. */
+	if (same)
+		row = e->typed_row;
+	else if (write_typed(s, ev, e, &k, rev, seq, &row) != 0)
+		return -1;
 
 	st = s->st[S_EV_INS];
 	sqlite3_bind_int64(st, 1, rev);
@@ -1010,39 +1062,18 @@ write_event(struct store *s, const struct store_event *ev)
 		sqlite3_bind_int64(st, 8, ev->version);
 	}
 	sqlite3_bind_int(st, 9, ev->origin);
+	if (row != 0)
+		sqlite3_bind_int64(st, 10, row);
 	if (exec_st(s, S_EV_INS) != 0)
 		return -1;
 	s->events++;
 	e->last_rev = rev;
-	e->last_seq = seq;
+	e->last_seq = (int32_t)seq;
 	e->last_val = ev->type == 0 ? val_id : -1;
+	e->typed_row = row;
 	if (rev > s->top_rev)
 		s->top_rev = rev;
-
-	/* A lease-only re-put leaves the decoded state as it was. */
-	if (ev->type == 0 && val_id == prev_val)
-		return 0;
-	if ((cl = close_stmt(k.kind)) >= 0 && e->typed_open != 0) {
-		sqlite3_bind_int64(s->st[cl], 1, rev);
-		sqlite3_bind_int64(s->st[cl], 2, e->key_id);
-		if (exec_st(s, cl) != 0)
-			return -1;
-		e->typed_open = 0;
-	}
-	if (ev->type != 0)
-		return 0;
-	memset(&v, 0, sizeof(v));
-	drc = hs_value_decode(
-	    &k, ev->value ? ev->value : "", ev->vallen, &v, err, sizeof(err));
-	if (drc < 0)
-		return note_decode_error(s, rev, seq, e->key_id, &k, ev, err);
-	if (drc > 0)
-		return 0;
-	rc = insert_typed(s, e->key_id, &k, &v, ev, rev);
-	hs_value_release(&v);
-	if (rc == 0 && cl >= 0)
-		e->typed_open = 1;
-	return rc;
+	return 0;
 }
 
 int

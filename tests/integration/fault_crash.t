@@ -77,11 +77,8 @@ ok $? "SIGTERM: exit 0"
 hist_check "$db" "$ETCD_URL" $((first + 1)) "history equals etcd's: every revision once, in order"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's"
 is "$(db_dups "$db")" 0 "no (revision, key) recorded twice"
-is "$(q "$db" "SELECT count(*) FROM (SELECT key_id FROM events WHERE to_rev IS NULL
-	GROUP BY key_id HAVING count(*) > 1)")" 0 "every key has at most one open event"
-is "$(q "$db" "SELECT count(*) FROM events e WHERE to_rev IS NOT NULL AND to_rev <>
-	(SELECT min(rev) FROM events n WHERE n.key_id = e.key_id AND n.rev > e.rev)")" 0 \
-	"every closed event ends at the key's next event"
+is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"
+is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at its revision"
 is "$(q "$db" "SELECT count(*) FROM revisions r WHERE NOT EXISTS
 	(SELECT 1 FROM events e WHERE e.rev = r.rev) AND r.how <> 'snapshot'")" 0 \
 	"no revision row without its events"

@@ -64,6 +64,7 @@ no_scan "service --at scans nothing" service default/kubernetes --at rev:20
 no_scan "key scans nothing" key cilium/blob
 no_scan "changes in a window scans nothing" changes --from rev:12 --to rev:20
 no_scan "diff scans nothing" diff rev:13 rev:20
-has_plan "snapshot of the latest state reads the events_open index" \
-	'^SCAN e USING INDEX events_open' snapshot
+has_plan "snapshot: one events_key probe per key" \
+	'^SEARCH e USING INDEX events_key \(key_id=\? AND rev=\?\)' snapshot --at rev:20
+no_scan "snapshot of a prefix scans nothing" snapshot --prefix cilium/state/ip/
 done_testing

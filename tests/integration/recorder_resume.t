@@ -79,10 +79,7 @@ if [ "$history_db" = "$history_etcd" ]; then r=0; else
 fi
 ok $r "recorded history equals etcd's history, byte for byte, in order"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "final state equals etcd's"
-is "$(q "$db" "SELECT count(*) FROM (SELECT key_id FROM events WHERE to_rev IS NULL
-	GROUP BY key_id HAVING count(*) > 1)")" 0 "every key has exactly one open event"
-is "$(q "$db" "SELECT count(*) FROM events e WHERE to_rev IS NOT NULL AND to_rev <>
-	(SELECT min(rev) FROM events n WHERE n.key_id = e.key_id AND n.rev > e.rev)")" 0 \
-	"every closed event ends at the key's next event"
+is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"
+is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at its revision"
 is "$(q "$db" "PRAGMA integrity_check")" ok "integrity_check ok after kill -9s"
 done_testing

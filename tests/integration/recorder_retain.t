@@ -19,7 +19,7 @@ wait_until 10 db_reached "$db" "$($KV "$ETCD_URL" rev)" || bail "no snapshot"
 $KV "$ETCD_URL" many 30 cilium/churn/ >/dev/null
 rev=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.1 "$(ip 10.0.0.1 200 new-b)")
 wait_until 10 db_reached "$db" "$rev"
-closed=$(q "$db" "SELECT count(*) FROM events WHERE to_rev IS NOT NULL")
+closed=$(db_superseded "$db")
 [ "$closed" -gt 0 ]
 ok $? "closed history exists before pruning ($closed events)"
 revs_before=$(q "$db" "SELECT count(*) FROM revisions WHERE rev <= $rev")
@@ -32,7 +32,7 @@ live=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.3 "$(ip 10.0.0.3 30
 wait_until 10 db_reached "$db" "$live"
 ok $? "recording goes on while pruning"
 through=$(q "$db" "SELECT value FROM meta WHERE name='pruned_through_rev'")
-is "$(q "$db" "SELECT count(*) FROM events WHERE to_rev IS NOT NULL AND to_rev <= $through")" 0 \
+is "$(db_superseded "$db" "$through")" 0 \
 	"no event superseded at or before the horizon is left"
 is "$(q "$db" "SELECT count(*) FROM ipcache WHERE to_rev IS NOT NULL AND to_rev <= $through")" 0 \
 	"no ipcache interval closed before the horizon is left"

@@ -35,7 +35,41 @@ db_reached() {
 db_state() {
 	q "$1" "SELECT k.key || '|' || hex(v.value) FROM events e
 		JOIN keys k ON k.id = e.key_id JOIN vals v ON v.id = e.val_id
-		WHERE e.to_rev IS NULL AND e.type = 0 ORDER BY k.key"
+		WHERE e.type = 0 AND e.rev = (SELECT max(l.rev) FROM events l
+		WHERE l.key_id = e.key_id) ORDER BY k.key"
+}
+
+# Events superseded by a later event of their key at or before revision
+# THROUGH (all revisions when omitted).
+db_superseded() {
+	q "$1" "SELECT count(*) FROM events e WHERE EXISTS (SELECT 1 FROM events n
+		WHERE n.key_id = e.key_id AND n.rev > e.rev
+		AND n.rev <= ${2:-9223372036854775807})"
+}
+
+# The typed rows, one relation: kind, rowid, key_id, from_rev, to_rev.
+TYPED_ROWS="SELECT 'ipcache' AS kind, rowid AS r, key_id, from_rev, to_rev FROM ipcache
+	UNION ALL SELECT 'identity', rowid, key_id, from_rev, to_rev FROM identities
+	UNION ALL SELECT 'identity_user', rowid, key_id, from_rev, to_rev FROM identity_users
+	UNION ALL SELECT 'node', rowid, key_id, from_rev, to_rev FROM nodes
+	UNION ALL SELECT 'service', rowid, key_id, from_rev, to_rev FROM services"
+
+# Events whose typed_row is not their key's typed row valid at their
+# revision, plus typed rows the event that opened them does not point at
+# (should be 0); and keys with more than one open typed row.
+db_typed_bad() {
+	q "$1" "SELECT (SELECT count(*) FROM events e JOIN keys k ON k.id = e.key_id
+		WHERE e.typed_row IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ($TYPED_ROWS) t
+		WHERE t.kind = replace(k.kind, 'noderegister', 'node')
+		AND t.r = e.typed_row AND t.key_id = e.key_id AND t.from_rev <= e.rev
+		AND (t.to_rev IS NULL OR t.to_rev > e.rev)))
+		+ (SELECT count(*) FROM ($TYPED_ROWS) t WHERE NOT EXISTS (SELECT 1
+		FROM events e WHERE e.key_id = t.key_id AND e.rev = t.from_rev
+		AND e.typed_row = t.r))"
+}
+db_typed_open_dups() {
+	q "$1" "SELECT count(*) FROM (SELECT kind, key_id FROM ($TYPED_ROWS)
+		WHERE to_rev IS NULL GROUP BY kind, key_id HAVING count(*) > 1)"
 }
 
 # Watched events from revision FROM on, in kv.py history's format.

@@ -1,0 +1,91 @@
+#!/bin/sh
+# Upgrading a db: a file written in format 2 (events carry to_rev, values
+# a global hash index, typed tables partial "open" indexes) is migrated
+# to format 3 (schema/003_lean.sql) by the recorder when it opens it, and
+# recording goes on: changes to keys recorded before the upgrade close the
+# right typed rows, a re-put of an unchanged value does not split its
+# interval, and history and state equal etcd's.
+#
+# There is no format-2 recorder in this tree, so the test records a db
+# with this one and turns it back into format 2 with SQL (the inverse of
+# the migration), then lets the recorder upgrade it.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/etcd.sh"
+. "$TOP/tests/lib/recorder.sh"
+. "$TOP/tests/lib/fault.sh"
+
+ip() { # ip IP ID POD
+	printf '{"IP":"%s","Mask":null,"HostIP":"10.5.1.132","ID":%s,"Key":0,"Metadata":"cilium-global:default:k8s-node1:7","K8sNamespace":"ns1","K8sPodName":"%s"}' "$1" "$2" "$3"
+}
+
+etcd_start upgrade
+$KV "$ETCD_URL" load "$TOP/tests/fixtures/cilium-1.7-seed.jsonl" >/dev/null
+for i in 1 2 3 4; do
+	$KV "$ETCD_URL" put "cilium/state/ip/v1/default/10.9.0.$i" "$(ip "10.9.0.$i" 100 "a-$i")" >/dev/null
+done
+db="$TMP/up.db"
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
+ok $? "snapshot recorded with --once"
+first=$(q "$db" "SELECT value FROM meta WHERE name='first_rev'")
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.1 "$(ip 10.9.0.1 101 a-1b)" >/dev/null
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
+ok $? "a change recorded with --once"
+
+# Back to format 2: what a db recorded by the previous release holds.
+view=$(awk '/^CREATE VIEW changes/,/;$/' "$TOP/schema/002_views.sql")
+q "$db" "BEGIN;
+DROP VIEW changes;
+ALTER TABLE events ADD COLUMN to_rev INTEGER;
+UPDATE events SET to_rev = (SELECT min(n.rev) FROM events n
+	WHERE n.key_id = events.key_id AND n.rev > events.rev);
+ALTER TABLE events DROP COLUMN typed_row;
+CREATE INDEX events_open ON events(key_id) WHERE to_rev IS NULL;
+ALTER TABLE vals ADD COLUMN hash INTEGER NOT NULL DEFAULT 0;
+UPDATE vals SET hash = id * 7919;
+CREATE INDEX vals_hash ON vals(hash);
+CREATE INDEX identities_open ON identities(key_id) WHERE to_rev IS NULL;
+CREATE INDEX identity_users_open ON identity_users(key_id) WHERE to_rev IS NULL;
+CREATE INDEX ipcache_open ON ipcache(key_id) WHERE to_rev IS NULL;
+CREATE INDEX nodes_open ON nodes(key_id) WHERE to_rev IS NULL;
+CREATE INDEX services_open ON services(key_id) WHERE to_rev IS NULL;
+$view
+PRAGMA user_version = 2;
+COMMIT;"
+is "$(q "$db" "PRAGMA user_version")" 2 "the db is in format 2"
+before=$(q "$db" "SELECT ip || ' ' || pod || ' ' || from_rev || ' ' || coalesce(to_rev, '-')
+	FROM ipcache ORDER BY rowid")
+"$BIN/hindsight" --db "$db" ip 10.9.0.1 >/dev/null 2>"$TMP/err"
+is $? 2 "the CLI does not read a format-2 db (exit 2)…"
+grep -q 'run hindsight-recorder on it once to upgrade' "$TMP/err"
+ok $? "…and says how to upgrade it"
+
+# Changes while the old-format db waits for the upgrade.
+r_mod=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.2 "$(ip 10.9.0.2 102 a-2b)")
+r_del=$($KV "$ETCD_URL" del cilium/state/ip/v1/default/10.9.0.3)
+r_same=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.4 "$(ip 10.9.0.4 100 a-4)")
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.5 "$(ip 10.9.0.5 100 a-5)" >/dev/null
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
+ok $? "the recorder opens the format-2 db and records"
+is "$(q "$db" "PRAGMA user_version")" 3 "…upgrading it to format 3"
+is "$(q "$db" "SELECT count(*) FROM pragma_table_info('events') WHERE name = 'to_rev'")" 0 \
+	"…events.to_rev is gone"
+is "$(q "$db" "SELECT count(*) FROM sqlite_schema WHERE name GLOB '*_open' OR name = 'vals_hash'")" 0 \
+	"…and so are the open-row and value-hash indexes"
+is "$(q "$db" "SELECT ip || ' ' || pod || ' ' || from_rev || ' ' || coalesce(to_rev, '-')
+	FROM ipcache WHERE rowid <= (SELECT count(*) FROM ipcache) - 2 ORDER BY rowid" |
+	grep -v '^10.9.0.[23] ')" "$(echo "$before" | grep -v '^10.9.0.[23] ')" \
+	"rows recorded before the upgrade are unchanged"
+is "$(q "$db" "SELECT pod || ' ' || coalesce(to_rev, '-') FROM ipcache WHERE ip = '10.9.0.2' ORDER BY from_rev" | tr '\n' ' ')" \
+	"a-2 $r_mod a-2b - " "a change after the upgrade closes the row recorded before it"
+is "$(q "$db" "SELECT coalesce(to_rev, '-') FROM ipcache WHERE ip = '10.9.0.3'")" "$r_del" \
+	"a DELETE after the upgrade closes its row"
+is "$(q "$db" "SELECT count(*) || ' ' || coalesce(max(to_rev), '-') FROM ipcache WHERE ip = '10.9.0.4'")" \
+	"1 -" "re-putting an unchanged value does not split the interval ($r_same)"
+is "$("$BIN/hindsight" --db "$db" --format json ip 10.9.0.1 | jq -r '.[] | "\(.identity) \(.pod)"' | tr '\n' ' ')" \
+	"100 a-1 101 a-1b " "the CLI answers from the upgraded db"
+hist_check "$db" "$ETCD_URL" $((first + 1)) "history equals etcd's"
+is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's"
+is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"
+is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at its revision"
+is "$(db_integrity "$db")" ok "integrity_check ok"
+done_testing
