@@ -44,6 +44,7 @@ struct retain {
 	int table; /* -1: events, 0..NTYPED-1: typed[] */
 	int64_t lo, hi; /* the next range, and where the table ends */
 	int64_t removed;
+	int64_t shared; /* values up to this id may be shared between keys */
 };
 
 int64_t
@@ -129,6 +130,67 @@ table_bounds(struct retain *t)
 	one_int(t, sql, 0, &t->hi);
 }
 
+/*
+ * Delete the pruned events of revisions [lo, end), then the values no
+ * event refers to any more.  A value is shared only by consecutive events
+ * of one key (format 3; schema/003_lean.sql), so it is unused once no
+ * remaining event of that key refers to it.  Values of files recorded in
+ * format 2 (ids up to meta vals_shared_through) may be shared between
+ * keys and are kept.
+ */
+static int
+prune_events(struct retain *t, int64_t end)
+{
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	int64_t val;
+	int rc = -1, s;
+
+	/*
+	 * Superseded at or before the cutoff (the key's next event is at or
+	 * before it), or a DELETE before it that is the key's last event.
+	 */
+	if (sqlite3_exec(t->db, "DELETE FROM temp.pruned_vals", NULL, NULL,
+		NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(t->db,
+		"DELETE FROM events WHERE rev >= ?1 AND rev < ?2 "
+		"AND rev <= ?3 AND coalesce((SELECT n.rev <= ?3 "
+		"FROM events n WHERE n.key_id = events.key_id "
+		"AND n.rev > events.rev ORDER BY n.rev LIMIT 1), "
+		"type = 1) RETURNING key_id, val_id",
+		-1, &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(t->db,
+		"INSERT INTO temp.pruned_vals(key_id, val_id) VALUES (?, ?)",
+		-1, &ins, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(del, 1, t->lo);
+	sqlite3_bind_int64(del, 2, end);
+	sqlite3_bind_int64(del, 3, t->cut);
+	while ((s = sqlite3_step(del)) == SQLITE_ROW) {
+		t->removed++;
+		val = sqlite3_column_int64(del, 1);
+		if (sqlite3_column_type(del, 1) == SQLITE_NULL ||
+		    val <= t->shared)
+			continue;
+		sqlite3_bind_int64(ins, 1, sqlite3_column_int64(del, 0));
+		sqlite3_bind_int64(ins, 2, val);
+		s = sqlite3_step(ins);
+		sqlite3_reset(ins);
+		if (s != SQLITE_DONE)
+			goto out;
+	}
+	if (s != SQLITE_DONE)
+		goto out;
+	rc = exec3(t,
+	    "DELETE FROM vals WHERE id IN (SELECT p.val_id FROM "
+	    "temp.pruned_vals p WHERE NOT EXISTS (SELECT 1 FROM events e "
+	    "WHERE e.key_id = p.key_id AND e.val_id = p.val_id))",
+	    0, 0, 0);
+out:
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
 /* Delete one range of the current table; 0, or -1 when busy or failing. */
 static int
 prune_range(struct retain *t)
@@ -137,18 +199,7 @@ prune_range(struct retain *t)
 	int64_t end = t->lo + STEP;
 
 	if (t->table < 0) {
-		/*
-		 * Superseded at or before the cutoff (the key's next event
-		 * is at or before it), or a DELETE before it that is the
-		 * key's last event.
-		 */
-		if (exec3(t,
-			"DELETE FROM events WHERE rev >= ?1 AND rev < ?2 "
-			"AND rev <= ?3 AND coalesce((SELECT n.rev <= ?3 "
-			"FROM events n WHERE n.key_id = events.key_id "
-			"AND n.rev > events.rev ORDER BY n.rev LIMIT 1), "
-			"type = 1)",
-			t->lo, end, t->cut) != 0 ||
+		if (prune_events(t, end) != 0 ||
 		    exec3(t,
 			"DELETE FROM decode_errors WHERE rev >= ?1 AND "
 			"rev < ?2 AND rev <= ?3 AND NOT EXISTS (SELECT 1 "
@@ -267,6 +318,8 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	t->active = 1;
 	t->cut = cut;
 	t->removed = 0;
+	t->shared = 0;
+	hsdb_meta_get_int(t->db, "vals_shared_through", &t->shared);
 	t->table = -1;
 	table_bounds(t);
 	ev_timer_set(&t->step, 0., 0.);
@@ -284,6 +337,15 @@ retain_start(struct ev_loop *loop, const char *db_path, int64_t keep_us,
 		return NULL;
 	}
 	if ((t->db = hsdb_open_rw(db_path, err, errlen)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	/* Values of pruned events, per step; never in the file. */
+	if (sqlite3_exec(t->db,
+		"CREATE TEMP TABLE pruned_vals(key_id INTEGER, val_id INTEGER)",
+		NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", db_path, sqlite3_errmsg(t->db));
+		sqlite3_close(t->db);
 		free(t);
 		return NULL;
 	}

@@ -83,3 +83,8 @@ FROM events e
 JOIN keys k ON k.id = e.key_id
 LEFT JOIN vals v ON v.id = e.val_id
 LEFT JOIN rev_times t ON t.rev = e.rev;
+
+-- Values recorded so far may be shared between keys; --retain removes
+-- only values above this id once unused (recorder/retain.c).
+INSERT OR REPLACE INTO meta(name, value)
+SELECT 'vals_shared_through', coalesce(max(id), 0) FROM vals;

@@ -17,12 +17,16 @@ rec_start "$db" --retain 3s --retain-every 0.5
 wait_until 10 db_reached "$db" "$($KV "$ETCD_URL" rev)" || bail "no snapshot"
 # Old history: 10.0.0.1 changes hands and its first holder's interval closes.
 $KV "$ETCD_URL" many 30 cilium/churn/ >/dev/null
+# The same value again: its first event is pruned, the value it shares
+# with the second must stay.
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.2 "$(ip 10.0.0.2 100 keeps)" >/dev/null
 rev=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.1 "$(ip 10.0.0.1 200 new-b)")
 wait_until 10 db_reached "$db" "$rev"
 closed=$(db_superseded "$db")
 [ "$closed" -gt 0 ]
 ok $? "closed history exists before pruning ($closed events)"
 revs_before=$(q "$db" "SELECT count(*) FROM revisions WHERE rev <= $rev")
+vals_before=$(q "$db" "SELECT count(*) FROM vals")
 
 # Age it past the limit (bounded wait), while recording goes on.
 pruned() { [ -n "$(q "$db" "SELECT value FROM meta WHERE name='pruned_through_rev'")" ]; }
@@ -39,6 +43,13 @@ is "$(q "$db" "SELECT count(*) FROM ipcache WHERE to_rev IS NOT NULL AND to_rev 
 is "$(q "$db" "SELECT pod FROM ipcache WHERE ip='10.0.0.2' AND to_rev IS NULL")" keeps \
 	"an open interval older than the limit is kept"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "the current state is intact"
+vals_after=$(q "$db" "SELECT count(*) FROM vals")
+[ "$vals_after" -lt "$vals_before" ]
+ok $? "values of pruned events are removed ($vals_before -> $vals_after)"
+is "$(q "$db" "SELECT count(*) FROM vals v WHERE NOT EXISTS
+	(SELECT 1 FROM events e WHERE e.val_id = v.id)")" 0 "no value is left unused"
+is "$(q "$db" "SELECT count(*) FROM events e WHERE e.val_id IS NOT NULL AND NOT EXISTS
+	(SELECT 1 FROM vals v WHERE v.id = e.val_id)")" 0 "no event lost its value"
 # After the horizon every answer still equals etcd's own (not compacted).
 hs_state() {
 	"$H" --db "$db" --format json snapshot --at "rev:$1" | "$PY" -c '
