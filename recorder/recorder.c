@@ -554,15 +554,28 @@ batch_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		recorder_stop(r, r->status);
 }
 
+/*
+ * A replayed backlog (revisions etcd had before the watch was created)
+ * waits up to this long for its commit: its revisions are dated (stop,
+ * restart] whatever the moment of the commit, and big transactions write
+ * each hot index page once instead of once per 20 ms (store_bench: 400
+ * events per commit is ~35% slower than 10000).
+ */
+#define REPLAY_BATCH_DELAY 0.5
+
 static void
 arm_batch(struct recorder *r)
 {
+	double delay = r->cfg.batch_delay;
+
 	if (r->pending >= r->cfg.batch_events) {
 		commit(r);
 		return;
 	}
+	if (r->cur_rev <= r->created_rev && delay < REPLAY_BATCH_DELAY)
+		delay = REPLAY_BATCH_DELAY;
 	if (!ev_is_active(&r->batch_timer)) {
-		ev_timer_set(&r->batch_timer, r->cfg.batch_delay, 0.);
+		ev_timer_set(&r->batch_timer, delay, 0.);
 		ev_timer_start(r->loop, &r->batch_timer);
 	}
 }
