@@ -6,8 +6,8 @@
  * All four read events, the exactly-once log, so they work for every key
  * whether or not its kind decodes.  A key's state at R is its latest
  * event at or before R (one probe of events_key (key_id, rev)): present
- * when that is a PUT.  Values are printed byte-exact: as text when they
- * are UTF-8, else as value_base64.
+ * when that is a PUT.  Keys and values are printed byte-exact: as text
+ * when they are UTF-8 (without NUL), else as key_base64 / value_base64.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,7 @@ static const char key_help[] =
     "Every recorded event on KEY (known kind or not): revision, time,\n"
     "PUT/DELETE, value (value_base64 when not UTF-8), lease, create_rev,\n"
     "version, and whether the event was seen, found by the first\n"
-    "snapshot, or inferred after a gap.\n";
+    "snapshot, or inferred after a gap.  KEY is matched byte for byte.\n";
 
 static const char changes_help[] =
     "usage: hindsight changes [--from T1] [--to T2] [--kind K] "
@@ -30,21 +30,22 @@ static const char changes_help[] =
     "Every change after T1 up to and including T2 (default: from the\n"
     "beginning to the watermark), optionally only keys of kind K or keys\n"
     "starting with P.  Changes reconstructed after a gap are marked\n"
-    "inferred.\n";
+    "inferred.  A key or value that is not UTF-8 comes as key_base64 or\n"
+    "value_base64.\n";
 
 static const char diff_help[] =
     "usage: hindsight diff T1 T2 [--kind K] [--prefix P]\n"
     "\n"
     "Keys whose value differs between the state as of T1 and as of T2:\n"
     "added, removed or changed, per kind, with the value before and\n"
-    "after.\n";
+    "after (key_base64, before_base64, after_base64 when not UTF-8).\n";
 
 static const char snapshot_help[] =
     "usage: hindsight snapshot [--at T] [--kind K] [--prefix P]\n"
     "\n"
     "Every key present as of T (default: the latest recorded state), with\n"
-    "its value byte-exact (value_base64 when not UTF-8), create_rev,\n"
-    "mod_rev, version and lease.\n";
+    "its value byte-exact (key_base64, value_base64 when not UTF-8),\n"
+    "create_rev, mod_rev, version and lease.\n";
 
 /*
  * Validate --kind and turn --prefix into a half-open key range [P, P+),
@@ -108,9 +109,9 @@ bind_filters(sqlite3_stmt *st, const char *kind, const char *prefix,
 
 /* The event columns shared by key and changes, and their SELECT list. */
 #define EVENT_COLS                                                             \
-	"rev", "etcd_rev", "time", "time_lo", "type", "key", "kind", "value",  \
-	    "value_base64", "lease", "create_rev", "version", "origin",        \
-	    "inferred"
+	"rev", "etcd_rev", "time", "time_lo", "type", "key", "key_base64",     \
+	    "kind", "value", "value_base64", "lease", "create_rev", "version", \
+	    "origin", "inferred"
 
 static const char event_select[] =
     "SELECT e.rev, r.etcd_rev,"
@@ -134,9 +135,9 @@ event_cells(struct hq *q, sqlite3_stmt *st)
 	hq_time_col(q, st, 2);
 	hq_time_col(q, st, 3);
 	out_str(q->out, sqlite3_column_int64(st, 4) == 0 ? "PUT" : "DELETE");
-	hq_str_col(q, st, 5);
+	hq_bytes_cells(q, st, 5);
 	hq_str_col(q, st, 6);
-	hq_value_cells(q, st, 7);
+	hq_bytes_cells(q, st, 7);
 	out_int(q->out, sqlite3_column_int64(st, 8));
 	hq_int_col(q, st, 9);
 	hq_int_col(q, st, 10);
@@ -241,8 +242,9 @@ cmd_snapshot(struct hq *q, int argc, char **argv)
 	const struct hq_opt opts[] = {{"at", 1, &at, NULL},
 	    {"kind", 1, &kind, NULL}, {"prefix", 1, &prefix, NULL},
 	    {NULL, 0, NULL, NULL}};
-	const char *cols[] = {"key", "kind", "value", "value_base64",
-	    "create_rev", "mod_rev", "version", "lease", TS_AT_COLS, NULL};
+	const char *cols[] = {"key", "key_base64", "kind", "value",
+	    "value_base64", "create_rev", "mod_rev", "version", "lease",
+	    TS_AT_COLS, NULL};
 	struct ts_spec spec;
 	struct ts_point pt;
 	sqlite3_stmt *st = NULL;
@@ -283,9 +285,9 @@ cmd_snapshot(struct hq *q, int argc, char **argv)
 	out_columns(q->out, cols);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		out_row(q->out);
-		hq_str_col(q, st, 0);
+		hq_bytes_cells(q, st, 0);
 		hq_str_col(q, st, 1);
-		hq_value_cells(q, st, 2);
+		hq_bytes_cells(q, st, 2);
 		hq_int_col(q, st, 3);
 		out_int(q->out, sqlite3_column_int64(st, 4));
 		hq_int_col(q, st, 5);
@@ -322,7 +324,7 @@ cmd_diff(struct hq *q, int argc, char **argv)
 	const char *kind = NULL, *prefix = NULL, *pos[2];
 	const struct hq_opt opts[] = {{"kind", 1, &kind, NULL},
 	    {"prefix", 1, &prefix, NULL}, {NULL, 0, NULL, NULL}};
-	const char *cols[] = {"change", "kind", "key", "before",
+	const char *cols[] = {"change", "kind", "key", "key_base64", "before",
 	    "before_base64", "after", "after_base64", "before_rev", "after_rev",
 	    TS_WINDOW_COLS, NULL};
 	struct ts_spec s1, s2;
@@ -390,15 +392,15 @@ cmd_diff(struct hq *q, int argc, char **argv)
 		out_row(q->out);
 		out_str(q->out, !had ? "added" : !has ? "removed" : "changed");
 		hq_str_col(q, st, 1);
-		hq_str_col(q, st, 2);
+		hq_bytes_cells(q, st, 2);
 		if (had)
-			hq_value_cells(q, e1, 2);
+			hq_bytes_cells(q, e1, 2);
 		else {
 			out_null(q->out);
 			out_null(q->out);
 		}
 		if (has)
-			hq_value_cells(q, e2, 2);
+			hq_bytes_cells(q, e2, 2);
 		else {
 			out_null(q->out);
 			out_null(q->out);

@@ -430,7 +430,7 @@ hq_prepare(struct hq *q, const char *sql)
 }
 
 void
-hq_value_cells(struct hq *q, sqlite3_stmt *st, int idx)
+hq_bytes_cells(struct hq *q, sqlite3_stmt *st, int idx)
 {
 	const unsigned char *p;
 	char *b64;

@@ -145,11 +145,12 @@ int hq_open_attached(struct hq *q);
 sqlite3_stmt *hq_prepare(struct hq *q, const char *sql);
 
 /*
- * Cells for a stored value: "value" (text) and "value_base64" (when the
- * bytes are not UTF-8 or contain NUL, which text cannot carry); the other
- * one is null.  Column idx of st; a NULL column gives two nulls.
+ * Two cells for stored bytes, a value or a key ("value", "value_base64";
+ * "key", "key_base64"): the text when the bytes are UTF-8 without NUL,
+ * else their base64 (text cannot carry them); the other one is null.
+ * Column idx of st, BLOB or TEXT; a NULL column gives two nulls.
  */
-void hq_value_cells(struct hq *q, sqlite3_stmt *st, int idx);
+void hq_bytes_cells(struct hq *q, sqlite3_stmt *st, int idx);
 
 /* A time cell from an integer column of st: null when the column is. */
 void hq_time_col(struct hq *q, sqlite3_stmt *st, int idx);

@@ -4,6 +4,10 @@
  * JSON is streamed one object a line so a snapshot of a million keys never
  * sits in memory as one tree; only the table is buffered, because column
  * widths depend on every row.
+ *
+ * Every format is UTF-8, whatever the bytes of a text cell: etcd keys and
+ * SQL text can hold anything.  Commands give bytes that must survive in a
+ * _base64 column; here the text is only made safe (text_cell).
  */
 #include "out.h"
 
@@ -129,6 +133,87 @@ out_note(struct out *o, const char *fmt, ...)
 	o->notes[o->nnotes++] = s;
 }
 
+/*
+ * The character at u (n bytes left): its length, 1 for a byte that is not
+ * part of UTF-8; *bad when text_fix must replace it.
+ */
+static size_t
+text_char(const unsigned char *u, size_t n, int table, int *bad)
+{
+	size_t len = hs_utf8_char(u, n);
+
+	if (len == 0) {
+		*bad = 1;
+		return 1;
+	}
+	*bad = u[0] == 0 ||
+	    (table &&
+		(u[0] < 0x20 || u[0] == 0x7f || (u[0] == 0xc2 && u[1] < 0xa0)));
+	return len;
+}
+
+/*
+ * s[0..n) as cell text: in json and csv each byte that is not part of a
+ * UTF-8 character, and NUL, becomes U+FFFD (JSON and CSV readers reject
+ * such bytes, and cJSON would cut at NUL); in the table it and every
+ * control character (C0, DEL, C1) become "\xHH" per byte, so a terminal
+ * shows them instead of obeying them.  Returns NULL when s can go out as
+ * it is (only when s[n] is its NUL), else a copy to free; *failed on
+ * allocation failure.
+ */
+static char *
+text_fix(
+    enum out_format f, const char *s, size_t n, int terminated, int *failed)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct sbuf b = {NULL, 0, 0};
+	char esc[8];
+	size_t i, k, len;
+	int table = f == OUT_TABLE, bad = 0;
+
+	for (i = 0; i < n; i += len) {
+		if (u[i] >= 0x20 && u[i] < 0x7f) { /* the common case */
+			len = 1;
+			continue;
+		}
+		if ((len = text_char(u + i, n - i, table, &bad)), bad)
+			break;
+	}
+	if (i == n && terminated)
+		return NULL;
+	if (i == n) {
+		if ((b.p = strndup(s, n)) == NULL)
+			*failed = 1;
+		return b.p;
+	}
+	if ((b.p = malloc(n + 16)) == NULL)
+		goto fail;
+	b.cap = n + 16;
+	if (sbuf_add(&b, s, i) != 0)
+		goto fail;
+	for (; i < n; i += len) {
+		len = text_char(u + i, n - i, table, &bad);
+		if (!bad) {
+			if (sbuf_add(&b, s + i, len) != 0)
+				goto fail;
+		} else if (!table) {
+			if (sbuf_add(&b, "\xef\xbf\xbd", 3) != 0) /* U+FFFD */
+				goto fail;
+		} else {
+			for (k = 0; k < len; k++) {
+				snprintf(esc, sizeof(esc), "\\x%02x", u[i + k]);
+				if (sbuf_add(&b, esc, 4) != 0)
+					goto fail;
+			}
+		}
+	}
+	return b.p;
+fail:
+	free(b.p);
+	*failed = 1;
+	return NULL;
+}
+
 static void
 csv_field(FILE *fp, const char *s)
 {
@@ -167,6 +252,8 @@ int
 out_columns(struct out *o, const char *const *names)
 {
 	size_t i, n, s = o->srccol != NULL;
+	char *fixed;
+	int failed = 0;
 
 	for (n = 0; names[n] != NULL; n++)
 		;
@@ -180,9 +267,16 @@ out_columns(struct out *o, const char *const *names)
 		return -1;
 	if (s && (o->names[0] = strdup(o->srccol)) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
-		if ((o->names[i + s] = strdup(names[i])) == NULL)
+	for (i = 0; i < n; i++) {
+		/* sql takes names from the statement: any bytes. */
+		fixed =
+		    text_fix(o->format, names[i], strlen(names[i]), 1, &failed);
+		if (failed)
 			return -1;
+		o->names[i + s] = fixed ? fixed : strdup(names[i]);
+		if (o->names[i + s] == NULL)
+			return -1;
+	}
 	n += s;
 	o->ncols = n;
 	if (o->format == OUT_CSV) {
@@ -293,32 +387,39 @@ out_null(struct out *o)
 	cell(o, NULL, NULL);
 }
 
-void
-out_str(struct out *o, const char *s)
-{
-	if (s == NULL)
-		cell(o, NULL, NULL);
-	else
-		cell(
-		    o, s, o->format == OUT_JSON ? cJSON_CreateString(s) : NULL);
-}
-
-void
-out_strn(struct out *o, const char *s, size_t n)
+/* A text cell from s[0..n); terminated: s[n] is s's NUL. */
+static void
+text_cell(struct out *o, const char *s, size_t n, int terminated)
 {
 	char *t;
+	int failed = 0;
 
 	if (s == NULL) {
 		cell(o, NULL, NULL);
 		return;
 	}
-	if ((t = strndup(s, n)) == NULL) {
+	t = text_fix(o->format, s, n, terminated, &failed);
+	if (failed) {
 		o->failed = 1;
 		cell(o, NULL, NULL);
 		return;
 	}
-	out_str(o, t);
+	if (t != NULL)
+		s = t;
+	cell(o, s, o->format == OUT_JSON ? cJSON_CreateString(s) : NULL);
 	free(t);
+}
+
+void
+out_str(struct out *o, const char *s)
+{
+	text_cell(o, s, s != NULL ? strlen(s) : 0, 1);
+}
+
+void
+out_strn(struct out *o, const char *s, size_t n)
+{
+	text_cell(o, s, n, 0);
 }
 
 void
@@ -377,19 +478,30 @@ void
 out_list_add(struct out *o, const char *s)
 {
 	cJSON *it;
+	char *fixed;
+	int failed = 0;
+
+	fixed = text_fix(o->format, s, strlen(s), 1, &failed);
+	if (failed) {
+		o->failed = 1;
+		return;
+	}
+	if (fixed != NULL)
+		s = fixed;
 
 	if (o->format == OUT_JSON) {
-		if (o->list == NULL || (it = cJSON_CreateString(s)) == NULL) {
+		if (o->list == NULL || (it = cJSON_CreateString(s)) == NULL)
 			o->failed = 1;
-			return;
-		}
-		cJSON_AddItemToArray(o->list, it);
+		else
+			cJSON_AddItemToArray(o->list, it);
+		free(fixed);
 		return;
 	}
 	if ((!o->lfirst && sbuf_add(&o->lbuf, ";", 1) != 0) ||
 	    sbuf_add(&o->lbuf, s, strlen(s)) != 0)
 		o->failed = 1;
 	o->lfirst = 0;
+	free(fixed);
 }
 
 void

@@ -4,6 +4,13 @@
  * curl's timer callback only arms a libev timer (the socket action runs
  * from that timer, never inside curl's callback), and socket actions are
  * passed as CURL_CSELECT_* flags.
+ *
+ * An http:// endpoint that is really a TLS port answers a plain request
+ * with an empty reply or a reset, just like an etcd that is restarting.
+ * So when a request to an http:// endpoint fails that way, a TLS
+ * handshake is tried on the same host and port (on the same loop, once
+ * per endpoint until it answers HTTP again): if the other side speaks
+ * TLS, the request fails as ETCD_CONFIG and says so.
  */
 #include "etcd.h"
 
@@ -15,6 +22,10 @@
 #include "log.h"
 
 #define MAX_LINE (512u * 1024 * 1024)
+#define PROBE_TIMEOUT_MS 3000L
+
+/* Does an http:// endpoint speak TLS?  Forgotten once it answers HTTP. */
+enum { EP_UNKNOWN, EP_NOT_TLS, EP_TLS };
 
 struct etcd {
 	struct ev_loop *loop;
@@ -25,6 +36,7 @@ struct etcd {
 	struct curl_slist *headers;
 	char *token; /* auth token, or NULL */
 	struct req *reqs; /* every request in flight */
+	unsigned char *ep_tls; /* EP_* per endpoint */
 };
 
 /* One in-flight request, unary or stream. */
@@ -32,6 +44,7 @@ struct req {
 	struct etcd *e;
 	struct req *next;
 	CURL *easy;
+	size_t ep; /* index of the endpoint it went to */
 	char *body;
 	struct curl_slist *headers; /* the etcd's, plus the token */
 	char errbuf[CURL_ERROR_SIZE];
@@ -47,6 +60,10 @@ struct req {
 	int stalled;
 	int aborted; /* a line callback said stop */
 	void *arg;
+	/* TLS probe of an http:// endpoint, run before the result is given */
+	CURL *probe;
+	CURLcode res; /* the request's own result, meanwhile */
+	char probe_err[CURL_ERROR_SIZE];
 };
 
 /* Per-socket state handed to curl with curl_multi_assign. */
@@ -151,7 +168,10 @@ etcd_new(struct ev_loop *loop, const struct etcd_config *cfg)
 		return NULL;
 	e->loop = loop;
 	e->cfg = *cfg;
-	if ((e->multi = curl_multi_init()) == NULL) {
+	if ((e->ep_tls = calloc(cfg->nendpoints ? cfg->nendpoints : 1, 1)) ==
+		NULL ||
+	    (e->multi = curl_multi_init()) == NULL) {
+		free(e->ep_tls);
 		free(e);
 		return NULL;
 	}
@@ -186,6 +206,10 @@ req_free(struct req *r)
 		curl_multi_remove_handle(r->e->multi, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
+	if (r->probe) {
+		curl_multi_remove_handle(r->e->multi, r->probe);
+		curl_easy_cleanup(r->probe);
+	}
 	framer_free(r->framer);
 	/* A body may hold a password (authenticate): wipe it. */
 	if (r->body)
@@ -207,6 +231,7 @@ etcd_free(struct etcd *e)
 	curl_multi_cleanup(e->multi);
 	curl_slist_free_all(e->headers);
 	etcd_set_token(e, NULL);
+	free(e->ep_tls);
 	free(e);
 }
 
@@ -349,6 +374,7 @@ req_new(struct etcd *e, const char *path, const char *body, void *arg)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->e = e;
+	r->ep = e->cur;
 	r->arg = arg;
 	ev_timer_init(&r->stall, stall_cb, 0., 0.);
 	r->stall.data = r;
@@ -483,21 +509,156 @@ config_error(const struct req *r, CURLcode res)
 	}
 }
 
+/* "host:port" of an endpoint URL (the scheme's port when it names none). */
+static int
+host_port(const char *url, char *buf, size_t len)
+{
+	CURLU *u;
+	char *host = NULL, *port = NULL;
+	int rc = -1;
+
+	if ((u = curl_url()) == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+		CURLUE_OK &&
+	    (size_t)snprintf(buf, len, "%s:%s", host, port) < len)
+		rc = 0;
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/*
+ * Did the request fail the way a plain request to a TLS port does: no
+ * HTTP status line came back (status 0) and the peer said nothing, or
+ * something that is not HTTP, or reset the connection?
+ */
+static int
+tls_suspect(const struct req *r, CURLcode res, long status)
+{
+	if (status != 0 ||
+	    strncmp(r->e->cfg.endpoints[r->ep], "http://", 7) != 0)
+		return 0;
+	switch (res) {
+	case CURLE_GOT_NOTHING:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL: /* "Received HTTP/0.9" */
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Start a TLS handshake with the endpoint of a request that failed as
+ * tls_suspect() describes; the request's result waits for it (returns 0).
+ * Only once per endpoint until it answers HTTP again: a restarting etcd
+ * costs one refused connection.  Verification is off and no client
+ * certificate is sent: nothing goes over this connection, the handshake
+ * itself is the answer.
+ */
+static int
+probe_start(struct req *r, CURLcode res)
+{
+	struct etcd *e = r->e;
+	char hp[512], url[600];
+	long status = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (e->ep_tls[r->ep] != EP_UNKNOWN || !tls_suspect(r, res, status) ||
+	    host_port(e->cfg.endpoints[r->ep], hp, sizeof(hp)) != 0 ||
+	    (r->probe = curl_easy_init()) == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "https://%s/", hp);
+	curl_easy_setopt(r->probe, CURLOPT_URL, url);
+	curl_easy_setopt(r->probe, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(r->probe, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(r->probe, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(r->probe, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(r->probe, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->probe, CURLOPT_TIMEOUT_MS, PROBE_TIMEOUT_MS);
+	curl_easy_setopt(r->probe, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(r->probe, CURLOPT_ERRORBUFFER, r->probe_err);
+	if (curl_multi_add_handle(e->multi, r->probe) != CURLM_OK) {
+		curl_easy_cleanup(r->probe);
+		r->probe = NULL;
+		return -1;
+	}
+	e->ep_tls[r->ep] = EP_NOT_TLS; /* until the probe says otherwise */
+	r->res = res;
+	ev_timer_stop(e->loop, &r->stall);
+	curl_multi_remove_handle(e->multi, r->easy); /* kept for finish() */
+	log_debug("%s: %s; trying TLS on %s", e->cfg.endpoints[r->ep],
+	    errtext(r, res), hp);
+	return 0;
+}
+
+/*
+ * The handshake completed, or the peer sent a TLS alert (it wants a
+ * client certificate, say): either way it speaks TLS.  A plain HTTP
+ * server answers the ClientHello with HTTP ("wrong version number"), a
+ * stopped one refuses the connection.
+ */
+static void
+probe_done(struct req *r, CURLcode res)
+{
+	r->e->ep_tls[r->ep] = res == CURLE_OK || strstr(r->probe_err, "alert")
+	    ? EP_TLS
+	    : EP_NOT_TLS;
+	log_debug("TLS probe of %s: %s", r->e->cfg.endpoints[r->ep],
+	    res == CURLE_OK
+		? "handshake done"
+		: (r->probe_err[0] ? r->probe_err : curl_easy_strerror(res)));
+	curl_multi_remove_handle(r->e->multi, r->probe);
+	curl_easy_cleanup(r->probe);
+	r->probe = NULL;
+}
+
+/*
+ * A failed request: ETCD_CONFIG or ETCD_RETRY, and what failed (in buf, or
+ * curl's text).
+ */
+static int
+failure(struct req *r, CURLcode res, long status, const char **msg, char *buf,
+    size_t len)
+{
+	char hp[512];
+
+	if (r->e->ep_tls[r->ep] == EP_TLS && tls_suspect(r, res, status) &&
+	    host_port(r->e->cfg.endpoints[r->ep], hp, sizeof(hp)) == 0) {
+		snprintf(
+		    buf, len, "%s speaks TLS: use https:// in --endpoints", hp);
+		*msg = buf;
+		return ETCD_CONFIG;
+	}
+	*msg = errtext(r, res);
+	return config_error(r, res) ? ETCD_CONFIG : ETCD_RETRY;
+}
+
 static void
 finish(struct req *r, CURLcode res)
 {
 	long status = 0;
-	char why[CURL_ERROR_SIZE + 64];
+	char ended[64], tls[600];
+	const char *msg = NULL;
+	int result = ETCD_OK;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 0)
+		r->e->ep_tls[r->ep] = EP_UNKNOWN; /* it speaks HTTP */
+	if (res != CURLE_OK)
+		result = failure(r, res, status, &msg, tls, sizeof(tls));
 	if (r->done) {
 		if (res == CURLE_OK)
 			r->done(r->arg, ETCD_OK, status, r->resp ? r->resp : "",
 			    r->resp_len, NULL);
 		else
-			r->done(r->arg,
-			    config_error(r, res) ? ETCD_CONFIG : ETCD_RETRY,
-			    status, NULL, 0, errtext(r, res));
+			r->done(r->arg, result, status, NULL, 0, msg);
 		return;
 	}
 	/* A terminal error object comes without '\n': deliver the tail. */
@@ -505,15 +666,13 @@ finish(struct req *r, CURLcode res)
 	    framer_finish(r->framer, stream_line, r) != 0)
 		r->aborted = 1;
 	if (r->aborted)
-		snprintf(why, sizeof(why), "closed by the recorder");
-	else if (res == CURLE_OK)
-		snprintf(why, sizeof(why), "etcd ended the watch (HTTP %ld)",
-		    status);
-	else
-		snprintf(why, sizeof(why), "%s", errtext(r, res));
-	r->end(r->arg,
-	    res != CURLE_OK && config_error(r, res) ? ETCD_CONFIG : ETCD_RETRY,
-	    status, why);
+		msg = "closed by the recorder";
+	else if (res == CURLE_OK) {
+		snprintf(ended, sizeof(ended),
+		    "etcd ended the watch (HTTP %ld)", status);
+		msg = ended;
+	}
+	r->end(r->arg, res != CURLE_OK ? result : ETCD_RETRY, status, msg);
 }
 
 static void
@@ -521,6 +680,7 @@ check_done(struct etcd *e)
 {
 	CURLMsg *msg;
 	struct req *r;
+	CURLcode res;
 	int left;
 
 	while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
@@ -528,7 +688,13 @@ check_done(struct etcd *e)
 			continue;
 		curl_easy_getinfo(
 		    msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		finish(r, msg->data.result);
+		res = msg->data.result;
+		if (msg->easy_handle == r->probe) {
+			probe_done(r, res);
+			res = r->res;
+		} else if (probe_start(r, res) == 0)
+			continue; /* finished when the probe is */
+		finish(r, res);
 		req_free(r);
 	}
 }

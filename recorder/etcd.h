@@ -34,7 +34,8 @@ struct etcd_stream;
 /* How a request ended, for etcd_done_cb's result. */
 enum {
 	ETCD_CONFIG = -1, /* cannot work as configured: TLS trust or
-			     certificates, a bad URL; retrying will not help */
+			     certificates, a bad URL, an http:// URL for a
+			     port that speaks TLS; retrying will not help */
 	ETCD_RETRY = 0, /* transport failure: refused, reset, timeout */
 	ETCD_OK = 1 /* the HTTP exchange completed (any status) */
 };

@@ -51,6 +51,13 @@ char *hs_rfc3339_format(int64_t us, char *buf, size_t size);
 /* Whether s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int hs_utf8_valid(const unsigned char *s, size_t n);
 
+/*
+ * The length in bytes (1 to 4) of the valid UTF-8 character s starts
+ * with, n bytes being available; 0 when s[0..n) does not start with one
+ * (or n is 0).
+ */
+size_t hs_utf8_char(const unsigned char *s, size_t n);
+
 /* 64-bit FNV-1a hash, as stored in vals.hash (reinterpreted as signed). */
 uint64_t hs_hash64(const void *p, size_t n);
 

@@ -3,8 +3,8 @@
 # The test makes its own CA, a server certificate for IP:127.0.0.1 and a
 # client certificate without CN, runs etcd over https with
 # --client-cert-auth, and records with --cacert/--cert/--key and with the
-# ETCDCTL_* environment.  A wrong CA, a missing client certificate and
-# expired certificates must be a clear error.
+# ETCDCTL_* environment.  A wrong CA, a missing client certificate,
+# expired certificates and http:// to the TLS port must be a clear error.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
 . "$TOP/tests/lib/recorder.sh"
@@ -149,7 +149,41 @@ tls_error wrong-ca 'certificate problem|SSL' "$TLS_URL" \
 tls_error no-client-cert 'alert|SSL|TLS' "$TLS_URL" --cacert "$P/ca.pem"
 tls_error old-client 'alert|SSL|TLS' "$TLS_URL" \
 	--cacert "$P/ca.pem" --cert "$P/client-expired.pem" --key "$P/client-key.pem"
-tls_error plain-http 'Empty reply|reset|HTTP/0|received' "http://${TLS_URL#https://}"
+
+# --- http:// to the TLS port --------------------------------------------
+# The plain request gets an empty reply, as from an etcd that is
+# restarting; a TLS handshake on the same port tells them apart (etcd.c).
+# plain_http NAME DB FLAGS...: no --once, so a recorder that retried would
+# run forever; it must exit 1 within 10 s with one error line.
+plain="http://${TLS_URL#https://}"
+plain_http() {
+	_name=$1 _db=$2
+	shift 2
+	_log="$TMP/$_name.log"
+	"$BIN/hindsight-recorder" --db "$_db" --endpoints "$plain" -v "$@" >"$_log" 2>&1 &
+	_pid=$!
+	CLEANUP_PIDS="$CLEANUP_PIDS $_pid"
+	if wait_until 10 dead "$_pid"; then
+		reap "$_pid"
+		is "$?" 1 "$_name: http:// to a TLS port: exit 1 within 10 s"
+	else
+		ok 1 "$_name: http:// to a TLS port: still running after 10 s ($(grep -c 'retrying in' "$_log") retries)"
+		kill -9 "$_pid"
+		reap "$_pid" 2>/dev/null
+	fi
+	is "$(grep -E ' (warn|error): ' "$_log" | sed 's/^[^ ]* //')" \
+		"error: cannot talk to etcd at $plain as configured: ${plain#http://} speaks TLS: use https:// in --endpoints" \
+		"$_name: one error line, naming host:port and the fix"
+	grep -q "TLS probe of $plain: handshake done" "$_log"
+	ok $? "$_name: one TLS handshake told it (-v: $(grep -c 'TLS probe' "$_log") probe)"
+}
+plain_http plain-http "$TMP/plain-http.db"
+is "$(db_recorded "$TMP/plain-http.db")" "" "plain-http: nothing recorded"
+# A db recorded over TLS, resumed with the client certificate but http://:
+# the resume path (backlog probe, then the watch) ends the same way.
+wm=$(db_recorded "$db")
+plain_http plain-http-resume "$db" --cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client-key.pem"
+is "$(db_recorded "$db")" "$wm" "plain-http-resume: the watermark did not move"
 
 kill -TERM "$TLS_PID"
 reap "$TLS_PID" 2>/dev/null

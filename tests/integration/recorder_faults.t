@@ -34,7 +34,11 @@ if name == "chunks":
          {"send": events(13, put(12, "cilium/c", "three"), dele(13, "cilium/a")), "chunk": 3},
          {"hold": True}],
     ]
-json.dump({"range": rng, "watches": watches}, open(sys.argv[1], "w"))
+extra = {}
+if name == "empty":
+    watches = [[{"send": created()}, {"send": events(11, put(11, "cilium/b", "two"))}, {"hold": True}]]
+    extra = {"empty": 3}
+json.dump(dict(range=rng, watches=watches, **extra), open(sys.argv[1], "w"))
 PYEOF
 }
 
@@ -65,6 +69,26 @@ is "$(db_state "$db")" "cilium/b|74776F
 cilium/c|7468726565" "state after revision 13"
 grep -q 'malformed message' "$TMP/chunks.rec"
 ok $? "the garbage line is logged as a malformed message"
+kill -TERM "$rec"
+wait "$rec"
+ok $? "SIGTERM: exit 0"
+
+# A plain etcd that is restarting closes connections without a reply, like
+# a TLS port does to a plain request (fault_tls.t): the recorder tries TLS
+# once, gets HTTP back, and keeps retrying until etcd answers.
+mkscript empty
+fake empty
+db="$TMP/empty.db"
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$FAKE_URL" -v >"$TMP/empty.rec" 2>&1 &
+rec=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $rec"
+wait_until 20 db_reached "$db" 11
+ok $? "empty replies: retried, then recorded through revision 11"
+is "$(grep -c ' warn: .*Empty reply from server' "$TMP/empty.rec")" 3 "…a warn line for each of the 3 empty replies"
+is "$(grep -v http "$TMP/empty.log.conns" | sort | uniq -c | awk '{printf "%s %s ", $2, $1}')" "empty 3 tls 1 " \
+	"…one TLS probe for the whole streak of 3"
+! grep -q ' error: ' "$TMP/empty.rec"
+ok $? "…no error line"
 kill -TERM "$rec"
 wait "$rec"
 ok $? "SIGTERM: exit 0"

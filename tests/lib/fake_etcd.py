@@ -7,7 +7,10 @@ stream.  Only 127.0.0.1.
   fake_etcd.py SCRIPT.json PORTFILE LOGFILE
 
 SCRIPT: {"range": <range response object>,
-         "watches": [[step, ...], ...]}   one list per watch connection
+         "watches": [[step, ...], ...],   one list per watch connection
+         "empty": N}                      optional: close the first N
+                                          connections without a reply,
+                                          like an etcd that is restarting
 step:   {"send": "text", "chunk": N}   write text as HTTP chunks of N bytes
         {"cut": "text"}                write part of a chunk, then drop the
                                        connection (like etcd SIGKILLed)
@@ -15,7 +18,10 @@ step:   {"send": "text", "chunk": N}   write text as HTTP chunks of N bytes
         {"hold": true}                 keep the stream open until the client
                                        goes away
 A connection beyond the script's list repeats the last one.  The chosen
-port goes to PORTFILE; every watch request body is appended to LOGFILE.
+port goes to PORTFILE; every watch request body is appended to LOGFILE,
+and one line per connection to LOGFILE.conns: "empty", "http", or "tls"
+for a TLS ClientHello, which is answered the way Go's net/http (a plain
+etcd) answers it, with "400 Bad Request".
 """
 import json
 import socket
@@ -27,6 +33,13 @@ SCRIPT = json.load(open(sys.argv[1]))
 LOG = sys.argv[3]
 lock = threading.Lock()
 watch_count = [0]
+conn_count = [0]
+
+
+def note(what):
+    with lock:
+        with open(LOG + ".conns", "a") as log:
+            log.write(what + "\n")
 
 
 def read_request(f):
@@ -51,6 +64,20 @@ def chunk(sock, data):
 
 class Handler(socketserver.StreamRequestHandler):
     def handle(self):
+        if self.connection.recv(1, socket.MSG_PEEK) == b"\x16":
+            note("tls")
+            self.connection.recv(65536)
+            self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+                             b"400 Bad Request")
+            return
+        with lock:
+            n = conn_count[0]
+            conn_count[0] += 1
+        if n < SCRIPT.get("empty", 0):
+            read_request(self.rfile)
+            note("empty")
+            return  # closed without a byte: curl's "Empty reply from server"
+        note("http")
         while True:
             path, body = read_request(self.rfile)
             if path is None:

@@ -6,7 +6,7 @@ keep-alive connection) and reads etcd's own view as the oracle the
 recorder is checked against: the state of a prefix at a revision, and the
 history of every event under a prefix.
 
-  kv.py URL put KEY VALUE            (VALUE '@b64:...' is base64 bytes)
+  kv.py URL put KEY VALUE            (KEY or VALUE '@b64:...' is base64 bytes)
   kv.py URL putfile KEY FILE         value = the bytes of FILE
   kv.py URL del KEY
   kv.py URL load FILE.jsonl          ({"key":..., "value":...} per line)
@@ -92,6 +92,9 @@ def value_arg(v):
     return v.encode()
 
 
+key_arg = value_arg  # keys are bytes too: '@b64:...' for any of them
+
+
 def read_history(resp, head):
     """The events of a watch response as "rev|PUT|key|HEX" / "rev|DELETE|key|"
     lines, read until an event at head has arrived: every revision up to
@@ -136,12 +139,12 @@ def main():
     url, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     e = Etcd(url)
     if cmd == "put":
-        print(e.put(args[0].encode(), value_arg(args[1])))
+        print(e.put(key_arg(args[0]), value_arg(args[1])))
     elif cmd == "putfile":
         with open(args[1], "rb") as f:
-            print(e.put(args[0].encode(), f.read()))
+            print(e.put(key_arg(args[0]), f.read()))
     elif cmd == "del":
-        print(e.delete(args[0].encode()))
+        print(e.delete(key_arg(args[0])))
     elif cmd == "load":
         rev = 0
         for line in open(args[0]):

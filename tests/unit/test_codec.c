@@ -248,6 +248,30 @@ test_utf8(void)
 }
 
 static void
+utf8c(const char *s, size_t n, size_t want, const char *what)
+{
+	is_int((long long)hs_utf8_char((const unsigned char *)s, n),
+	    (long long)want, "utf8 char %s", what);
+}
+
+static void
+test_utf8_char(void)
+{
+	utf8c("", 0, 0, "nothing");
+	utf8c("a\xff", 2, 1, "ASCII, whatever follows");
+	utf8c("\0", 1, 1, "NUL");
+	utf8c("\xc3\xa9x", 3, 2, "2-byte, then more");
+	utf8c("\xe2\x82\xac", 3, 3, "3-byte");
+	utf8c("\xf0\x9f\x90\x9d", 4, 4, "4-byte");
+	utf8c("\xff\xfe", 2, 0, "0xff");
+	utf8c("\x80", 1, 0, "lone continuation");
+	utf8c("\xc0\xaf", 2, 0, "overlong");
+	utf8c("\xed\xa0\x80", 3, 0, "surrogate");
+	utf8c("\xe2\x82\xac", 2, 0, "cut by n");
+	utf8c("\xe2\x82(", 3, 0, "bad continuation");
+}
+
+static void
 test_hash(void)
 {
 	is_int(
@@ -264,6 +288,7 @@ main(void)
 	test_integers();
 	test_rfc3339();
 	test_utf8();
+	test_utf8_char();
 	test_hash();
 	return done_testing();
 }
