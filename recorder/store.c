@@ -148,13 +148,13 @@ static const char *const sqls[S_COUNT] = {
 
 /*
  * The key cache: KC_SETS sets of KC_WAYS entries, the least recently used
- * way of a set replaced on a miss.  About 4.5 MiB when full (64k keys),
+ * way of a set replaced on a miss.  About 2.3 MiB when full (32k keys),
  * whatever the number of keys in the db.  A key is found by two
  * independent 64-bit hashes of its bytes (the key itself would cost 100
  * bytes and more per entry); mistaking one key for another takes a
  * 128-bit coincidence.
  */
-#define KC_SETS (1u << 14)
+#define KC_SETS (1u << 13)
 #define KC_WAYS 4
 
 struct kc_ent {
