@@ -12,21 +12,73 @@
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* 1 + the sextet of each base64 character; 0 for every other byte. */
+static const unsigned char b64rev[256] = {
+    ['A'] = 1,
+    ['B'] = 2,
+    ['C'] = 3,
+    ['D'] = 4,
+    ['E'] = 5,
+    ['F'] = 6,
+    ['G'] = 7,
+    ['H'] = 8,
+    ['I'] = 9,
+    ['J'] = 10,
+    ['K'] = 11,
+    ['L'] = 12,
+    ['M'] = 13,
+    ['N'] = 14,
+    ['O'] = 15,
+    ['P'] = 16,
+    ['Q'] = 17,
+    ['R'] = 18,
+    ['S'] = 19,
+    ['T'] = 20,
+    ['U'] = 21,
+    ['V'] = 22,
+    ['W'] = 23,
+    ['X'] = 24,
+    ['Y'] = 25,
+    ['Z'] = 26,
+    ['a'] = 27,
+    ['b'] = 28,
+    ['c'] = 29,
+    ['d'] = 30,
+    ['e'] = 31,
+    ['f'] = 32,
+    ['g'] = 33,
+    ['h'] = 34,
+    ['i'] = 35,
+    ['j'] = 36,
+    ['k'] = 37,
+    ['l'] = 38,
+    ['m'] = 39,
+    ['n'] = 40,
+    ['o'] = 41,
+    ['p'] = 42,
+    ['q'] = 43,
+    ['r'] = 44,
+    ['s'] = 45,
+    ['t'] = 46,
+    ['u'] = 47,
+    ['v'] = 48,
+    ['w'] = 49,
+    ['x'] = 50,
+    ['y'] = 51,
+    ['z'] = 52,
+    ['0'] = 53,
+    ['1'] = 54,
+    ['2'] = 55,
+    ['3'] = 56,
+    ['4'] = 57,
+    ['5'] = 58,
+    ['6'] = 59,
+    ['7'] = 60,
+    ['8'] = 61,
+    ['9'] = 62,
+    ['+'] = 63,
+    ['/'] = 64,
+};
 
 size_t
 hs_b64_declen(size_t n)
@@ -38,8 +90,8 @@ long
 hs_b64_decode(const char *in, size_t n, unsigned char *out)
 {
 	size_t i, o = 0;
-	uint32_t acc = 0;
-	int bits = 0, v;
+	uint32_t w;
+	int a, b, c, d, bits;
 
 	/*
 	 * Padding only at the very end, at most two characters, and only
@@ -52,19 +104,39 @@ hs_b64_decode(const char *in, size_t n, unsigned char *out)
 		if (in[n - 1] == '=')
 			n--;
 	}
-	for (i = 0; i < n; i++) {
-		if ((v = b64val((unsigned char)in[i])) < 0)
+	/* Whole quanta: four characters, three bytes. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		a = b64rev[(unsigned char)in[i]];
+		b = b64rev[(unsigned char)in[i + 1]];
+		c = b64rev[(unsigned char)in[i + 2]];
+		d = b64rev[(unsigned char)in[i + 3]];
+		if (a == 0 || b == 0 || c == 0 || d == 0)
 			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
+		w = (uint32_t)(a - 1) << 18 | (uint32_t)(b - 1) << 12 |
+		    (uint32_t)(c - 1) << 6 | (uint32_t)(d - 1);
+		out[o++] = (unsigned char)(w >> 16);
+		out[o++] = (unsigned char)(w >> 8);
+		out[o++] = (unsigned char)w;
 	}
-	/* A lone sextet cannot encode a byte; leftover bits must be zero. */
-	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+	/*
+	 * The last quantum: two characters are one byte, three are two; a
+	 * lone character cannot encode a byte, and leftover bits must be
+	 * zero.
+	 */
+	for (w = 0, bits = 0; i < n; i++, bits += 6) {
+		if ((a = b64rev[(unsigned char)in[i]]) == 0)
+			return -1;
+		w = w << 6 | (uint32_t)(a - 1);
+	}
+	if (bits == 6 || (bits == 12 && (w & 0xf) != 0) ||
+	    (bits == 18 && (w & 0x3) != 0))
 		return -1;
+	if (bits == 12)
+		out[o++] = (unsigned char)(w >> 4);
+	else if (bits == 18) {
+		out[o++] = (unsigned char)(w >> 10);
+		out[o++] = (unsigned char)(w >> 2);
+	}
 	return (long)o;
 }
 
