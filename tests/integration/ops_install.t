@@ -142,7 +142,14 @@ runtime=$(sed -n '/^FROM debian:bookworm-slim/,$p' "$cf")
 need=""
 for b in "$P/bin/hindsight" "$P/bin/hindsight-recorder"; do
 	for lib in $(readelf -d "$b" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
-		pkg=$(dpkg -S "*/$lib" 2>/dev/null | head -1 | cut -d: -f1)
+		# A SANITIZE= build links the sanitizer runtimes; the image is
+		# built without them.
+		case $lib in libasan.* | libubsan.*) continue ;; esac
+		# The native library, not a 32-bit copy (libc6-i386).
+		pkg=$(dpkg -S "*/$lib" 2>/dev/null | grep "/$(gcc -print-multiarch)/" |
+			head -1 | cut -d: -f1)
+		[ -n "$pkg" ] || pkg=$(dpkg -S "*/$lib" 2>/dev/null | head -1 | cut -d: -f1)
+		[ -n "$pkg" ] || pkg="(no package for $lib)"
 		[ "$pkg" = libc6 ] && continue
 		echo "$runtime" | grep -qw -- "$pkg" || need="$need $pkg($lib)"
 	done
