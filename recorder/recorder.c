@@ -8,13 +8,16 @@
  * below the revision a stream was started from are dropped.
  *
  * Whole revisions: etcd batches whole revisions into a response (up to
- * 1000 of them while replaying), but a response it fragments may be cut
- * inside a revision (a txn), and events are decoded one at a time, not a
- * whole message first.  So the events of the newest revision are held in
- * memory until an event of a later revision arrives or the response ends
- * (a message without "fragment"); only then are they written.  A commit,
- * at any time, thus holds whole revisions; the held ones of a stream that
- * breaks are dropped and come again from the next.
+ * 1000 of them while replaying), but the watch asks it to fragment a big
+ * response, a fragment boundary may fall inside a revision (a txn), and
+ * events are decoded one at a time, not a whole message first.  So the
+ * events of the newest revision are held in memory until an event of a
+ * later revision arrives or the response ends (a message without
+ * "fragment"); only then are they written.  A commit, at any time, thus
+ * holds whole revisions; the held ones of a stream that breaks are
+ * dropped and come again from the next.  Memory: one fragment (etcd's
+ * --max-request-bytes + 512 KiB, 2 MiB by default, some 3 MB as JSON) and
+ * one revision, however long the backlog.
  *
  * Time: a revision delivered after the watch was created at store
  * revision H (mod_rev > H) is live and stamped with the time it arrived.
@@ -1130,6 +1133,11 @@ quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	 * (each reads the backlog from the oldest watcher's position).
 	 */
 	if (r->catchup != NULL && r->stream == NULL) {
+		ev_timer_again(r->loop, &r->quiet_timer);
+		return;
+	}
+	/* So is the rest of a fragmented response (etcd is slow to cut it). */
+	if (r->in_fragments) {
 		ev_timer_again(r->loop, &r->quiet_timer);
 		return;
 	}

@@ -628,6 +628,7 @@ wire_watch_request(const char *prefix, int64_t start_rev)
 	add_i64(cr, "start_revision", start_rev);
 	cJSON_AddTrueToObject(cr, "prev_kv");
 	cJSON_AddTrueToObject(cr, "progress_notify");
+	cJSON_AddTrueToObject(cr, "fragment");
 	free(end);
 	return finish(root);
 }

@@ -115,6 +115,13 @@ int wire_parse_header(const char *body, size_t n, struct wire_header *out,
  */
 char *wire_range_request(const char *prefix, const char *start_after,
     size_t start_after_len, int64_t rev, int64_t limit);
+/*
+ * watch: the keys starting with prefix from start_rev on, with prev_kv,
+ * progress notifications, and fragment, so that etcd splits a response
+ * bigger than its --max-request-bytes + 512 KiB (a backlog of big txns:
+ * 1000 revisions per response) into several messages; a split may fall
+ * inside a revision.
+ */
 char *wire_watch_request(const char *prefix, int64_t start_rev);
 
 /*

@@ -323,8 +323,10 @@ main(void)
 		strstr(body, "\"key\":\"Y2lsaXVtLw==\"") &&
 		strstr(body, "\"range_end\":\"Y2lsaXVtMA==\"") &&
 		strstr(body, "\"prev_kv\":true") &&
-		strstr(body, "\"progress_notify\":true"),
-	    "watch request: prefix range, start revision, prev_kv, progress");
+		strstr(body, "\"progress_notify\":true") &&
+		strstr(body, "\"fragment\":true"),
+	    "watch request: prefix range, start revision, prev_kv, progress, "
+	    "fragment");
 	free(body);
 	body = wire_range_request("cilium/", "cilium/a", 8, 7, 100);
 	ok(body && strstr(body, "\"key\":\"Y2lsaXVtL2EA\"") &&
