@@ -52,9 +52,9 @@ static int
 spill_line(struct segment *s, const char *line, size_t len)
 {
 	struct wire_watch m;
+	struct wire_event ev;
 	char err[256];
-	size_t i;
-	int rc = 0;
+	int rc = 0, got;
 
 	if (wire_parse_watch(line, len, &m, err, sizeof(err)) != 0) {
 		log_warn(
@@ -64,9 +64,18 @@ spill_line(struct segment *s, const char *line, size_t len)
 	if (m.is_error || (m.canceled && !m.created) ||
 	    (m.created && m.canceled))
 		rc = -1;
-	for (i = 0; i < m.nevents && rc == 0; i++)
-		if (m.events[i].kv.mod_rev > s->end)
+	/* An event past the end shows every revision up to it delivered. */
+	while (rc == 0 && (got = wire_watch_next(&m, &ev, err, sizeof(err)))) {
+		if (got < 0) {
+			log_warn("catch-up segment %d: malformed message (%s)",
+			    s->idx, err);
+			rc = -1;
+			break;
+		}
+		if (ev.kv.mod_rev > s->end)
 			rc = 1;
+		wire_event_release(&ev);
+	}
 	if (rc == 0 && m.nevents == 0 && !m.created && !m.canceled &&
 	    m.watch_id != -1 && m.hdr.revision > s->end)
 		rc = 1; /* a progress notification: synced past the end */

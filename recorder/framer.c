@@ -1,10 +1,19 @@
 /*
  * framer.c: newline framing for the watch stream (see framer.h).
+ *
+ * The buffer grows to the longest line, by doubling, and shrinks back
+ * once such a line is delivered: a catch-up's 3 MiB fragments should not
+ * leave 4 MiB behind for a live stream of 200-byte messages.
  */
 #include "framer.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+enum {
+	FRAMER_MIN = 64 * 1024, /* the first allocation */
+	FRAMER_KEEP = 256 * 1024 /* more is given back between long lines */
+};
 
 struct framer {
 	char *buf;
@@ -46,7 +55,7 @@ reserve(struct framer *f, size_t need)
 
 	if (need <= f->cap)
 		return 0;
-	cap = f->cap ? f->cap : 64 * 1024;
+	cap = f->cap ? f->cap : FRAMER_MIN;
 	while (cap < need)
 		cap *= 2;
 	if ((p = realloc(f->buf, cap)) == NULL)
@@ -54,6 +63,23 @@ reserve(struct framer *f, size_t need)
 	f->buf = p;
 	f->cap = cap;
 	return 0;
+}
+
+/* After a long line: back to the smallest size that holds what is left. */
+static void
+shrink(struct framer *f)
+{
+	size_t cap = FRAMER_MIN;
+	char *p;
+
+	if (f->cap <= FRAMER_KEEP || f->len >= f->cap / 4)
+		return;
+	while (cap < f->len + 1)
+		cap *= 2;
+	if ((p = realloc(f->buf, cap)) == NULL)
+		return; /* keeping the big one is fine */
+	f->buf = p;
+	f->cap = cap;
 }
 
 int
@@ -88,6 +114,7 @@ framer_feed(
 	if (start > 0) {
 		memmove(f->buf, f->buf + start, f->len - start);
 		f->len -= start;
+		shrink(f);
 	}
 	f->scanned = f->len;
 	if (f->len > f->maxline)
@@ -113,12 +140,19 @@ framer_reset(struct framer *f)
 {
 	f->len = 0;
 	f->scanned = 0;
+	shrink(f);
 }
 
 size_t
 framer_pending(const struct framer *f)
 {
 	return f->len;
+}
+
+size_t
+framer_capacity(const struct framer *f)
+{
+	return f->cap;
 }
 
 void

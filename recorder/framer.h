@@ -4,7 +4,8 @@
  * terminal error object comes without a trailing newline, so bytes are
  * buffered until '\n' and whatever is left at end of stream is delivered
  * by framer_finish().  Only new bytes are scanned, so a 30 MB line costs
- * O(n), not O(n^2).
+ * O(n), not O(n^2).  The buffer is as big as the longest line buffered;
+ * once such a line is delivered, it shrinks back (to 64 KiB as a rule).
  */
 #ifndef HS_FRAMER_H
 #define HS_FRAMER_H
@@ -39,8 +40,9 @@ int framer_finish(struct framer *f, framer_line_cb *cb, void *arg);
 /* Drop buffered bytes (after a disconnect). */
 void framer_reset(struct framer *f);
 
-/* Bytes buffered but not yet delivered. */
+/* Bytes buffered but not yet delivered, and the buffer's size. */
 size_t framer_pending(const struct framer *f);
+size_t framer_capacity(const struct framer *f);
 
 void framer_free(struct framer *f);
 

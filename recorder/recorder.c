@@ -1,12 +1,23 @@
 /*
  * recorder.c: snapshot, watch, resume (see recorder.h).
  *
- * Exactly-once rests on three facts: the events of one etcd revision all
- * arrive in one watch message (etcd batches whole revisions unless asked
- * to fragment, which we do not), a commit happens only between messages,
- * and every commit writes the watermark with the events it covers.  After
- * any stop the watch resumes at watermark + 1, and events at or below the
- * revision a stream was started from are dropped.
+ * Exactly-once rests on three facts: a revision's events are written only
+ * once all of them are known, every commit writes the watermark with the
+ * events it covers, and the watermark claims only revisions written.
+ * After any stop the watch resumes at watermark + 1, and events at or
+ * below the revision a stream was started from are dropped.
+ *
+ * Whole revisions: etcd batches whole revisions into a response (up to
+ * 1000 of them while replaying), but the watch asks it to fragment a big
+ * response, a fragment boundary may fall inside a revision (a txn), and
+ * events are decoded one at a time, not a whole message first.  So the
+ * events of the newest revision are held in memory until an event of a
+ * later revision arrives or the response ends (a message without
+ * "fragment"); only then are they written.  A commit, at any time, thus
+ * holds whole revisions; the held ones of a stream that breaks are
+ * dropped and come again from the next.  Memory: one fragment (etcd's
+ * --max-request-bytes + 512 KiB, 2 MiB by default, some 3 MB as JSON) and
+ * one revision, however long the backlog.
  *
  * Time: a revision delivered after the watch was created at store
  * revision H (mod_rev > H) is live and stamped with the time it arrived.
@@ -63,8 +74,11 @@ struct recorder {
 	int64_t resume_rev; /* wm_rev when the stream was started */
 	int64_t replay_lo_us; /* last moment known covered before it */
 	int64_t created_rev; /* store revision at watch creation, or -1 */
-	int64_t cur_rev;
 	long pending; /* events in the open transaction */
+	/* the newest revision's events, not written yet: more may follow */
+	struct wire_event *held;
+	size_t nheld, held_cap;
+	int in_fragments; /* the last message was a fragment: more follows */
 	char stream_error[400];
 
 	/* catch-up with several watches (catchup.h) */
@@ -572,7 +586,7 @@ arm_batch(struct recorder *r)
 		commit(r);
 		return;
 	}
-	if (r->cur_rev <= r->created_rev && delay < REPLAY_BATCH_DELAY)
+	if (r->wm_rev <= r->created_rev && delay < REPLAY_BATCH_DELAY)
 		delay = REPLAY_BATCH_DELAY;
 	if (!ev_is_active(&r->batch_timer)) {
 		ev_timer_set(&r->batch_timer, delay, 0.);
@@ -589,39 +603,65 @@ once_done(struct recorder *r, const char *how)
 	recorder_stop(r, r->fatal ? r->status : REC_EXIT_OK);
 }
 
-/*
- * Write one message's events.  Returns -1 when the store failed (fatal is
- * set).
- */
-static int
-watch_events(struct recorder *r, const struct wire_watch *m, int64_t limit,
-    int *complete)
+/* Forget the held events (their stream is over, or they are written). */
+static void
+held_drop(struct recorder *r)
 {
-	struct store_event ev;
-	int64_t now = hs_now_us(), last = r->wm_rev;
 	size_t i;
 
-	if (store_begin(r->store) != 0)
-		goto err;
-	for (i = 0; i < m->nevents; i++) {
-		const struct wire_event *e = &m->events[i];
+	for (i = 0; i < r->nheld; i++)
+		wire_event_release(&r->held[i]);
+	r->nheld = 0;
+	/* A revision of 100k events (a deleted prefix) need not stay. */
+	if (r->held_cap > 1024) {
+		free(r->held);
+		r->held = NULL;
+		r->held_cap = 0;
+	}
+}
 
-		if (e->kv.mod_rev <= r->resume_rev)
-			continue; /* recorded before this stream */
-		if (e->kv.mod_rev > limit) {
-			*complete = 1; /* the next catch-up segment's */
-			break;
-		}
-		if (e->kv.mod_rev != r->cur_rev) {
-			int replay = e->kv.mod_rev <= r->created_rev;
+/* Take ev, and the memory it owns, into the held revision. */
+static int
+held_add(struct recorder *r, struct wire_event *ev)
+{
+	struct wire_event *p;
+	size_t cap;
 
-			r->cur_rev = e->kv.mod_rev;
-			r->n_revisions++;
-			if (store_revision(r->store, r->cur_rev,
-				replay ? "replay" : "watch",
-				replay ? r->replay_lo_us : now, now) != 0)
-				goto err;
-		}
+	if (r->nheld == r->held_cap) {
+		cap = r->held_cap ? r->held_cap * 2 : 64;
+		if ((p = realloc(r->held, cap * sizeof(*p))) == NULL)
+			return -1;
+		r->held = p;
+		r->held_cap = cap;
+	}
+	r->held[r->nheld++] = *ev;
+	return 0;
+}
+
+/*
+ * Write the held revision, whose events are all here, and move the
+ * watermark to it.  Returns -1 when the store failed (fatal is set).
+ */
+static int
+held_write(struct recorder *r, int64_t now)
+{
+	struct store_event ev;
+	int64_t rev;
+	size_t i;
+	int replay, rc = 0;
+
+	if (r->nheld == 0)
+		return 0;
+	rev = r->held[0].kv.mod_rev;
+	replay = rev <= r->created_rev;
+	r->n_revisions++;
+	if (store_begin(r->store) != 0 ||
+	    store_revision(r->store, rev, replay ? "replay" : "watch",
+		replay ? r->replay_lo_us : now, now) != 0)
+		rc = -1;
+	for (i = 0; i < r->nheld && rc == 0; i++) {
+		const struct wire_event *e = &r->held[i];
+
 		memset(&ev, 0, sizeof(ev));
 		ev.type = e->type == WIRE_DELETE ? 1 : 0;
 		ev.key = e->kv.key;
@@ -633,19 +673,70 @@ watch_events(struct recorder *r, const struct wire_watch *m, int64_t limit,
 		ev.version = e->kv.version;
 		ev.lease = e->kv.lease;
 		if (store_event(r->store, &ev) != 0)
-			goto err;
-		r->pending++;
-		last = e->kv.mod_rev;
+			rc = -1;
+		else
+			r->pending++;
 	}
-	if (last > r->wm_rev) {
-		r->wm_rev = last;
+	held_drop(r);
+	if (rc != 0) {
+		fail(r, REC_EXIT_DB);
+		return -1;
+	}
+	if (rev > r->wm_rev) {
+		r->wm_rev = rev;
 		r->wm_us = now;
 		store_watermark(r->store, r->wm_rev, r->wm_us);
 	}
 	return 0;
-err:
-	fail(r, REC_EXIT_DB);
-	return -1;
+}
+
+/*
+ * One message's events, decoded one at a time.  A revision is written
+ * once an event of a later one arrives, or when the response ends; the
+ * newest revision of a fragment stays held (see the top of this file).
+ * Events above limit are not written and set *complete (a catch-up
+ * segment is done): every revision up to limit is then whole.  Returns -1
+ * to end the stream (fatal is set when the store failed).
+ */
+static int
+watch_events(
+    struct recorder *r, struct wire_watch *m, int64_t limit, int *complete)
+{
+	struct wire_event e;
+	int64_t now = hs_now_us();
+	char err[256];
+	int rc;
+
+	while ((rc = wire_watch_next(m, &e, err, sizeof(err))) == 1) {
+		if (e.kv.mod_rev <= r->resume_rev) {
+			wire_event_release(&e);
+			continue; /* recorded before this stream */
+		}
+		if (e.kv.mod_rev > limit) {
+			wire_event_release(&e);
+			*complete = 1; /* the next catch-up segment's */
+			break;
+		}
+		if (r->nheld > 0 && e.kv.mod_rev != r->held[0].kv.mod_rev &&
+		    held_write(r, now) != 0) {
+			wire_event_release(&e);
+			return -1;
+		}
+		if (held_add(r, &e) != 0) {
+			wire_event_release(&e);
+			snprintf(r->stream_error, sizeof(r->stream_error),
+			    "out of memory");
+			return -1;
+		}
+	}
+	if (rc < 0) {
+		/* The revisions written are whole: a later event followed. */
+		snprintf(r->stream_error, sizeof(r->stream_error),
+		    "malformed message (%s)", err);
+		return -1;
+	}
+	r->in_fragments = m->fragment && !*complete;
+	return r->in_fragments ? 0 : held_write(r, now);
 }
 
 /* End this stream and re-list; see snapshot_page(). */
@@ -752,6 +843,13 @@ process_line(
 	}
 	if (m.hdr.revision > r->head_rev)
 		r->head_rev = m.hdr.revision;
+	if (r->in_fragments && m.nevents == 0) {
+		/* etcd sends a response's fragments back to back. */
+		snprintf(r->stream_error, sizeof(r->stream_error),
+		    "a message without events inside a fragmented response");
+		rc = -1;
+		goto out;
+	}
 	if (m.nevents > 0) {
 		if (watch_events(r, &m, limit, complete) != 0) {
 			rc = -1;
@@ -801,6 +899,8 @@ watch_end(void *arg, int result, long status, const char *why)
 
 	r->stream = NULL;
 	ev_timer_stop(r->loop, &r->quiet_timer);
+	held_drop(r); /* a revision it did not finish */
+	r->in_fragments = 0;
 	if (r->state == ST_STOPPING)
 		return;
 	commit(r);
@@ -839,7 +939,8 @@ watch_reset(struct recorder *r)
 	r->resume_rev = r->wm_rev;
 	r->replay_lo_us = r->wm_us;
 	r->created_rev = -1;
-	r->cur_rev = -1;
+	held_drop(r);
+	r->in_fragments = 0;
 	r->stream_error[0] = '\0';
 }
 
@@ -1002,7 +1103,8 @@ static int
 caught_up(const struct recorder *r)
 {
 	return r->state == ST_WATCH && r->stream != NULL &&
-	    r->created_rev >= 0 && r->wm_rev >= r->created_rev;
+	    r->created_rev >= 0 && r->wm_rev >= r->created_rev &&
+	    !r->in_fragments;
 }
 
 /* Move the watermark's time to now, in the open transaction or a new one. */
@@ -1044,6 +1146,11 @@ quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	 * (each reads the backlog from the oldest watcher's position).
 	 */
 	if (r->catchup != NULL && r->stream == NULL) {
+		ev_timer_again(r->loop, &r->quiet_timer);
+		return;
+	}
+	/* So is the rest of a fragmented response (etcd is slow to cut it). */
+	if (r->in_fragments) {
 		ev_timer_again(r->loop, &r->quiet_timer);
 		return;
 	}
@@ -1130,6 +1237,8 @@ recorder_stop(struct recorder *r, int status)
 		etcd_stream_close(r->stream);
 	r->catchup = NULL;
 	r->stream = NULL;
+	held_drop(r); /* not whole: not written */
+	r->in_fragments = 0;
 	if (store_in_txn(r->store) && !r->fatal && commit(r) != 0)
 		r->status = REC_EXIT_DB;
 	store_rollback(r->store); /* a half snapshot is not kept */
@@ -1256,5 +1365,7 @@ recorder_free(struct recorder *r)
 	etcd_free(r->etcd);
 	store_close(r->store);
 	free(r->last_key);
+	held_drop(r);
+	free(r->held);
 	free(r);
 }

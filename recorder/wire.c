@@ -253,20 +253,152 @@ parse_event(const cJSON *o, struct wire_event *ev, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A little scanning without a parse tree, to find a watch message's
+ * events array: where values begin and end.  Brackets are only counted;
+ * cJSON checks whatever is decoded.
+ */
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p at a '"': past the closing quote, or NULL when the line ends first. */
+static const char *
+skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\' && ++p == end)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * p at a value: past it, or NULL when the line ends first.  *commas, when
+ * not NULL, gets the commas directly inside an array or object.
+ */
+static const char *
+skip_value(const char *p, const char *end, size_t *commas)
+{
+	size_t depth = 0, n = 0;
+
+	if (p < end && *p == '"')
+		return skip_string(p, end);
+	if (p < end && *p != '{' && *p != '[') {
+		/* A number or a literal: up to a delimiter. */
+		while (p < end && *p != ',' && *p != '}' && *p != ']' &&
+		    *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+		return p;
+	}
+	for (; p < end; p++) {
+		if (*p == '"') {
+			if ((p = skip_string(p, end)) == NULL)
+				return NULL;
+			p--;
+		} else if (*p == '{' || *p == '[')
+			depth++;
+		else if (*p == '}' || *p == ']') {
+			if (--depth == 0) {
+				if (commas)
+					*commas = n;
+				return p + 1;
+			}
+		} else if (*p == ',' && depth == 1)
+			n++;
+	}
+	return NULL;
+}
+
+/* p at an object: its member name's value, or NULL (absent, malformed). */
+static const char *
+member(const char *p, const char *end, const char *name)
+{
+	size_t len = strlen(name);
+	const char *k;
+	int match;
+
+	if (p == NULL || p >= end || *p != '{')
+		return NULL;
+	p = skip_ws(p + 1, end);
+	while (p < end && *p == '"') {
+		k = p + 1;
+		if ((p = skip_string(p, end)) == NULL)
+			return NULL;
+		match = (size_t)(p - 1 - k) == len && memcmp(k, name, len) == 0;
+		p = skip_ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		p = skip_ws(p + 1, end);
+		if (match)
+			return p;
+		if ((p = skip_value(p, end, NULL)) == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p >= end || *p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+	return NULL;
+}
+
+/*
+ * The line without its events: the events array, found by scanning, is
+ * cut out (left as []) and the rest, a few hundred bytes, parsed by cJSON.
+ * w's cursor then spans the array.  When the scan finds no array (none,
+ * not an array, the line cut short), cJSON parses the whole line: it is
+ * small, or an error.
+ */
+static cJSON *
+parse_envelope(
+    const char *line, size_t n, struct wire_watch *w, char *err, size_t errlen)
+{
+	const char *end = line + n, *from, *to;
+	size_t commas = 0, len;
+	cJSON *root;
+	char *rest;
+
+	from = member(member(skip_ws(line, end), end, "result"), end, "events");
+	if (from == NULL || *from != '[' ||
+	    (to = skip_value(from, end, &commas)) == NULL) {
+		if ((root = cJSON_ParseWithLength(line, n)) == NULL)
+			snprintf(err, errlen, "watch message is not JSON");
+		return root;
+	}
+	len = (size_t)(from - line) + 2 + (size_t)(end - to);
+	if ((rest = malloc(len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(rest, line, (size_t)(from - line));
+	memcpy(rest + (from - line), "[]", 2);
+	memcpy(rest + (from - line) + 2, to, (size_t)(end - to));
+	if ((root = cJSON_ParseWithLength(rest, len)) == NULL)
+		snprintf(err, errlen, "watch message is not JSON");
+	free(rest);
+	w->ev_next = skip_ws(from + 1, to - 1);
+	w->ev_end = to - 1; /* at the ']' */
+	w->nevents = w->ev_next < w->ev_end ? commas + 1 : 0;
+	return root;
+}
+
 int
 wire_parse_watch(const char *line, size_t n, struct wire_watch *out, char *err,
     size_t errlen)
 {
-	const cJSON *res, *e, *evs, *ev;
+	const cJSON *res, *e, *evs;
 	cJSON *root;
 	int64_t code = 0;
-	size_t i = 0;
 
 	memset(out, 0, sizeof(*out));
-	if ((root = cJSON_ParseWithLength(line, n)) == NULL) {
-		snprintf(err, errlen, "watch message is not JSON");
-		return -1;
-	}
+	if ((root = parse_envelope(line, n, out, err, errlen)) == NULL)
+		goto fail;
 	if ((e = GET(root, "error")) != NULL) {
 		/* 3.4/3.5: grpc_code; 3.6: code. */
 		out->is_error = 1;
@@ -279,6 +411,7 @@ wire_parse_watch(const char *line, size_t n, struct wire_watch *out, char *err,
 		} else
 			copy_string(e, out->error_msg, sizeof(out->error_msg));
 		out->error_code = (int)code;
+		wire_watch_release(out);
 		cJSON_Delete(root);
 		return 0;
 	}
@@ -296,23 +429,15 @@ wire_parse_watch(const char *line, size_t n, struct wire_watch *out, char *err,
 	out->fragment = cJSON_IsTrue(GET(res, "fragment"));
 	copy_string(GET(res, "cancel_reason"), out->cancel_reason,
 	    sizeof(out->cancel_reason));
-	if ((evs = GET(res, "events")) != NULL) {
-		if (!cJSON_IsArray(evs)) {
-			snprintf(err, errlen, "events is not an array");
-			goto fail;
-		}
-		out->events = calloc(
-		    (size_t)cJSON_GetArraySize(evs) + 1, sizeof(*out->events));
-		if (out->events == NULL) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		cJSON_ArrayForEach(ev, evs)
-		{
-			if (parse_event(ev, &out->events[i], err, errlen) != 0)
-				goto fail;
-			out->nevents = ++i;
-		}
+	evs = GET(res, "events");
+	if (evs != NULL && !cJSON_IsArray(evs)) {
+		snprintf(err, errlen, "events is not an array");
+		goto fail;
+	}
+	/* Events the scan did not find (a quoted name in escapes). */
+	if (evs != NULL && out->ev_end == NULL && cJSON_GetArraySize(evs) > 0) {
+		snprintf(err, errlen, "events array not found by the scan");
+		goto fail;
 	}
 	cJSON_Delete(root);
 	return 0;
@@ -322,17 +447,53 @@ fail:
 	return -1;
 }
 
+int
+wire_watch_next(
+    struct wire_watch *w, struct wire_event *ev, char *err, size_t errlen)
+{
+	const char *p, *after = NULL;
+	cJSON *o;
+	int rc;
+
+	memset(ev, 0, sizeof(*ev));
+	if (w->ev_end == NULL)
+		return 0;
+	p = skip_ws(w->ev_next, w->ev_end);
+	if (p == w->ev_end)
+		return 0;
+	if (w->ev_started) {
+		if (*p != ',') {
+			snprintf(
+			    err, errlen, "events: no comma after an event");
+			return -1;
+		}
+		p = skip_ws(p + 1, w->ev_end);
+	}
+	o = cJSON_ParseWithLengthOpts(p, (size_t)(w->ev_end - p), &after, 0);
+	if (o == NULL) {
+		snprintf(err, errlen, "an event is not JSON");
+		return -1;
+	}
+	rc = parse_event(o, ev, err, errlen);
+	cJSON_Delete(o);
+	if (rc != 0)
+		return -1;
+	w->ev_next = after;
+	w->ev_started = 1;
+	return 1;
+}
+
+void
+wire_event_release(struct wire_event *ev)
+{
+	kv_release(&ev->kv);
+	kv_release(&ev->prev);
+}
+
 void
 wire_watch_release(struct wire_watch *w)
 {
-	size_t i;
-
-	for (i = 0; i < w->nevents; i++) {
-		kv_release(&w->events[i].kv);
-		kv_release(&w->events[i].prev);
-	}
-	free(w->events);
-	w->events = NULL;
+	w->ev_next = w->ev_end = NULL;
 	w->nevents = 0;
 }
 
@@ -467,6 +628,7 @@ wire_watch_request(const char *prefix, int64_t start_rev)
 	add_i64(cr, "start_revision", start_rev);
 	cJSON_AddTrueToObject(cr, "prev_kv");
 	cJSON_AddTrueToObject(cr, "progress_notify");
+	cJSON_AddTrueToObject(cr, "fragment");
 	free(end);
 	return finish(root);
 }

@@ -48,19 +48,24 @@ struct wire_range {
 	void *priv;
 };
 
-/* One watch stream line. */
+/*
+ * One watch stream line.  Its events are decoded one at a time by
+ * wire_watch_next(), straight from the line: a message of thousands of
+ * events never exists as a whole parse tree next to its text.
+ */
 struct wire_watch {
 	int is_error; /* {"error":{...}}: the stream is over */
 	int error_code; /* grpc code */
 	char error_msg[256];
 	struct wire_header hdr;
 	int64_t watch_id;
-	int created, canceled, fragment;
+	int created, canceled;
+	int fragment; /* more of this response follows in the next message */
 	int64_t compact_revision; /* > 0: canceled because compacted */
 	char cancel_reason[256];
-	size_t nevents;
-	struct wire_event *events;
-	void *priv;
+	size_t nevents; /* events in the message (decoded or not) */
+	const char *ev_next, *ev_end; /* events not decoded yet, in the line */
+	int ev_started;
 };
 
 /*
@@ -72,9 +77,24 @@ int wire_parse_range(const char *body, size_t n, struct wire_range *out,
     char *err, size_t errlen);
 void wire_range_release(struct wire_range *r);
 
+/*
+ * Parse a watch line, all but its events.  Returns 0, or -1 with a
+ * one-line reason in err.  out points into line, which must stay as it is
+ * until the events are decoded.  wire_watch_release() ends the decoding.
+ */
 int wire_parse_watch(const char *line, size_t n, struct wire_watch *out,
     char *err, size_t errlen);
 void wire_watch_release(struct wire_watch *w);
+
+/*
+ * Decode the next event, in order, into ev (the caller releases it with
+ * wire_event_release).  Returns 1, 0 when every event is decoded, or -1
+ * with a reason in err when one is malformed (the events before it were
+ * well-formed; the rest of the line is not looked at).
+ */
+int wire_watch_next(
+    struct wire_watch *w, struct wire_event *ev, char *err, size_t errlen);
+void wire_event_release(struct wire_event *ev);
 
 /*
  * A unary error body: {"error":msg,"message":msg,"code":N} (3.4/3.5) or
@@ -95,6 +115,13 @@ int wire_parse_header(const char *body, size_t n, struct wire_header *out,
  */
 char *wire_range_request(const char *prefix, const char *start_after,
     size_t start_after_len, int64_t rev, int64_t limit);
+/*
+ * watch: the keys starting with prefix from start_rev on, with prev_kv,
+ * progress notifications, and fragment, so that etcd splits a response
+ * bigger than its --max-request-bytes + 512 KiB (a backlog of big txns:
+ * 1000 revisions per response) into several messages; a split may fall
+ * inside a revision.
+ */
 char *wire_watch_request(const char *prefix, int64_t start_rev);
 
 /*

@@ -1,8 +1,9 @@
 /*
  * fuzz_stream.c: libFuzzer target for the watch stream path: arbitrary
  * bytes, split into chunks whose sizes the input chooses, through the
- * framer, every line through wire_parse_watch().  Also fuzzes the range
- * and error parsers with the whole input.
+ * framer, every line through wire_parse_watch() and its events through
+ * wire_watch_next().  Also fuzzes the range and error parsers with the
+ * whole input.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,11 +18,15 @@ static int
 line_cb(void *arg, char *line, size_t len)
 {
 	struct wire_watch m;
+	struct wire_event ev;
 	char err[256];
 
 	(void)arg;
-	if (wire_parse_watch(line, len, &m, err, sizeof(err)) == 0)
-		wire_watch_release(&m);
+	if (wire_parse_watch(line, len, &m, err, sizeof(err)) != 0)
+		return 0;
+	while (wire_watch_next(&m, &ev, err, sizeof(err)) == 1)
+		wire_event_release(&ev);
+	wire_watch_release(&m);
 	return 0;
 }
 

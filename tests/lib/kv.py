@@ -11,11 +11,18 @@ history of every event under a prefix.
   kv.py URL del KEY
   kv.py URL load FILE.jsonl          ({"key":..., "value":...} per line)
   kv.py URL many N PREFIX [SIZE]     N puts of PREFIX<i>, keys reused mod N/2
-  kv.py URL txn N PREFIX PER         N txns of PER puts each (one revision each)
+  kv.py URL txn N PREFIX PER [SIZE]  N txns of PER puts each (one revision each),
+                                     values of SIZE bytes (default: a few)
+  kv.py URL delprefix PREFIX         delete every key under PREFIX (one revision)
   kv.py URL rev                      current revision
   kv.py URL state PREFIX [REV]       "key|hexvalue" lines at REV (default now)
   kv.py URL history PREFIX FROM      "rev|PUT|key|hexvalue" / "rev|DELETE|key|"
                                      for every event from revision FROM on
+  kv.py URL frags PREFIX FROM        how etcd fragments a watch from FROM (with
+                                     prev_kv, as the recorder asks): "M F C L":
+                                     messages, fragments, fragment ends that
+                                     cut a revision, and the most messages
+                                     one revision spans
   kv.py URL compact REV
 
 With auth enabled in etcd, set ETCD_TOKEN to a token (kv.py URL auth
@@ -119,6 +126,42 @@ def read_history(resp, head):
     return out
 
 
+def fragments(url, prefix, start):
+    """Watch like the recorder does, fragment included, up to the current
+    revision: (messages, fragments, cuts inside a revision)."""
+    head = Etcd(url).rev()
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    req = {"create_request": {"key": b64(prefix), "range_end": b64(prefix_end(prefix)),
+                              "start_revision": str(start), "prev_kv": True,
+                              "fragment": True}}
+    conn.request("POST", "/v3/watch", json.dumps(req), headers())
+    resp = conn.getresponse()
+    msgs = frags = cuts = 0
+    last, open_rev = 0, None
+    spans = {}
+    while last < head:
+        line = resp.readline()
+        if not line:
+            break
+        msg = json.loads(line).get("result", {})
+        evs = msg.get("events", [])
+        if not evs:
+            continue
+        msgs += 1
+        if open_rev is not None and int(evs[0]["kv"]["mod_revision"]) == open_rev:
+            cuts += 1
+        for rev in set(int(ev["kv"]["mod_revision"]) for ev in evs):
+            spans[rev] = spans.get(rev, 0) + 1
+        last = int(evs[-1]["kv"]["mod_revision"])
+        open_rev = None
+        if msg.get("fragment"):
+            frags += 1
+            open_rev = last
+    conn.close()
+    return msgs, frags, cuts, max(spans.values(), default=0)
+
+
 def history(url, prefix, start):
     """Every event under prefix from start up to the current revision."""
     e = Etcd(url)
@@ -163,12 +206,19 @@ def main():
         print(rev)
     elif cmd == "txn":
         n, prefix, per = int(args[0]), args[1], int(args[2])
+        size = int(args[3]) if len(args) > 3 else 0
         rev = 0
         for i in range(n):
+            val = ("t%d" % i).encode()
+            val += b"v" * max(0, size - len(val))
             ops = [{"request_put": {"key": b64(("%s%d-%d" % (prefix, i % 50, j)).encode()),
-                                    "value": b64(("t%d" % i).encode())}} for j in range(per)]
+                                    "value": b64(val)}} for j in range(per)]
             rev = int(e.post("/v3/kv/txn", {"success": ops})["header"]["revision"])
         print(rev)
+    elif cmd == "delprefix":
+        p = args[0].encode()
+        print(int(e.post("/v3/kv/deleterange", {"key": b64(p), "range_end": b64(prefix_end(p))})
+                  ["header"]["revision"]))
     elif cmd == "rev":
         print(e.rev())
     elif cmd == "state":
@@ -178,6 +228,8 @@ def main():
     elif cmd == "history":
         for line in history(url, args[0].encode(), int(args[1])):
             print(line)
+    elif cmd == "frags":
+        print("%d %d %d %d" % fragments(url, args[0].encode(), int(args[1])))
     elif cmd == "auth":
         print(e.post("/v3/auth/authenticate", {"name": args[0], "password": args[1]})["token"])
     elif cmd == "compact":

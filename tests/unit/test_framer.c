@@ -31,6 +31,19 @@ collect(void *arg, char *line, size_t len)
 	return 0;
 }
 
+/* Like collect, for lines too long to copy: counts lines and bytes. */
+static int
+collect_len(void *arg, char *line, size_t len)
+{
+	struct got *g = arg;
+
+	if (line[len] != '\0')
+		return -1;
+	g->len += len;
+	g->lines++;
+	return 0;
+}
+
 /* Feed s in chunks of the given sizes (cycled); returns lines seen. */
 static void
 feed(const char *s, const size_t *sizes, size_t nsizes, struct got *g,
@@ -118,5 +131,41 @@ main(void)
 	framer_free(f);
 	framer_free(NULL);
 	ok(1, "framer_free(NULL) is a no-op");
+
+	/*
+	 * A 3 MiB line (a catch-up fragment) in 16 KiB chunks, then small
+	 * ones: the buffer grows for it and shrinks back once it is out.
+	 */
+	{
+		size_t n = 3u << 20, off, k, most = 0;
+		char *line = malloc(n + 1);
+		struct got *gg = calloc(1, sizeof(*gg));
+
+		f = framer_new(64u << 20);
+		memset(line, 'x', n);
+		line[n] = '\n';
+		for (off = 0; off < n + 1; off += k) {
+			k = n + 1 - off < 16384 ? n + 1 - off : 16384;
+			gg->len = 0;
+			framer_feed(f, line + off, k, collect_len, gg);
+			if (framer_capacity(f) > most)
+				most = framer_capacity(f);
+		}
+		is_int(gg->lines, 1, "the long line is delivered");
+		is_int((long long)gg->len, (long long)n, "whole");
+		ok(most >= n, "the buffer grew to hold it");
+		ok(framer_capacity(f) <= 64 * 1024,
+		    "and is back to 64 KiB once it is delivered");
+		framer_feed(f, "{\"a\":1}\n{\"b\"", 12, collect_len, gg);
+		ok(framer_capacity(f) <= 64 * 1024 && framer_pending(f) == 4,
+		    "small lines keep it small");
+		framer_feed(f, line, 1u << 20, collect_len, gg);
+		framer_reset(f);
+		ok(framer_capacity(f) <= 64 * 1024,
+		    "a reset after a cut long line gives the memory back too");
+		framer_free(f);
+		free(line);
+		free(gg);
+	}
 	return done_testing();
 }

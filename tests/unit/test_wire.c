@@ -12,15 +12,61 @@
 #define PARSE_WATCH(s, m)                                                      \
 	wire_parse_watch((s), strlen(s), (m), err, sizeof(err))
 
+/*
+ * Decode every event of m into ev[0..max): how many, or -1 after a bad
+ * one (*good then says how many came before it).  The caller releases.
+ */
+static int
+events(struct wire_watch *m, struct wire_event *ev, int max, int *good)
+{
+	char err[256];
+	int n = 0, rc;
+
+	while (n < max && (rc = wire_watch_next(m, &ev[n], err, sizeof(err)))) {
+		if (rc < 0) {
+			*good = n;
+			return -1;
+		}
+		n++;
+	}
+	*good = n;
+	return n;
+}
+
+static void
+release(struct wire_event *ev, int n)
+{
+	while (n-- > 0)
+		wire_event_release(&ev[n]);
+}
+
+/* Parse s and decode its events: their number, or -1 if any step fails. */
+static int
+parse_all(const char *s)
+{
+	struct wire_watch m;
+	struct wire_event ev[8];
+	char err[256];
+	int n, good;
+
+	if (wire_parse_watch(s, strlen(s), &m, err, sizeof(err)) != 0)
+		return -1;
+	n = events(&m, ev, 8, &good);
+	release(ev, good);
+	wire_watch_release(&m);
+	return n;
+}
+
 int
 main(void)
 {
 	struct wire_watch m;
+	struct wire_event ev[8];
 	struct wire_range rg;
 	struct wire_header h;
-	char err[256], msg[256], end[16], *body;
+	char err[256], msg[256], end[16], *body, *line;
 	const char *cbody;
-	int code;
+	int code, good;
 
 	/* created, ids as big as uint64 allows */
 	ok(PARSE_WATCH(
@@ -55,17 +101,117 @@ main(void)
 	       &m) == 0,
 	    "event batch parses");
 	is_int((long long)m.nevents, 3, "three events");
-	ok(m.events[0].type == WIRE_PUT && m.events[0].kv.vallen == 0 &&
-		strcmp(m.events[0].kv.key, "/app/empty") == 0,
+	ok(!m.fragment, "no fragment: the response is whole");
+	is_int(events(&m, ev, 8, &good), 3, "three events decoded");
+	ok(ev[0].type == WIRE_PUT && ev[0].kv.vallen == 0 &&
+		strcmp(ev[0].kv.key, "/app/empty") == 0,
 	    "PUT with omitted type and omitted empty value");
-	ok(m.events[1].kv.vallen == 2 &&
-		memcmp(m.events[1].kv.value, "vb", 2) == 0,
+	ok(ev[1].kv.vallen == 2 && memcmp(ev[1].kv.value, "vb", 2) == 0,
 	    "value base64-decoded");
-	ok(m.events[1].kv.lease == 6794702686632720518LL, "lease id as int64");
-	ok(m.events[2].type == WIRE_DELETE && m.events[2].kv.mod_rev == 9 &&
-		m.events[2].has_prev && m.events[2].prev.vallen == 2,
+	ok(ev[1].kv.lease == 6794702686632720518LL, "lease id as int64");
+	ok(ev[2].type == WIRE_DELETE && ev[2].kv.mod_rev == 9 &&
+		ev[2].has_prev && ev[2].prev.vallen == 2,
 	    "DELETE with prev_kv");
+	ok(wire_watch_next(&m, &ev[3], err, sizeof(err)) == 0,
+	    "then nothing more");
+	release(ev, good);
 	wire_watch_release(&m);
+
+	/*
+	 * fragment:true (etcd sends it before the events; any order must
+	 * do), white space and newlines anywhere, brackets and quotes inside
+	 * strings outside the events.
+	 */
+	ok(PARSE_WATCH("{ \"result\" : {\"header\":{\"revision\":\"9\"},"
+		       "\"cancel_reason\":\"x]}\\\"events\\\":[\",\n"
+		       "\"events\" : [ {\"kv\":{\"key\":\"YQ==\",\"mod_"
+		       "revision\":\"4\"}} ,\n {\"kv\":{\"key\":\"Yg==\","
+		       "\"mod_revision\":\"5\"}} ] , \"fragment\":true } }",
+	       &m) == 0,
+	    "fragment after the events parses");
+	ok(m.fragment && m.nevents == 2 &&
+		strcmp(m.cancel_reason, "x]}\"events\":[") == 0,
+	    "fragment, two events, the string with brackets intact");
+	ok(events(&m, ev, 8, &good) == 2 && ev[0].kv.mod_rev == 4 &&
+		strcmp(ev[1].kv.key, "b") == 0,
+	    "both events decoded in order");
+	release(ev, good);
+	wire_watch_release(&m);
+	ok(PARSE_WATCH("{\"result\":{\"header\":{\"revision\":\"9\"},"
+		       "\"fragment\":true,\"events\":[{\"kv\":{\"key\":"
+		       "\"YQ==\",\"mod_revision\":\"7\"}}]}}",
+	       &m) == 0 &&
+		m.fragment && m.nevents == 1,
+	    "fragment before the events, as etcd sends it");
+	wire_watch_release(&m);
+	ok(PARSE_WATCH("{\"result\":{\"events\":[]}}", &m) == 0 &&
+		m.nevents == 0 &&
+		wire_watch_next(&m, &ev[0], err, sizeof(err)) == 0,
+	    "an empty events array has no events");
+	wire_watch_release(&m);
+
+	/*
+	 * A bad event is an error when it is decoded, after the good ones
+	 * before it (the recorder writes only revisions a later event showed
+	 * whole, so those stay correct).
+	 */
+	ok(PARSE_WATCH("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\","
+		       "\"mod_revision\":\"3\"}},{\"kv\":{\"key\":\"!!\","
+		       "\"mod_revision\":\"4\"}}]}}",
+	       &m) == 0 &&
+		events(&m, ev, 8, &good) == -1 && good == 1 &&
+		ev[0].kv.mod_rev == 3,
+	    "bad base64 in the second event: the first decodes, then -1");
+	release(ev, good);
+	wire_watch_release(&m);
+	ok(parse_all("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\","
+		     "\"mod_revision\":\"3\"}} {\"kv\":{\"key\":\"YQ==\","
+		     "\"mod_revision\":\"4\"}}]}}") == -1,
+	    "events without a comma between them are an error");
+	ok(parse_all("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\","
+		     "\"mod_revision\":\"3\"}},]}}") == -1,
+	    "a trailing comma is an error");
+	ok(parse_all("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\","
+		     "\"mod_revision\":\"3\"}}]") == -1,
+	    "a line cut after the events is an error");
+	ok(parse_all("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\","
+		     "\"mod_revision\":\"3\"}}") == -1,
+	    "a line cut inside the events is an error");
+	ok(parse_all("{\"result\":{\"events\":{\"kv\":1}}}") == -1,
+	    "events that are not an array are an error");
+	ok(parse_all("{\"result\":{\"ev\\u0065nts\":[{\"kv\":{\"key\":"
+		     "\"YQ==\",\"mod_revision\":\"3\"}}]}}") == -1,
+	    "events under an escaped name are refused, not skipped");
+
+	/* A big message: its events one at a time, all of them. */
+	{
+		const char *one = "{\"kv\":{\"key\":\"YQ==\",\"mod_revision\":"
+				  "\"5\",\"value\":\"dmFsdWU=\"}}";
+		size_t i, n = 20000, len = strlen(one), off;
+		int all = 1;
+
+		line = malloc(64 + n * (len + 1));
+		off = (size_t)sprintf(line, "{\"result\":{\"events\":[");
+		for (i = 0; i < n; i++) {
+			memcpy(line + off, one, len);
+			off += len;
+			line[off++] = i + 1 < n ? ',' : ']';
+		}
+		off += (size_t)sprintf(line + off, ",\"fragment\":true}}");
+		ok(wire_parse_watch(line, off, &m, err, sizeof(err)) == 0 &&
+			m.nevents == n && m.fragment,
+		    "20000 events counted without decoding them");
+		for (i = 0; i < n && all; i++) {
+			all = wire_watch_next(&m, &ev[0], err, sizeof(err)) ==
+				1 &&
+			    ev[0].kv.vallen == 5;
+			wire_event_release(&ev[0]);
+		}
+		ok(all && wire_watch_next(&m, &ev[0], err, sizeof(err)) == 0,
+		    "and decoded one by one");
+		wire_watch_release(&m);
+		free(line);
+	}
 
 	/* compaction cancel: no header revision, no reason */
 	ok(PARSE_WATCH("{\"result\":{\"header\":{\"cluster_id\":\"1\",\"raft_"
@@ -101,22 +247,18 @@ main(void)
 		m.is_error && m.error_code == 14,
 	    "3.6 stream error");
 	wire_watch_release(&m);
-	/* malformed: never a half-filled message */
-	ok(PARSE_WATCH("{\"result\":{\"events\":[{\"kv\":{\"key\":\"!!\",\"mod_"
-		       "revision\":\"3\"}}]}}",
-	       &m) == -1,
+	/* malformed: never a half-filled event */
+	ok(parse_all("{\"result\":{\"events\":[{\"kv\":{\"key\":\"!!\",\"mod_"
+		     "revision\":\"3\"}}]}}") == -1,
 	    "bad base64 is an error");
-	ok(PARSE_WATCH("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\","
-		       "\"mod_revision\":\"x3\"}}]}}",
-	       &m) == -1,
+	ok(parse_all("{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\","
+		     "\"mod_revision\":\"x3\"}}]}}") == -1,
 	    "non-numeric revision is an error");
-	ok(PARSE_WATCH(
-	       "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\"}}]}}", &m) ==
-		-1,
+	ok(parse_all(
+	       "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\"}}]}}") == -1,
 	    "event without mod_revision is an error");
-	ok(PARSE_WATCH("{\"result\":{\"events\":[{\"type\":\"BOGUS\",\"kv\":{"
-		       "\"key\":\"YQ==\",\"mod_revision\":\"3\"}}]}}",
-	       &m) == -1,
+	ok(parse_all("{\"result\":{\"events\":[{\"type\":\"BOGUS\",\"kv\":{"
+		     "\"key\":\"YQ==\",\"mod_revision\":\"3\"}}]}}") == -1,
 	    "unknown event type is an error");
 	ok(PARSE_WATCH("{\"result\":{\"header\":{\"revision\":"
 		       "\"99999999999999999999\"}}}",
@@ -181,8 +323,10 @@ main(void)
 		strstr(body, "\"key\":\"Y2lsaXVtLw==\"") &&
 		strstr(body, "\"range_end\":\"Y2lsaXVtMA==\"") &&
 		strstr(body, "\"prev_kv\":true") &&
-		strstr(body, "\"progress_notify\":true"),
-	    "watch request: prefix range, start revision, prev_kv, progress");
+		strstr(body, "\"progress_notify\":true") &&
+		strstr(body, "\"fragment\":true"),
+	    "watch request: prefix range, start revision, prev_kv, progress, "
+	    "fragment");
 	free(body);
 	body = wire_range_request("cilium/", "cilium/a", 8, 7, 100);
 	ok(body && strstr(body, "\"key\":\"Y2lsaXVtL2EA\"") &&
