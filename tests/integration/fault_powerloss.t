@@ -113,9 +113,11 @@ after_cut() {
 # (3.4) takes seconds to encode one of 32-operation transactions with
 # prev_kv (about 10 MB); after a cut that lost many revisions, most cuts
 # would find the recorder waiting for that message instead of committing.
-$FKV "$ETCD_URL" txn 1500 16 cilium/txn/ 40 del >"$TMP/txn.out" 2>&1 &
+# Both writers run until the cuts under load are done (however fast this
+# machine writes), then are stopped.
+$FKV "$ETCD_URL" txn 1000000 16 cilium/txn/ 40 del >"$TMP/txn.out" 2>&1 &
 w1=$!
-$FKV "$ETCD_URL" writer 6000 cilium/put/ 0 100 >"$TMP/put.out" 2>&1 &
+$FKV "$ETCD_URL" writer 10000000 cilium/put/ 0 100 >"$TMP/put.out" 2>&1 &
 w2=$!
 CLEANUP_PIDS="$CLEANUP_PIDS $w1 $w2"
 
@@ -135,16 +137,14 @@ while read -r t keep syncs; do
 	pc_run "$TMP/run$i.log" $((SEED * 100 + i)) "$keep" "$syncs"
 	wait_until 20 grep -q ' info: resuming ' "$TMP/run$i.log"
 	sleep "$t" # the random moment is the point of this test
-	{ alive "$w1" || alive "$w2"; } && busy=$((busy + 1))
+	alive "$w1" && alive "$w2" && busy=$((busy + 1))
 	kill -USR2 "$REC_PID" 2>/dev/null # gone already after a cut at a sync
 	after_cut "$TMP/run$i.log" "cut $i (${t}s, $keep% kept)"
 done <"$TMP/cuts"
-[ "$busy" -ge $((CUTS / 2)) ]
-ok $? "$busy of the $CUTS cuts hit while the writers ran"
-reap "$w1"
-ok $? "transaction writer finished ($(cat "$TMP/txn.out"))"
-reap "$w2"
-ok $? "put writer finished ($(cat "$TMP/put.out"))"
+is "$busy" "$CUTS" "both writers ran during every cut"
+kill "$w1" "$w2"
+reap "$w1" 2>/dev/null # no "Terminated" from the shell
+reap "$w2" 2>/dev/null
 
 # One more cut, while live: caught up, then a burst of puts that the
 # recorder reports recorded and has committed since (its /metrics), then
