@@ -1,9 +1,9 @@
 /*
  * drain: the baseline for catch-up and live lag.  A plain HTTP client (the
  * reader of etcd-gateway.md appendix A) that opens the same watch as the
- * recorder (prefix, start revision, prev_kv, progress_notify), parses
- * every message with cJSON and throws the events away, until it has seen
- * an event at or above END (0: until killed).
+ * recorder (prefix, start revision, prev_kv, progress_notify, fragment),
+ * parses every message with cJSON and throws the events away, until it
+ * has seen an event at or above END (0: until killed).
  *
  *   drain URL PREFIX START END [TIMES]
  *
@@ -156,7 +156,7 @@ main(int argc, char **argv)
 	snprintf(body, sizeof(body),
 	    "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\","
 	    "\"start_revision\":\"%s\",\"prev_kv\":true,"
-	    "\"progress_notify\":true}}",
+	    "\"progress_notify\":true,\"fragment\":true}}",
 	    key, end, argv[3]);
 	curl_global_init(CURL_GLOBAL_ALL);
 	c = curl_easy_init();
