@@ -7,6 +7,7 @@
 #include <ev.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,8 @@ static const char usage_text[] =
     "(2)\n"
     "  --batch-ms MS         longest a live event waits before commit (20)\n"
     "  --batch-events N      commit at once when N events are pending (10000)\n"
+    "  --sync-every SECS     fsync commits at least this often: a power loss\n"
+    "                        undoes only younger ones (1; 0: every commit)\n"
     "  --page-limit N        keys per snapshot page (5000)\n"
     "  --catchup-streams N   watches on disjoint revision segments when "
     "resuming\n"
@@ -97,7 +100,8 @@ enum {
 	OPT_PASSWORD_FILE,
 	OPT_METRICS_ADDR,
 	OPT_RETAIN,
-	OPT_RETAIN_EVERY
+	OPT_RETAIN_EVERY,
+	OPT_SYNC_EVERY
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +115,7 @@ static const struct option long_opts[] = {
     {"once-quiet", required_argument, NULL, OPT_ONCE_QUIET},
     {"batch-ms", required_argument, NULL, OPT_BATCH_MS},
     {"batch-events", required_argument, NULL, OPT_BATCH_EVENTS},
+    {"sync-every", required_argument, NULL, OPT_SYNC_EVERY},
     {"page-limit", required_argument, NULL, OPT_PAGE_LIMIT},
     {"catchup-streams", required_argument, NULL, OPT_CATCHUP_STREAMS},
     {"catchup-min", required_argument, NULL, OPT_CATCHUP_MIN},
@@ -148,7 +153,7 @@ number(const char *arg, const char *flag, double min)
 	char *end;
 	double v = strtod(arg, &end);
 
-	if (*arg == '\0' || *end != '\0' || !(v >= min))
+	if (*arg == '\0' || *end != '\0' || !(v >= min) || !isfinite(v))
 		usage_error("bad value for %s", flag);
 	return v;
 }
@@ -449,6 +454,7 @@ main(int argc, char **argv)
 	cfg.once_quiet = 2.0;
 	cfg.batch_delay = 0.020;
 	cfg.batch_events = 10000;
+	cfg.sync_every = 1;
 	cfg.page_limit = 5000;
 	cfg.catchup_streams = 4;
 	cfg.retain_every = 300;
@@ -512,6 +518,9 @@ main(int argc, char **argv)
 		case OPT_BATCH_MS:
 			cfg.batch_delay =
 			    number(optarg, "--batch-ms", 0) / 1000;
+			break;
+		case OPT_SYNC_EVERY:
+			cfg.sync_every = number(optarg, "--sync-every", 0);
 			break;
 		case OPT_BATCH_EVENTS:
 			cfg.batch_events =

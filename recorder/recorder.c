@@ -105,6 +105,8 @@ struct recorder {
 	struct ev_timer batch_timer;
 	struct ev_timer tick_timer;
 	struct ev_timer quiet_timer;
+	struct ev_timer sync_timer;
+	int sync_due; /* the sync timer fired inside a transaction */
 };
 
 /* Upper bounds (seconds) of the commit latency histogram's buckets. */
@@ -126,6 +128,18 @@ fail(struct recorder *r, int status)
 }
 
 static int
+sync_now(struct recorder *r)
+{
+	r->sync_due = 0;
+	if (store_sync(r->store) == 0)
+		return 0;
+	log_err("stopping: what was committed before the last sync is "
+		"intact; a restart resumes from there");
+	fail(r, REC_EXIT_DB);
+	return -1;
+}
+
+static int
 commit(struct recorder *r)
 {
 	ev_timer_stop(r->loop, &r->batch_timer);
@@ -143,6 +157,8 @@ commit(struct recorder *r)
 		return -1;
 	}
 	r->pending = 0;
+	if ((r->cfg.sync_every <= 0 || r->sync_due) && sync_now(r) != 0)
+		return -1;
 	dt = ev_time() - t0;
 	r->commit_sum += dt;
 	r->commit_count++;
@@ -1133,6 +1149,21 @@ tick_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		recorder_stop(r, r->status);
 }
 
+/* Bounds what a power loss can undo to the last --sync-every seconds. */
+static void
+sync_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	/* An open transaction (a batch filling) is synced at its commit. */
+	if (store_in_txn(r->store))
+		r->sync_due = 1;
+	else if (sync_now(r) != 0)
+		recorder_stop(r, r->status);
+}
+
 static void
 quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
@@ -1186,6 +1217,9 @@ recorder_new(struct ev_loop *loop, const struct recorder_config *cfg, char *err,
 	r->tick_timer.data = r;
 	ev_timer_init(&r->quiet_timer, quiet_cb, 0., cfg->once_quiet);
 	r->quiet_timer.data = r;
+	ev_timer_init(
+	    &r->sync_timer, sync_cb, cfg->sync_every, cfg->sync_every);
+	r->sync_timer.data = r;
 	return r;
 err0:
 	recorder_free(r);
@@ -1200,6 +1234,8 @@ recorder_start(struct recorder *r)
 	if (store_state(r->store, &st) != 0)
 		return -1;
 	ev_timer_start(r->loop, &r->tick_timer);
+	if (r->cfg.sync_every > 0)
+		ev_timer_start(r->loop, &r->sync_timer);
 	if (!st.recorded) {
 		log_info("new db %s: taking a snapshot of %s from %s",
 		    r->cfg.db_path, r->cfg.prefix, etcd_endpoint(r->etcd));
@@ -1246,6 +1282,7 @@ recorder_stop(struct recorder *r, int status)
 	ev_timer_stop(r->loop, &r->batch_timer);
 	ev_timer_stop(r->loop, &r->tick_timer);
 	ev_timer_stop(r->loop, &r->quiet_timer);
+	ev_timer_stop(r->loop, &r->sync_timer);
 	ev_break(r->loop, EVBREAK_ALL);
 }
 
@@ -1275,6 +1312,9 @@ recorder_metrics(void *arg, struct mbuf *b)
 	metric(b, "hindsight_watermark_revision", "gauge",
 	    "Every etcd revision up to this one is recorded.",
 	    (double)r->wm_rev);
+	metric(b, "hindsight_synced_revision", "gauge",
+	    "Every etcd revision up to this one survives a power loss.",
+	    (double)store_synced_rev(r->store));
 	metric(b, "hindsight_watermark_lag_seconds", "gauge",
 	    "Seconds since the watch was last known healthy and caught up.",
 	    r->wm_us ? (double)(hs_now_us() - r->wm_us) / 1e6 : -1);

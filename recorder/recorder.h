@@ -20,6 +20,7 @@ struct recorder_config {
 	int once; /* catch up, then stop */
 	double once_quiet; /* --once: seconds of silence that end catch-up */
 	double batch_delay; /* seconds a live event may wait before commit */
+	double sync_every; /* seconds a commit may wait for fsync; 0: none */
 	long batch_events; /* commit when this many events are pending */
 	long page_limit; /* keys per snapshot page */
 	int catchup_streams; /* watches for a long backlog (1: one watch) */

@@ -177,6 +177,9 @@ struct store {
 	int64_t wm_rev; /* watermark to write at commit (etcd rev) */
 	int64_t wm_us;
 	int wm_dirty;
+	int unsynced; /* commits the last store_sync() did not cover */
+	int64_t committed_wm; /* watermark of the last commit */
+	int64_t synced_wm; /* watermark a power loss keeps */
 	int64_t seq_rev; /* revision of the last event written */
 	int64_t seq_next;
 	int64_t top_rev; /* no event above this revision is recorded */
@@ -516,11 +519,50 @@ store_commit(struct store *s)
 	if (exec_st(s, S_COMMIT) != 0)
 		goto fail;
 	s->in_txn = 0;
+	if (s->wm_dirty)
+		s->committed_wm = s->wm_rev;
 	s->wm_dirty = 0;
+	s->unsynced = 1;
 	return 0;
 fail:
 	store_rollback(s);
 	return -1;
+}
+
+/*
+ * With synchronous=NORMAL SQLite syncs the WAL only when it checkpoints.
+ * Syncing it here makes every commit so far durable: after a power loss
+ * SQLite replays each committed frame whose checksum holds.  The WAL is
+ * ours alone to write (readers open the db read-only), so its file
+ * handle, which SQLITE_FCNTL_JOURNAL_POINTER hands out for this, is ours
+ * to sync.
+ */
+int
+store_sync(struct store *s)
+{
+	sqlite3_file *wal = NULL;
+	int rc;
+
+	if (!s->unsynced || s->in_txn)
+		return 0;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+		&wal) != SQLITE_OK ||
+	    wal == NULL || wal->pMethods == NULL)
+		return 0; /* no WAL open: nothing committed to it */
+	if ((rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL)) != SQLITE_OK) {
+		log_err("cannot sync the WAL of %s: %s",
+		    sqlite3_db_filename(s->db, "main"), sqlite3_errstr(rc));
+		return -1;
+	}
+	s->unsynced = 0;
+	s->synced_wm = s->committed_wm;
+	return 0;
+}
+
+int64_t
+store_synced_rev(const struct store *s)
+{
+	return s->synced_wm;
 }
 
 void

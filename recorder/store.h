@@ -59,6 +59,15 @@ void store_rollback(struct store *s);
 int store_in_txn(const struct store *s);
 
 /*
+ * Make every commit so far survive a power loss (fsync the WAL); a no-op
+ * inside a transaction or when nothing was committed since the last call.
+ * -1 (logged) when the sync fails: the caller must stop.
+ */
+int store_sync(struct store *s);
+/* The watermark the last store_sync() made durable (0: none yet). */
+int64_t store_synced_rev(const struct store *s);
+
+/*
  * First recording of an etcd cluster: epoch 1 with offset 0; prefix and
  * first snapshot revision/time go to meta.
  */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Crashes (issue 4, item 4).  kill -9 the recorder at seeded random moments,
 # a dozen times, while two writers hammer etcd (single puts, and
-# transactions of 32 puts and deletes: many events in one revision).
+# transactions of 32 ipcache puts and deletes: many events in one
+# revision, typed rows opened and closed).
 # After every kill the db passes integrity_check and its watermark never
 # goes back; at the end every revision is recorded exactly once and the
 # state equals etcd's.  FAULT_SEED=N repeats a run's kill moments.
@@ -21,7 +22,7 @@ log="$TMP/crash.log"
 ok $? "first snapshot"
 first=$(q "$db" "SELECT value FROM meta WHERE name='first_rev'")
 
-$FKV "$ETCD_URL" txn 1500 32 cilium/txn/ 40 del >"$TMP/txn.out" 2>&1 &
+$FKV "$ETCD_URL" txn 1500 32 cilium/state/ip/v1/default/ 40 del >"$TMP/txn.out" 2>&1 &
 w1=$!
 $FKV "$ETCD_URL" writer 6000 cilium/put/ 0 100 >"$TMP/put.out" 2>&1 &
 w2=$!
@@ -79,6 +80,7 @@ is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's"
 is "$(db_dups "$db")" 0 "no (revision, key) recorded twice"
 is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"
 is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at its revision"
+ipcache_check "$db" "$ETCD_URL"
 is "$(q "$db" "SELECT count(*) FROM revisions r WHERE NOT EXISTS
 	(SELECT 1 FROM events e WHERE e.rev = r.rev) AND r.how <> 'snapshot'")" 0 \
 	"no revision row without its events"

@@ -5,9 +5,10 @@
 # and the -wal in memory until they are synced and, at a cut, lets a
 # seeded random share of them reach the files (torn into 512-byte pieces,
 # in any order) before the recorder dies.  SQLite in WAL mode with
-# synchronous=NORMAL syncs only at checkpoints, so a cut loses the commits
-# made since the last one.  Cuts come at seeded moments (SIGUSR2) or in
-# the middle of a checkpoint (the Nth sync), while two writers hammer etcd.
+# synchronous=NORMAL syncs only at checkpoints; the recorder syncs the WAL
+# every --sync-every seconds (1) besides, so a cut loses the commits made
+# since the last sync.  Cuts come at seeded moments (SIGUSR2) or in the
+# middle of a sync (the Nth), while two writers hammer etcd.
 # After each cut the -shm goes (a reboot loses it, and SQLite rebuilds it
 # from the WAL); the db passes integrity_check; its watermark is never
 # behind the previous cut's nor ahead of what the recorder had committed
@@ -117,7 +118,7 @@ after_cut() {
 # machine writes), then are stopped.
 $FKV "$ETCD_URL" txn 1000000 16 cilium/txn/ 40 del >"$TMP/txn.out" 2>&1 &
 w1=$!
-$FKV "$ETCD_URL" writer 10000000 cilium/put/ 0 100 >"$TMP/put.out" 2>&1 &
+$FKV "$ETCD_URL" writer 10000000 cilium/state/ip/v1/default/ 0 100 >"$TMP/put.out" 2>&1 &
 w2=$!
 CLEANUP_PIDS="$CLEANUP_PIDS $w1 $w2"
 
@@ -142,20 +143,24 @@ while read -r t keep syncs; do
 	after_cut "$TMP/run$i.log" "cut $i (${t}s, $keep% kept)"
 done <"$TMP/cuts"
 is "$busy" "$CUTS" "both writers ran during every cut"
+[ "$WM" -gt "$first" ]
+ok $? "recording made progress across the cuts under load ($first to $WM): each keeps the last sync"
 kill "$w1" "$w2"
 reap "$w1" 2>/dev/null # no "Terminated" from the shell
 reap "$w2" 2>/dev/null
 
 # One more cut, while live: caught up, then a burst of puts that the
 # recorder reports recorded and has committed since (its /metrics), then
-# the power goes and none of the pending pieces reach the disk.
+# the power goes and none of the pending pieces reach the disk.  With
+# --sync-every long enough that no sync comes in between, the burst is lost.
 mport=$(free_port)
 metric() { curl -sf -m 2 "http://127.0.0.1:$mport/metrics" | sed -n "s/^$1 //p"; }
 at_least() {
 	_v=$(metric "$1")
 	[ -n "$_v" ] && [ "${_v%.*}" -ge "$2" ]
 }
-pc_run "$TMP/live.log" $((SEED * 100 + 99)) 0 0 --metrics-addr "127.0.0.1:$mport"
+pc_run "$TMP/live.log" $((SEED * 100 + 99)) 0 0 --metrics-addr "127.0.0.1:$mport" \
+	--sync-every 3600
 head=$($KV "$ETCD_URL" rev)
 wait_until 40 at_least hindsight_watermark_revision "$head"
 ok $? "under the shim, the recorder catches up to etcd ($head)"
@@ -172,7 +177,33 @@ ok $? "it had committed through $live: kill -9 would have kept it ($SEEN)"
 [ "$WM" -lt "$live" ]
 ok $? "the power cut lost those commits: the watermark survived at $WM"
 
-is "$cuts" $((CUTS + 1)) "the shim cut the power $((CUTS + 1)) times ($atsync of them at a sync)"
+# And with the default --sync-every: once /metrics reports a burst synced,
+# a cut that drops every pending piece keeps it.
+pc_run "$TMP/synced.log" $((SEED * 100 + 98)) 0 0 --metrics-addr "127.0.0.1:$mport"
+$KV "$ETCD_URL" many 40 cilium/synced/ >/dev/null
+live=$($KV "$ETCD_URL" rev)
+wait_until 20 at_least hindsight_synced_revision "$live"
+ok $? "within --sync-every (1 s), /metrics reports revision $live synced"
+kill -USR2 "$REC_PID"
+after_cut "$TMP/synced.log" "cut after a sync (0% kept)"
+[ "$WM" -ge "$live" ]
+ok $? "a power cut after the sync kept revision $live (the watermark survived at $WM)"
+
+# --sync-every 0 syncs every commit: the live cut again, and this time
+# what was reported recorded and committed is kept.
+pc_run "$TMP/sync0.log" $((SEED * 100 + 97)) 0 0 --metrics-addr "127.0.0.1:$mport" \
+	--sync-every 0
+$KV "$ETCD_URL" many 40 cilium/sync0/ >/dev/null
+live=$($KV "$ETCD_URL" rev)
+wait_until 20 at_least hindsight_watermark_revision "$live"
+n=$(metric hindsight_commit_seconds_count)
+wait_until 10 at_least hindsight_commit_seconds_count $((${n:-0} + 1))
+kill -USR2 "$REC_PID"
+after_cut "$TMP/sync0.log" "cut with --sync-every 0 (0% kept)"
+[ "$WM" -ge "$live" ]
+ok $? "--sync-every 0: a cut right after revision $live was reported recorded kept it ($WM)"
+
+is "$cuts" $((CUTS + 3)) "the shim cut the power $((CUTS + 3)) times ($atsync of them at a sync)"
 is "$bad" 0 "integrity_check ok after every power cut"
 is "$badseen" 0 "the files as the recorder saw them pass integrity_check too"
 is "$back" 0 "the watermark never went back behind the previous cut's"
@@ -180,10 +211,8 @@ is "$ahead" 0 "the watermark never got ahead of what was committed"
 [ "$lostbytes" -gt 0 ]
 ok $? "unsynced writes were dropped ($lostbytes bytes in all)"
 [ "$lossy" -ge 2 ]
-ok $? "$lossy of the $((CUTS + 1)) cuts lost commits, not only the live one ($lostrevs revisions in all)"
+ok $? "$lossy of the $((CUTS + 3)) cuts lost commits, not only the live one ($lostrevs revisions in all)"
 is "$resume_bad" 0 "every start resumed from the watermark that survived"
-[ "$WM" -gt "$first" ]
-ok $? "recording made progress between the cuts ($first to $WM)"
 
 # Without the shim, the resume fills in everything the cuts lost.
 head=$($KV "$ETCD_URL" rev)
@@ -200,11 +229,9 @@ is "$(resumed_at "$log" | tail -n 1)" "$WM" "it resumed from the watermark the l
 hist_check "$db" "$ETCD_URL" $((first + 1)) "history equals etcd's: every revision once, in order"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's"
 is "$(db_dups "$db")" 0 "no (revision, key) recorded twice"
-is "$(q "$db" "SELECT count(*) FROM (SELECT key_id FROM events WHERE to_rev IS NULL
-	GROUP BY key_id HAVING count(*) > 1)")" 0 "every key has at most one open event"
-is "$(q "$db" "SELECT count(*) FROM events e WHERE to_rev IS NOT NULL AND to_rev <>
-	(SELECT min(rev) FROM events n WHERE n.key_id = e.key_id AND n.rev > e.rev)")" 0 \
-	"every closed event ends at the key's next event"
+is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"
+is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at its revision"
+ipcache_check "$db" "$ETCD_URL"
 is "$(q "$db" "SELECT count(*) FROM revisions r WHERE NOT EXISTS
 	(SELECT 1 FROM events e WHERE e.rev = r.rev) AND r.how <> 'snapshot'")" 0 \
 	"no revision row without its events"

@@ -7,12 +7,14 @@ FAULT_CACERT, FAULT_CERT and FAULT_KEY.
 
   faultkv.py URLS writer N PREFIX [RATE] [SIZE]
         N puts of PREFIX<i mod N/2> at up to RATE puts/s (0: flat out)
-        through any live member: a failed put moves to the next member and
+        through any live member (under cilium/state/ip/v1/..., ipcache
+        entries of IPs 10.*): a failed put moves to the next member and
         is retried there (it may then be applied twice: etcd's history is
         the oracle, so that is fine).  Prints "puts=N retries=N rev=R".
   faultkv.py URLS txn T OPS PREFIX [SIZE [del]]
         T transactions of OPS puts each (etcd allows 128), flat out; with
-        "del", every tenth operation deletes its key instead.
+        "del", every tenth operation deletes its key instead.  Under
+        cilium/state/ip/v1/..., ipcache entries of IPs 172.16.*.
   faultkv.py URLS rev                    current revision (first live member)
   faultkv.py URLS state PREFIX           "key|hexvalue" lines, now
   faultkv.py URLS history PREFIX FROM    like kv.py history
@@ -121,6 +123,17 @@ def members(urls):
     return out
 
 
+IPCACHE = "cilium/state/ip/v1/"
+
+
+def ipcache_value(ip, tag, size):
+    """An ipcache entry as Cilium writes it, SIZE bytes of pod name."""
+    return json.dumps({"IP": ip, "Mask": None, "HostIP": "192.168.0.1",
+                       "ID": 1000 + len(tag) % 7, "Key": 0, "Metadata": tag,
+                       "K8sNamespace": "default",
+                       "K8sPodName": "pod-" + "x" * size}).encode()
+
+
 def main():
     urls, cmd, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     if cmd == "writer":
@@ -135,8 +148,14 @@ def main():
                 d = t0 + i / rate - time.time()
                 if d > 0:
                     time.sleep(d)
-            key = ("%s%06d" % (prefix, i % max(1, n // 2))).encode()
-            val = ("v%d-" % i).encode() + b"x" * size
+            k = i % max(1, n // 2)
+            if prefix.startswith(IPCACHE):
+                ip = "10.%d.%d.%d" % (1 + (k >> 16) % 250, (k >> 8) & 255, k & 255)
+                key = (prefix + ip).encode()
+                val = ipcache_value(ip, "v%d" % i, size)
+            else:
+                key = ("%s%06d" % (prefix, k)).encode()
+                val = ("v%d-" % i).encode() + b"x" * size
             rev = int(c.post("/v3/kv/put", {"key": b64(key), "value": b64(val)})
                       ["header"]["revision"])
         print("puts=%d retries=%d rev=%d" % (n, c.retries, rev))
@@ -149,11 +168,18 @@ def main():
         for i in range(t):
             succ = []
             for j in range(ops):
-                key = ("%s%04d/%03d" % (prefix, i % 50, j)).encode()
+                if prefix.startswith(IPCACHE):
+                    ip = "172.16.%d.%d" % (i % 50, j)
+                    key = (prefix + ip).encode()
+                else:
+                    key = ("%s%04d/%03d" % (prefix, i % 50, j)).encode()
                 if dels and (i // 50 + j) % 10 == 9:
                     succ.append({"request_delete_range": {"key": b64(key)}})
                     continue
-                val = ("t%d-%d-" % (i, j)).encode() + b"x" * size
+                if prefix.startswith(IPCACHE):
+                    val = ipcache_value(ip, "t%d-%d" % (i, j), size)
+                else:
+                    val = ("t%d-%d-" % (i, j)).encode() + b"x" * size
                 succ.append({"request_put": {"key": b64(key), "value": b64(val)}})
             rev = int(c.post("/v3/kv/txn", {"success": succ})["header"]["revision"])
         print(rev)

@@ -72,6 +72,20 @@ db_typed_open_dups() {
 		WHERE to_rev IS NULL GROUP BY kind, key_id HAVING count(*) > 1)"
 }
 
+# The IPs of the open ipcache rows, and of etcd's ipcache entries now.
+db_open_ips() { q "$1" "SELECT ip FROM ipcache WHERE to_rev IS NULL" | LC_ALL=C sort; }
+etcd_ips() {
+	$KV "$1" state cilium/state/ip/v1/ | sed 's|^cilium/state/ip/v1/[^/]*/||; s/|.*//' |
+		LC_ALL=C sort
+}
+# ipcache_check DB URL: the ipcache table's open rows are etcd's entries.
+ipcache_check() {
+	_ips=$(etcd_ips "$2")
+	[ -n "$_ips" ]
+	ok $? "etcd holds ipcache entries ($(printf '%s\n' "$_ips" | wc -l))"
+	is "$(db_open_ips "$1")" "$_ips" "the ipcache rows open at the end are exactly those entries"
+}
+
 # Watched events from revision FROM on, in kv.py history's format.
 db_history() {
 	q "$1" "SELECT e.rev || '|' || CASE e.type WHEN 0 THEN 'PUT' ELSE 'DELETE' END
