@@ -6,14 +6,16 @@
  * format adds identities allocated/released and the top churning
  * namespaces and pods.
  *
- * A PUT with etcd version 1 that was seen live is a create; any other
- * PUT needs its previous event (one events_key probe) to tell a
- * modification from a lease-only re-put.  Namespace
- * and pod come from what the key or value says (hs_namespace/hs_pod SQL
- * functions below), so churn works from the raw log alone.  Events found
- * by the first snapshot are not churn and are left out.
+ * The recorder keeps the counts per minute (churn, churn_pods; see
+ * schema/004_churn.sql): the report sums the minutes that lie wholly
+ * inside its window (churn_minutes says which revisions each spans) and
+ * classifies only the events of the minutes the window cuts, from the
+ * raw log, the way the recorder does: a PUT with etcd version 1 that was
+ * seen live is a create; any other PUT needs its previous event (one
+ * events_key probe) to tell a modification from a lease-only re-put.
+ * Namespace and pod are hs_namespace()/hs_pod() (schema/kinds.c).
+ * Events found by the first snapshot are not churn and are left out.
  */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,85 +32,6 @@ static const char help[] =
     "to T2 (default: the last 7 days up to now).  --by-namespace splits\n"
     "the rows by Kubernetes namespace.  The table also lists identities\n"
     "allocated and released and the top churning namespaces and pods.\n";
-
-/* The namespace a key belongs to, from its key or value; NULL if none. */
-static char *
-namespace_of(
-    const char *kind, const char *key, const char *value, int n, int pod)
-{
-	const char *p, *e, *segs[8];
-	cJSON *j, *ns, *name;
-	char *r = NULL;
-	int nseg = 0;
-
-	if (strcmp(kind, "ipcache") == 0 && value != NULL) {
-		if ((j = cJSON_ParseWithLength(value, (size_t)n)) == NULL)
-			return NULL;
-		ns = cJSON_GetObjectItemCaseSensitive(j, "K8sNamespace");
-		name = cJSON_GetObjectItemCaseSensitive(j, "K8sPodName");
-		if (cJSON_IsString(ns) && ns->valuestring[0] != '\0') {
-			if (!pod)
-				r = strdup(ns->valuestring);
-			else if (cJSON_IsString(name) &&
-			    name->valuestring[0] != '\0' &&
-			    asprintf(&r, "%s/%s", ns->valuestring,
-				name->valuestring) < 0)
-				r = NULL;
-		}
-		cJSON_Delete(j);
-		return r;
-	}
-	if (pod)
-		return NULL;
-	if (strcmp(kind, "identity") == 0 ||
-	    strcmp(kind, "identity_user") == 0) {
-		/* The label string, in the value or in the key. */
-		const char *s = strcmp(kind, "identity") == 0 ? value : key;
-		const char *lbl = "io.kubernetes.pod.namespace=";
-
-		if (s == NULL || (p = strstr(s, lbl)) == NULL)
-			return NULL;
-		p += strlen(lbl);
-		e = strchr(p, ';');
-		return strndup(p, e ? (size_t)(e - p) : strlen(p));
-	}
-	if (strcmp(kind, "service") == 0 ||
-	    strcmp(kind, "serviceexport") == 0 ||
-	    strcmp(kind, "endpointslice") == 0) {
-		/* .../v1/<cluster>/<namespace>/<name> */
-		for (p = key; nseg < 8 && (p = strchr(p, '/')) != NULL; p++)
-			segs[nseg++] = p + 1;
-		if (nseg < 2)
-			return NULL;
-		p = segs[nseg - 2];
-		e = strchr(p, '/');
-		return e ? strndup(p, (size_t)(e - p)) : NULL;
-	}
-	return NULL;
-}
-
-static void
-sql_ns(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	const char *kind = (const char *)sqlite3_value_text(argv[0]);
-	const char *key = (const char *)sqlite3_value_text(argv[1]);
-	const char *value = sqlite3_value_type(argv[2]) == SQLITE_NULL
-	    ? NULL
-	    : (const char *)sqlite3_value_text(argv[2]);
-	int pod = *(int *)sqlite3_user_data(ctx);
-	char *r;
-
-	(void)argc;
-	if (kind == NULL || key == NULL) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	r = namespace_of(kind, key, value, sqlite3_value_bytes(argv[2]), pod);
-	if (r == NULL)
-		sqlite3_result_null(ctx);
-	else
-		sqlite3_result_text(ctx, r, -1, free);
-}
 
 static int
 duration(const char *s, int64_t *us)
@@ -143,11 +66,23 @@ duration(const char *s, int64_t *us)
 }
 
 /*
- * The events of the window with their previous event.  cls: 0 created,
- * 1 modified, 2 lease-only, 3 deleted.  Value only when ns is wanted.
+ * The window (rev1, rev2] = (?1, ?2].  h: the hours with counted events
+ * in it, whole when all of their events are inside; m: the minutes of the
+ * other hours, alike; ev: the events of the minutes that are not whole
+ * but inside the window, classified (cls: 0 created, 1 modified,
+ * 2 lease-only, 3 deleted), with namespace and pod when %s asks.
  */
 static const char ev_cte[] =
-    "WITH ev AS (SELECT e.rev, e.type, k.kind, k.key, r.t_hi_us AS t,"
+    "WITH h AS (SELECT bucket AS hour,"
+    "  rev_lo > ?1 AND rev_hi <= ?2 AS whole FROM churn_spans"
+    "  WHERE secs = 3600 AND rev_hi > ?1 AND rev_lo <= ?2),"
+    " m AS (SELECT s.bucket AS minute, s.rev_lo, s.rev_hi,"
+    "  s.rev_lo > ?1 AND s.rev_hi <= ?2 AS whole FROM h"
+    "  JOIN churn_spans s ON s.secs = 60"
+    "  AND s.bucket BETWEEN h.hour * 60 AND h.hour * 60 + 59"
+    "  WHERE NOT h.whole AND s.rev_hi > ?1 AND s.rev_lo <= ?2),"
+    /* Each event classified once, starting from the few minutes. */
+    " ev AS MATERIALIZED (SELECT r.t_hi_us AS t, k.kind AS kind,"
     " CASE WHEN e.type = 1 THEN 3"
     /* etcd's version is 1 on a create: no lookup for most events. */
     "  WHEN e.version = 1 AND e.origin = 0 THEN 0"
@@ -155,9 +90,12 @@ static const char ev_cte[] =
     "   WHEN p.val_id IS e.val_id AND p.lease != e.lease THEN 2"
     "   ELSE 1 END FROM events p WHERE p.key_id = e.key_id"
     "   AND p.rev < e.rev ORDER BY p.rev DESC LIMIT 1), 0) END AS cls%s"
-    " FROM events e JOIN keys k ON k.id = e.key_id"
+    " FROM m CROSS JOIN events e ON e.rev > max(m.rev_lo - 1, ?1)"
+    "  AND e.rev <= min(m.rev_hi, ?2)"
+    " JOIN keys k ON k.id = e.key_id"
     " JOIN revisions r ON r.rev = e.rev%s"
-    " WHERE e.rev > ?1 AND e.rev <= ?2 AND e.origin != 1) ";
+    " WHERE NOT m.whole AND e.origin != 1"
+    "  AND r.t_hi_us / 60000000 = m.minute) ";
 
 /*
  * Namespace and pod, from the value (a DELETE carries none: then from the
@@ -170,11 +108,24 @@ static const char ns_join[] =
     " LEFT JOIN vals v ON v.id = coalesce(e.val_id,"
     "  (SELECT p.val_id FROM events p WHERE p.key_id = e.key_id"
     "   AND p.rev < e.rev ORDER BY p.rev DESC LIMIT 1))";
+static const char no_ns[] = ", NULL AS ns, NULL AS pod";
 
-#define SUMS "sum(cls = 0), sum(cls = 1), sum(cls = 2), sum(cls = 3)"
-#define SUMS_AS                                                                \
-	"sum(cls = 0) AS c0, sum(cls = 1) AS c1, sum(cls = 2) AS c2, "         \
-	"sum(cls = 3) AS c3"
+/*
+ * The window's counts, one relation: whole hours, whole minutes of the
+ * other hours, then raw events.  cols name the bucket's columns (c.secs
+ * is its length) as the raw events' ev_cols do.
+ */
+#define ROWS(tbl, cols, ev_cols, ev_where)                                     \
+	", rows AS (SELECT " cols ", c.created AS c0, c.modified AS c1,"       \
+	" c.lease_only AS c2, c.deleted AS c3 FROM h JOIN " tbl " c"           \
+	" ON c.secs = 3600 AND c.bucket = h.hour WHERE h.whole"                \
+	" UNION ALL SELECT " cols ", c.created, c.modified, c.lease_only,"     \
+	" c.deleted FROM m JOIN " tbl " c"                                     \
+	" ON c.secs = 60 AND c.bucket = m.minute WHERE m.whole"                \
+	" UNION ALL SELECT " ev_cols ", cls = 0, cls = 1, cls = 2, cls = 3"    \
+	" FROM ev" ev_where ") "
+
+#define SUMS "sum(c0), sum(c1), sum(c2), sum(c3)"
 
 /* Print the table so far and start a new one below it. */
 static int
@@ -189,10 +140,10 @@ next_section(struct hq *q)
 	return 0;
 }
 
-/* The ten namespaces (col "ns") or pods (col "pod") with most changes. */
+/* The ten namespaces or pods (pod) with most changes. */
 static int
-top_section(struct hq *q, const char *title, const char *col,
-    const struct ts_point *p1, const struct ts_point *p2)
+top_section(struct hq *q, const char *title, int pod, const struct ts_point *p1,
+    const struct ts_point *p2)
 {
 	const char *cols[] = {title, "changes", "created", "modified",
 	    "lease_only", "deleted", NULL};
@@ -201,11 +152,15 @@ top_section(struct hq *q, const char *title, const char *col,
 	int rc, i;
 
 	if ((cte = sqlite3_mprintf(ev_cte, ns_select, ns_join)) != NULL)
-		sql =
-		    sqlite3_mprintf("%s SELECT %s, count(*), " SUMS
-				    " FROM ev WHERE %s IS NOT NULL GROUP BY %s"
-				    " ORDER BY count(*) DESC, %s LIMIT 10",
-			cte, col, col, col, col);
+		sql = sqlite3_mprintf(
+		    "%s%s SELECT o, sum(c0 + c1 + c2 + c3), " SUMS
+		    " FROM rows WHERE o != '' GROUP BY o"
+		    " ORDER BY 2 DESC, o LIMIT 10",
+		    cte,
+		    pod ? ROWS("churn_pods", "c.pod AS o", "pod",
+			      " WHERE pod IS NOT NULL")
+			: ROWS("churn", "c.namespace AS o", "ns",
+			      " WHERE ns IS NOT NULL"));
 	sqlite3_free(cte);
 	st = sql != NULL ? hq_prepare(q, sql) : NULL;
 	sqlite3_free(sql);
@@ -239,7 +194,6 @@ cmd_churn(struct hq *q, int argc, char **argv)
 	    "lease_only", "deleted", TS_WINDOW_COLS, NULL};
 	const char *ns_cols[] = {"period", "namespace", "kind", "created",
 	    "modified", "lease_only", "deleted", TS_WINDOW_COLS, NULL};
-	static int is_pod[2] = {0, 1};
 	struct ts_spec s1, s2;
 	struct ts_point p1, p2;
 	sqlite3_stmt *st = NULL;
@@ -288,27 +242,25 @@ cmd_churn(struct hq *q, int argc, char **argv)
 		ts_beginning(&p1);
 	if ((rc = ts_point(q, &s2, &p2)) != 0)
 		return hq_close(q, rc);
-	if (sqlite3_create_function(q->db, "hs_namespace", 3,
-		SQLITE_UTF8 | SQLITE_DETERMINISTIC, &is_pod[0], sql_ns, NULL,
-		NULL) != SQLITE_OK ||
-	    sqlite3_create_function(q->db, "hs_pod", 3,
-		SQLITE_UTF8 | SQLITE_DETERMINISTIC, &is_pod[1], sql_ns, NULL,
-		NULL) != SQLITE_OK)
-		return hq_close(q, hq_dberr(q, "registering functions"));
-
 	sql = sqlite3_mprintf(
-	    ev_cte, by_ns ? ns_select : "", by_ns ? ns_join : "");
+	    ev_cte, by_ns ? ns_select : no_ns, by_ns ? ns_join : "");
 	full = sql == NULL
 	    ? NULL
 	    : sqlite3_mprintf(
 		  /* Group on an integer bucket; format only the groups. */
-		  "%s SELECT strftime('%q', b * %lld, 'unixepoch'),%s kind,"
-		  " c0, c1, c2, c3 FROM (SELECT t / %lld AS b,%s kind, " SUMS_AS
-		  " FROM ev GROUP BY b,%s kind) ORDER BY b,%s kind",
-		  sql, fmt, (long long)secs, by_ns ? " nsc," : "",
-		  (long long)secs * 1000000,
-		  by_ns ? " coalesce(ns, '') AS nsc," : "",
-		  by_ns ? " nsc," : "", by_ns ? " nsc," : "");
+		  "%s" ROWS("churn",
+		      "c.bucket * c.secs * 1000000 AS t,"
+		      " c.kind AS kind, c.namespace AS ns",
+		      "t, kind, coalesce(ns, '')",
+		      "") "SELECT strftime('%q', b * %lld, 'unixepoch'),%s "
+			  "kind,"
+			  " c0, c1, c2, c3 FROM (SELECT t / %lld AS b,%s kind,"
+			  " sum(c0) AS c0, sum(c1) AS c1, sum(c2) AS c2, "
+			  "sum(c3) AS c3"
+			  " FROM rows GROUP BY b,%s kind) ORDER BY b,%s kind",
+		  sql, fmt, (long long)secs, by_ns ? " ns," : "",
+		  (long long)secs * 1000000, by_ns ? " ns," : "",
+		  by_ns ? " ns," : "", by_ns ? " ns," : "");
 	sqlite3_free(sql);
 	st = full != NULL ? hq_prepare(q, full) : NULL;
 	sqlite3_free(full);
@@ -347,9 +299,9 @@ cmd_churn(struct hq *q, int argc, char **argv)
 		       "lease-only modifications: %lld (same value, new lease; "
 		       "not counted in modified)\n\n",
 		    (long long)alloc, (long long)rel, (long long)lease_only);
-		if ((rc = top_section(q, "namespace", "ns", &p1, &p2)) != 0 ||
+		if ((rc = top_section(q, "namespace", 0, &p1, &p2)) != 0 ||
 		    (rc = next_section(q)) != 0 ||
-		    (rc = top_section(q, "pod", "pod", &p1, &p2)) != 0)
+		    (rc = top_section(q, "pod", 1, &p1, &p2)) != 0)
 			return hq_close(q, rc);
 		/* Several dbs: each its own report, one after the other. */
 		if (q->multi && q->cur + 1 < q->ndb) {

@@ -44,6 +44,7 @@ static const char usage_text[] =
     "win\n"
     "  --print-config        print the settings in force and where each came\n"
     "                        from, then exit\n"
+    "  --upgrade             bring the db to this build's format, then exit\n"
     "  --once                catch up to etcd's current revision, then exit 0\n"
     "  --once-quiet SECS     with --once: stop after this long without a "
     "message\n"
@@ -101,7 +102,8 @@ enum {
 	OPT_METRICS_ADDR,
 	OPT_RETAIN,
 	OPT_RETAIN_EVERY,
-	OPT_SYNC_EVERY
+	OPT_SYNC_EVERY,
+	OPT_UPGRADE
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +123,7 @@ static const struct option long_opts[] = {
     {"catchup-min", required_argument, NULL, OPT_CATCHUP_MIN},
     {"etcd-config", required_argument, NULL, OPT_ETCD_CONFIG},
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+    {"upgrade", no_argument, NULL, OPT_UPGRADE},
     {"user", required_argument, NULL, OPT_USER},
     {"metrics-addr", required_argument, NULL, OPT_METRICS_ADDR},
     {"retain", required_argument, NULL, OPT_RETAIN},
@@ -156,6 +159,25 @@ number(const char *arg, const char *flag, double min)
 	if (*arg == '\0' || *end != '\0' || !(v >= min) || !isfinite(v))
 		usage_error("bad value for %s", flag);
 	return v;
+}
+
+/*
+ * --upgrade: bring the db to this build's format (or create it) and exit,
+ * without etcd: the CLI reads only its own format.
+ */
+static int
+upgrade_db(const char *path)
+{
+	char err[512];
+	sqlite3 *db;
+
+	if ((db = hsdb_open_rw(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "hindsight-recorder: %s\n", err);
+		return REC_EXIT_DB;
+	}
+	sqlite3_close(db);
+	printf("%s: db format %d\n", path, hsdb_version());
+	return 0;
 }
 
 /* Split a comma-separated list in place; every piece must be a URL. */
@@ -438,7 +460,7 @@ main(int argc, char **argv)
 	static char user[256], password[1024];
 	char *endpoints = NULL, err[512];
 	sigset_t stop;
-	int c, verbose = 0, json = 0, print_config = 0, status;
+	int c, verbose = 0, json = 0, print_config = 0, upgrade = 0, status;
 
 	/*
 	 * A SIGTERM during start-up, before the loop's signal watchers exist,
@@ -496,6 +518,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_PRINT_CONFIG:
 			print_config = 1;
+			break;
+		case OPT_UPGRADE:
+			upgrade = 1;
 			break;
 		case OPT_PREFIX:
 			cfg.prefix = optarg;
@@ -572,6 +597,8 @@ main(int argc, char **argv)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (cfg.db_path == NULL && !print_config)
 		usage_error("--db FILE is required");
+	if (upgrade)
+		return upgrade_db(cfg.db_path);
 	if (cfg.prefix[0] == '\0')
 		usage_error("--prefix must not be empty");
 	if (config_path &&

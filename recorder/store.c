@@ -18,6 +18,11 @@
  * key lookup and the latest-event lookup.  A new revision above every
  * recorded one starts at seq 0 without asking the db.  The cache holds
  * what the open transaction wrote, so a rollback empties it.
+ *
+ * Churn (schema/004_churn.sql): each event but a snapshot's is classified
+ * against the cached previous event and counted in memory per hour and
+ * minute, kind and namespace (and pod); the counts are added to the churn
+ * tables at commit, a few upserts per commit when events are dense.
  */
 #include "store.h"
 
@@ -68,6 +73,11 @@ enum {
 	S_GAP_INS,
 	S_TOP_REV,
 	S_DATA_VERSION,
+	S_REV_T,
+	S_VAL_GET,
+	S_CHURN_UP,
+	S_CHURN_POD_UP,
+	S_CHURN_MIN_UP,
 	S_COUNT
 };
 
@@ -76,7 +86,8 @@ static const char *const sqls[S_COUNT] = {
     [S_KEY_INS] = "INSERT INTO keys(key, kind) VALUES (?, ?)",
     [S_VAL_INS] = "INSERT INTO vals(value) VALUES (?)",
     /* The key's latest event, through events_key. */
-    [S_OPEN_GET] = "SELECT e.rev, e.seq, e.val_id, e.typed_row, v.value "
+    [S_OPEN_GET] = "SELECT e.rev, e.seq, e.val_id, e.typed_row, v.value, "
+		   "e.lease "
 		   "FROM events e LEFT JOIN vals v ON v.id = e.val_id "
 		   "WHERE e.key_id = ? ORDER BY e.rev DESC, e.seq DESC "
 		   "LIMIT 1",
@@ -144,7 +155,34 @@ static const char *const sqls[S_COUNT] = {
     [S_TOP_REV] = "SELECT coalesce(max(rev), 0) FROM events",
     /* Changes when another connection committed: the caches are stale. */
     [S_DATA_VERSION] = "PRAGMA data_version",
+    /* The churn tables (schema/004_churn.sql), added to at each commit. */
+    [S_REV_T] = "SELECT t_hi_us FROM revisions WHERE rev = ?",
+    [S_VAL_GET] = "SELECT value FROM vals WHERE id = ?",
+    [S_CHURN_UP] = "INSERT INTO churn(secs, bucket, kind, namespace, "
+		   "created, modified, lease_only, deleted) "
+		   "VALUES (?,?,?,?,?,?,?,?) "
+		   "ON CONFLICT (secs, bucket, kind, namespace) DO UPDATE SET "
+		   "created = created + excluded.created, "
+		   "modified = modified + excluded.modified, "
+		   "lease_only = lease_only + excluded.lease_only, "
+		   "deleted = deleted + excluded.deleted",
+    [S_CHURN_POD_UP] = "INSERT INTO churn_pods(secs, bucket, pod, "
+		       "created, modified, lease_only, deleted) "
+		       "VALUES (?,?,?,?,?,?,?) "
+		       "ON CONFLICT (secs, bucket, pod) DO UPDATE SET "
+		       "created = created + excluded.created, "
+		       "modified = modified + excluded.modified, "
+		       "lease_only = lease_only + excluded.lease_only, "
+		       "deleted = deleted + excluded.deleted",
+    [S_CHURN_MIN_UP] = "INSERT INTO churn_spans(secs, bucket, rev_lo, "
+		       "rev_hi) VALUES (?,?,?,?) "
+		       "ON CONFLICT (secs, bucket) DO UPDATE SET "
+		       "rev_lo = min(rev_lo, excluded.rev_lo), "
+		       "rev_hi = max(rev_hi, excluded.rev_hi)",
 };
+
+static void churn_clear(struct store *s);
+static int churn_flush(struct store *s);
 
 /*
  * The key cache: KC_SETS sets of KC_WAYS entries, the least recently used
@@ -164,8 +202,30 @@ struct kc_ent {
 	int64_t last_rev; /* the key's latest event; 0 when it has none */
 	int64_t last_val; /* its val_id; -1 for a DELETE or none */
 	int64_t typed_row; /* rowid of the key's open typed row; 0: none */
+	int64_t last_lease; /* the latest event's lease */
 	int32_t last_seq;
+	int32_t kind; /* keys.kind as stored (an older build may have had
+			 another classifier), for the churn counts */
 	uint32_t used; /* tick of the last use; 0: an empty way */
+};
+
+/*
+ * Churn counts of the open transaction, added to the churn tables at its
+ * commit: one entry per (secs, bucket, kind, namespace), or per (secs,
+ * bucket, pod) when pod is set.  Few entries per commit but for pods.
+ */
+struct churn_ent {
+	int64_t secs, minute; /* minute: the bucket, of secs seconds */
+	const char *kind; /* static (hs_kind_name) */
+	char *name; /* namespace or pod, a copy; "" for none */
+	int pod;
+	int64_t n[4]; /* created, modified, lease_only, deleted */
+};
+
+#define CHURN_KEEP 65536 /* entries (3.5 MiB) kept allocated */
+
+struct churn_min {
+	int64_t secs, minute, lo, hi;
 };
 
 struct store {
@@ -180,6 +240,11 @@ struct store {
 	int unsynced; /* commits the last store_sync() did not cover */
 	int64_t committed_wm; /* watermark of the last commit */
 	int64_t synced_wm; /* watermark a power loss keeps */
+	int64_t t_rev, t_us; /* the last revision looked up, its t_hi_us */
+	struct churn_ent *ch; /* open addressing, ch_cap a power of 2 */
+	size_t ch_n, ch_cap;
+	struct churn_min *chm;
+	size_t chm_n, chm_cap;
 	int64_t seq_rev; /* revision of the last event written */
 	int64_t seq_next;
 	int64_t top_rev; /* no event above this revision is recorded */
@@ -435,6 +500,9 @@ store_close(struct store *s)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
 	free(s->kc);
+	churn_clear(s);
+	free(s->ch);
+	free(s->chm);
 	free(s);
 }
 
@@ -510,6 +578,8 @@ store_commit(struct store *s)
 {
 	if (!s->in_txn)
 		return 0;
+	if (churn_flush(s) != 0)
+		goto fail;
 	if (s->wm_dirty) {
 		if (meta_int(s, "recorded_rev", s->wm_rev + s->offset) != 0 ||
 		    meta_int(s, "recorded_us", s->wm_us) != 0 ||
@@ -574,6 +644,8 @@ store_rollback(struct store *s)
 	if (s->in_txn)
 		load_epoch(s); /* a new epoch may have been rolled back */
 	kc_clear(s); /* it may hold rows that are gone */
+	churn_clear(s);
+	s->t_rev = 0; /* the revision row may be gone too */
 	s->in_txn = 0;
 	s->wm_dirty = 0;
 }
@@ -614,7 +686,12 @@ store_revision(struct store *s, int64_t rev, const char *how, int64_t t_lo_us,
 	bind_opt_i64(st, 4, t_lo_us);
 	sqlite3_bind_int64(st, 5, t_hi_us);
 	sqlite3_bind_text(st, 6, how, -1, SQLITE_STATIC);
-	return exec_st(s, S_REV_INS);
+	if (exec_st(s, S_REV_INS) != 0)
+		return -1;
+	/* Its events are counted under this time (an older row's if any). */
+	s->t_rev = sqlite3_changes(s->db) > 0 ? rev + s->offset : 0;
+	s->t_us = t_hi_us;
+	return 0;
 }
 
 void
@@ -656,9 +733,10 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 	sqlite3_stmt *st = s->st[S_KEY_GET];
 	struct kc_ent *e;
 	int64_t id;
-	int rc;
+	int rc, kind;
 
 	hs_key_parse(ev->key, ev->keylen, k);
+	kind = k->kind;
 	if ((e = kc_find(s, h1, h2)) != NULL)
 		return e;
 	sqlite3_bind_text(st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
@@ -666,6 +744,10 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 		return NULL;
 	if (rc == 1) {
 		id = sqlite3_column_int64(st, 0);
+		if ((rc = hs_kind_from_name(
+			 (const char *)sqlite3_column_text(st, 1))) >= 0)
+			kind = rc;
+		rc = 1;
 		done_st(s, S_KEY_GET);
 	} else {
 		st = s->st[S_KEY_INS];
@@ -682,6 +764,7 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 		return NULL;
 	}
 	e->key_id = id;
+	e->kind = kind;
 	e->last_val = -1;
 	if (rc == 0)
 		return e; /* a new key: no event, no typed row */
@@ -703,6 +786,7 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 			e->vh2 = hash2(p ? p : "", n);
 		}
 		e->typed_row = sqlite3_column_int64(st, 3);
+		e->last_lease = sqlite3_column_int64(st, 5);
 		done_st(s, S_OPEN_GET);
 	}
 	return e;
@@ -1065,6 +1149,244 @@ write_typed(struct store *s, const struct store_event *ev, struct kc_ent *e,
 	return rc;
 }
 
+/* --- the churn tables ------------------------------------------------- */
+
+static void
+churn_clear(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ch_cap; i++)
+		free(s->ch[i].name);
+	s->ch_n = 0;
+	s->chm_n = 0;
+	/* A big transaction (a resync, a deleted prefix) need not stay. */
+	if (s->ch_cap > CHURN_KEEP) {
+		free(s->ch);
+		s->ch = NULL;
+		s->ch_cap = 0;
+	} else if (s->ch != NULL)
+		memset(s->ch, 0, s->ch_cap * sizeof(*s->ch));
+}
+
+static size_t
+churn_slot(const struct store *s, int64_t secs, int64_t minute,
+    const char *kind, const char *name, int pod)
+{
+	size_t i = (size_t)(hs_hash64(name, strlen(name)) ^
+		       ((uint64_t)(minute + secs) * 0x9e3779b97f4a7c15ULL) ^
+		       (uint64_t)(uintptr_t)kind ^ (uint64_t)pod) &
+	    (s->ch_cap - 1);
+	const struct churn_ent *c;
+
+	for (;; i = (i + 1) & (s->ch_cap - 1)) {
+		c = &s->ch[i];
+		if (c->name == NULL ||
+		    (c->minute == minute && c->secs == secs &&
+			c->kind == kind && c->pod == pod &&
+			strcmp(c->name, name) == 0))
+			return i;
+	}
+}
+
+/* Count one change (name: namespace or pod, NULL for none). */
+static int
+churn_add(struct store *s, int64_t secs, int64_t minute, const char *kind,
+    const char *name, int pod, int cls)
+{
+	struct churn_ent *c, *old = s->ch;
+	size_t i, n = s->ch_cap;
+
+	if (name == NULL)
+		name = "";
+	if ((s->ch_n + 1) * 2 > s->ch_cap) {
+		s->ch_cap = n ? n * 2 : 256;
+		if ((s->ch = calloc(s->ch_cap, sizeof(*s->ch))) == NULL) {
+			s->ch = old;
+			s->ch_cap = n;
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			if (old[i].name != NULL)
+				s->ch[churn_slot(s, old[i].secs, old[i].minute,
+				    old[i].kind, old[i].name, old[i].pod)] =
+				    old[i];
+		free(old);
+	}
+	c = &s->ch[churn_slot(s, secs, minute, kind, name, pod)];
+	if (c->name == NULL) {
+		if ((c->name = strdup(name)) == NULL)
+			return -1;
+		c->secs = secs;
+		c->minute = minute;
+		c->kind = kind;
+		c->pod = pod;
+		s->ch_n++;
+	}
+	c->n[cls]++;
+	return 0;
+}
+
+static int
+churn_minute(struct store *s, int64_t secs, int64_t minute, int64_t rev)
+{
+	struct churn_min *m;
+	size_t i;
+
+	for (i = s->chm_n; i > 0; i--) {
+		m = &s->chm[i - 1];
+		if (m->minute == minute && m->secs == secs) {
+			if (rev < m->lo)
+				m->lo = rev;
+			if (rev > m->hi)
+				m->hi = rev;
+			return 0;
+		}
+	}
+	if (s->chm_n == s->chm_cap) {
+		size_t cap = s->chm_cap ? s->chm_cap * 2 : 8;
+
+		if ((m = realloc(s->chm, cap * sizeof(*m))) == NULL)
+			return -1;
+		s->chm = m;
+		s->chm_cap = cap;
+	}
+	m = &s->chm[s->chm_n++];
+	m->secs = secs;
+	m->minute = minute;
+	m->lo = m->hi = rev;
+	return 0;
+}
+
+/* The open transaction's counts into the churn tables. */
+static int
+churn_flush(struct store *s)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int j, w;
+
+	for (i = 0; i < s->ch_cap && s->ch_n > 0; i++) {
+		const struct churn_ent *c = &s->ch[i];
+
+		if (c->name == NULL)
+			continue;
+		w = c->pod ? S_CHURN_POD_UP : S_CHURN_UP;
+		st = s->st[w];
+		j = 1;
+		sqlite3_bind_int64(st, j++, c->secs);
+		sqlite3_bind_int64(st, j++, c->minute);
+		if (!c->pod)
+			sqlite3_bind_text(st, j++, c->kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, j++, c->name, -1, SQLITE_STATIC);
+		for (w = 0; w < 4; w++)
+			sqlite3_bind_int64(st, j++, c->n[w]);
+		if (exec_st(s, c->pod ? S_CHURN_POD_UP : S_CHURN_UP) != 0)
+			return -1;
+	}
+	for (i = 0; i < s->chm_n; i++) {
+		st = s->st[S_CHURN_MIN_UP];
+		sqlite3_bind_int64(st, 1, s->chm[i].secs);
+		sqlite3_bind_int64(st, 2, s->chm[i].minute);
+		sqlite3_bind_int64(st, 3, s->chm[i].lo);
+		sqlite3_bind_int64(st, 4, s->chm[i].hi);
+		if (exec_st(s, S_CHURN_MIN_UP) != 0)
+			return -1;
+	}
+	churn_clear(s);
+	return 0;
+}
+
+/* The revision's t_hi_us; -1 when it has no revisions row. */
+static int
+rev_time(struct store *s, int64_t rev, int64_t *us)
+{
+	int rc;
+
+	if (rev != s->t_rev) {
+		sqlite3_bind_int64(s->st[S_REV_T], 1, rev);
+		if ((rc = row_st(s, S_REV_T)) < 0)
+			return -1;
+		s->t_us =
+		    rc == 1 ? sqlite3_column_int64(s->st[S_REV_T], 0) : -1;
+		if (rc == 1)
+			done_st(s, S_REV_T);
+		s->t_rev = rev;
+	}
+	*us = s->t_us;
+	return 0;
+}
+
+/*
+ * Count an event written at revision rev (cls: 0 created, 1 modified,
+ * 2 lease-only, 3 deleted) under its minute, kind, namespace and pod.
+ * A DELETE is attributed by the key's previous value, prev_val.
+ */
+static int
+count_churn(struct store *s, const struct store_event *ev, int kind_id,
+    int64_t rev, int cls, int64_t prev_val)
+{
+	const char *kind = hs_kind_name((enum hs_kind)kind_id);
+	const char *v = ev->value;
+	size_t n = ev->vallen;
+	char *ns = NULL, *pod = NULL, *prev = NULL;
+	int64_t t, minute;
+	int rc;
+
+	if (rev_time(s, rev, &t) != 0)
+		return -1;
+	if (t < 0)
+		return 0; /* not in the report's join either */
+	minute = t / 60000000;
+	if (ev->type == 0 && v == NULL)
+		v = "";
+	if (ev->type != 0) {
+		v = NULL;
+		n = 0;
+		if (prev_val > 0 &&
+		    (kind_id == HS_KIND_IPCACHE ||
+			kind_id == HS_KIND_IDENTITY)) {
+			sqlite3_bind_int64(s->st[S_VAL_GET], 1, prev_val);
+			if ((rc = row_st(s, S_VAL_GET)) < 0)
+				return -1;
+			if (rc == 1) {
+				sqlite3_stmt *st = s->st[S_VAL_GET];
+				const char *p = sqlite3_column_blob(st, 0);
+
+				n = (size_t)sqlite3_column_bytes(st, 0);
+				if ((prev = malloc(n + 1)) != NULL) {
+					memcpy(prev, p ? p : "", n);
+					prev[n] = '\0';
+				}
+				done_st(s, S_VAL_GET);
+				if (prev == NULL)
+					return -1;
+				v = prev;
+			}
+		}
+	}
+	hs_churn_owners(kind, ev->key, ev->keylen, v, n, &ns,
+	    kind_id == HS_KIND_IPCACHE ? &pod : NULL);
+	free(prev);
+	/* Per minute and per hour. */
+	rc = 0;
+	if (churn_add(s, 60, minute, kind, ns, 0, cls) != 0 ||
+	    churn_add(s, 3600, minute / 60, kind, ns, 0, cls) != 0)
+		rc = -1;
+	else if (pod != NULL &&
+	    (churn_add(s, 60, minute, kind, pod, 1, cls) != 0 ||
+		churn_add(s, 3600, minute / 60, kind, pod, 1, cls) != 0))
+		rc = -1;
+	else if (churn_minute(s, 60, minute, rev) != 0 ||
+	    churn_minute(s, 3600, minute / 60, rev) != 0)
+		rc = -1;
+	free(ns);
+	free(pod);
+	if (rc != 0)
+		log_err("db: out of memory for the churn counts");
+	return rc;
+}
+
 /* store_event() but for the cache: it may be wrong after a failure. */
 static int
 write_event(struct store *s, const struct store_event *ev)
@@ -1072,12 +1394,15 @@ write_event(struct store *s, const struct store_event *ev)
 	struct hs_key k;
 	struct kc_ent *e;
 	sqlite3_stmt *st;
-	int64_t val_id = 0, seq, row;
+	int64_t val_id = 0, seq, row, prev_rev, prev_val, prev_lease;
 	int64_t rev = ev->mod_rev + s->offset;
-	int same = 0;
+	int same = 0, cls;
 
 	if ((e = lookup_key(s, ev, &k)) == NULL)
 		return -1;
+	prev_rev = e->last_rev;
+	prev_val = e->last_val;
+	prev_lease = e->last_lease;
 	if (next_seq(s, rev, &seq) != 0)
 		return -1;
 	if (ev->type == 0 &&
@@ -1112,10 +1437,24 @@ write_event(struct store *s, const struct store_event *ev)
 	e->last_rev = rev;
 	e->last_seq = (int32_t)seq;
 	e->last_val = ev->type == 0 ? val_id : -1;
+	e->last_lease = ev->lease;
 	e->typed_row = row;
 	if (rev > s->top_rev)
 		s->top_rev = rev;
-	return 0;
+	if (ev->origin == 1)
+		return 0; /* found by a snapshot: not churn */
+	/* Like schema/004_churn.sql's classification, without a query. */
+	if (ev->type != 0)
+		cls = 3;
+	else if (ev->version == 1 && ev->origin == 0)
+		cls = 0;
+	else if (prev_rev == 0 || prev_val < 0)
+		cls = 0; /* no previous event, or a DELETE */
+	else if (prev_val == val_id && prev_lease != ev->lease)
+		cls = 2;
+	else
+		cls = 1;
+	return count_churn(s, ev, e->kind, rev, cls, prev_val);
 }
 
 int

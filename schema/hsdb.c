@@ -5,8 +5,11 @@
  */
 #include "hsdb.h"
 
+#include "kinds.h"
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,6 +92,46 @@ check_identity(
 	return 0;
 }
 
+/* hs_namespace(kind, key, value) and hs_pod(...): hs_churn_owner(). */
+static void
+sql_owner(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *kind = (const char *)sqlite3_value_text(argv[0]);
+	const char *key = (const char *)sqlite3_value_text(argv[1]);
+	const char *value = NULL;
+	int pod = *(const int *)sqlite3_user_data(ctx);
+	char *r;
+
+	(void)argc;
+	if (kind == NULL || key == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	if (sqlite3_value_type(argv[2]) != SQLITE_NULL)
+		value = (const char *)sqlite3_value_text(argv[2]);
+	r = hs_churn_owner(kind, key, (size_t)sqlite3_value_bytes(argv[1]),
+	    value, value ? (size_t)sqlite3_value_bytes(argv[2]) : 0, pod);
+	if (r == NULL)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_text(ctx, r, -1, free);
+}
+
+static int
+functions(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	static int is_pod[2] = {0, 1};
+	const int fl = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+
+	if (sqlite3_create_function(db, "hs_namespace", 3, fl, &is_pod[0],
+		sql_owner, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_create_function(db, "hs_pod", 3, fl, &is_pod[1], sql_owner,
+		NULL, NULL) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+	return -1;
+}
+
 static int
 migrate(sqlite3 *db, int from, char *err, size_t errlen)
 {
@@ -159,7 +202,8 @@ hsdb_open_rw(const char *path, char *err, size_t errlen)
 	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	/* The recorder must not stall its loop behind a reader for long. */
 	sqlite3_busy_timeout(db, 200);
-	if (check_identity(db, path, &version, err, errlen) != 0)
+	if (check_identity(db, path, &version, err, errlen) != 0 ||
+	    functions(db, path, err, errlen) != 0)
 		goto err0;
 	/* SQLite silently falls back to read-only; a recorder cannot. */
 	if (sqlite3_db_readonly(db, "main") == 1) {
@@ -214,7 +258,8 @@ hsdb_open_ro(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
-	if (check_identity(db, path, &version, err, errlen) != 0)
+	if (check_identity(db, path, &version, err, errlen) != 0 ||
+	    functions(db, path, err, errlen) != 0)
 		goto err0;
 	if (version == 0) {
 		snprintf(err, errlen,

@@ -32,6 +32,10 @@ extern const struct hsdb_migration hsdb_migrations[];
 int hsdb_version(void);
 
 /*
+ * Both opens register the SQL functions hs_namespace(kind, key, value) and
+ * hs_pod(kind, key, value) (hs_churn_owner() in kinds.h), which migration
+ * 4 and the churn report call.
+ *
  * Open path for recording: create it if missing, set WAL,
  * synchronous=NORMAL, a short busy_timeout, SQLITE_DBCONFIG_DEFENSIVE, and
  * apply missing migrations in one transaction.  Refuses a file that is not

@@ -3,7 +3,9 @@
  */
 #include "kinds.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const kind_names[HS_KIND_COUNT] = {
@@ -58,4 +60,105 @@ hs_kind_list(void)
 			    "%s%s", i ? ", " : "", kind_names[i]);
 	}
 	return list;
+}
+
+/* A NUL-terminated copy of the first n bytes (up to a NUL among them). */
+static char *
+cstr(const char *p, size_t n)
+{
+	return p != NULL ? strndup(p, n) : NULL;
+}
+
+static char *
+nonempty(char *s)
+{
+	if (s != NULL && s[0] == '\0') {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+ipcache_owners(const char *value, size_t vallen, char **ns, char **pod)
+{
+	cJSON *j, *n, *name;
+
+	if (value == NULL || (j = cJSON_ParseWithLength(value, vallen)) == NULL)
+		return;
+	n = cJSON_GetObjectItemCaseSensitive(j, "K8sNamespace");
+	name = cJSON_GetObjectItemCaseSensitive(j, "K8sPodName");
+	if (cJSON_IsString(n) && n->valuestring[0] != '\0') {
+		if (ns != NULL)
+			*ns = strdup(n->valuestring);
+		if (pod != NULL && cJSON_IsString(name) &&
+		    name->valuestring[0] != '\0' &&
+		    asprintf(pod, "%s/%s", n->valuestring, name->valuestring) <
+			0)
+			*pod = NULL;
+	}
+	cJSON_Delete(j);
+}
+
+void
+hs_churn_owners(const char *kind, const char *key, size_t keylen,
+    const char *value, size_t vallen, char **ns, char **pod)
+{
+	if (ns != NULL)
+		*ns = NULL;
+	if (pod != NULL)
+		*pod = NULL;
+	if (strcmp(kind, "ipcache") == 0)
+		ipcache_owners(value, vallen, ns, pod);
+	else if (ns != NULL)
+		*ns = hs_churn_owner(kind, key, keylen, value, vallen, 0);
+}
+
+char *
+hs_churn_owner(const char *kind, const char *key, size_t keylen,
+    const char *value, size_t vallen, int pod)
+{
+	const char *p, *e, *segs[8];
+	char *s, *r = NULL;
+	int nseg = 0;
+
+	if (strcmp(kind, "ipcache") == 0) {
+		hs_churn_owners(kind, key, keylen, value, vallen,
+		    pod ? NULL : &r, pod ? &r : NULL);
+		return r;
+	}
+	if (pod)
+		return NULL;
+	if (strcmp(kind, "identity") == 0 ||
+	    strcmp(kind, "identity_user") == 0) {
+		/* The label string, in the value or in the key. */
+		const char *lbl = "io.kubernetes.pod.namespace=";
+
+		s = strcmp(kind, "identity") == 0 ? cstr(value, vallen)
+						  : cstr(key, keylen);
+		if (s != NULL && (p = strstr(s, lbl)) != NULL) {
+			p += strlen(lbl);
+			e = strchr(p, ';');
+			r = strndup(p, e ? (size_t)(e - p) : strlen(p));
+		}
+		free(s);
+		return nonempty(r);
+	}
+	if (strcmp(kind, "service") == 0 ||
+	    strcmp(kind, "serviceexport") == 0 ||
+	    strcmp(kind, "endpointslice") == 0) {
+		/* .../v1/<cluster>/<namespace>/<name> */
+		if ((s = cstr(key, keylen)) == NULL)
+			return NULL;
+		for (p = s; nseg < 8 && (p = strchr(p, '/')) != NULL; p++)
+			segs[nseg++] = p + 1;
+		if (nseg >= 2) {
+			p = segs[nseg - 2];
+			if ((e = strchr(p, '/')) != NULL)
+				r = strndup(p, (size_t)(e - p));
+		}
+		free(s);
+		return nonempty(r);
+	}
+	return NULL;
 }

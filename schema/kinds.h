@@ -6,6 +6,8 @@
 #ifndef HS_KINDS_H
 #define HS_KINDS_H
 
+#include <stddef.h>
+
 /* hs_kind_name() gives the stored name. */
 enum hs_kind {
 	HS_KIND_OTHER = 0, /* "other": unknown prefix, raw history only */
@@ -40,5 +42,20 @@ int hs_kind_from_name(const char *name);
 
 /* "a, b, c": every kind name, for messages.  Static storage. */
 const char *hs_kind_list(void);
+
+/*
+ * Who a change belongs to, for the churn report: the Kubernetes namespace
+ * (pod = 0) or "namespace/pod" (pod = 1, ipcache entries only) that the
+ * key of kind (a stored kind name) or its value names.  value may be
+ * NULL (a DELETE whose previous value is unknown).  A malloc'd string,
+ * or NULL when there is none (an empty name is none).  Both the recorder
+ * (which keeps the churn tables) and the CLI (which counts the minutes
+ * at a window's edges from the raw log) use this one definition.
+ */
+char *hs_churn_owner(const char *kind, const char *key, size_t keylen,
+    const char *value, size_t vallen, int pod);
+/* Both at once (one parse of an ipcache value); either may be NULL. */
+void hs_churn_owners(const char *kind, const char *key, size_t keylen,
+    const char *value, size_t vallen, char **ns, char **pod);
 
 #endif

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Upgrading a db: a file written in format 2 (events carry to_rev, values
-# a global hash index, typed tables partial "open" indexes) is migrated
-# to format 3 (schema/003_lean.sql) by the recorder when it opens it, and
-# recording goes on: changes to keys recorded before the upgrade close the
-# right typed rows, a re-put of an unchanged value does not split its
-# interval, and history and state equal etcd's.
+# a global hash index, typed tables partial "open" indexes, no churn
+# counts) is migrated to format 3 (schema/003_lean.sql) and 4
+# (004_churn.sql) by the recorder when it opens it, and recording goes on:
+# changes to keys recorded before the upgrade close the right typed rows,
+# a re-put of an unchanged value does not split its interval, churn counts
+# the events of both formats, and history and state equal etcd's.
 #
 # There is no format-2 recorder in this tree, so the test records a db
 # with this one and turns it back into format 2 with SQL (the inverse of
@@ -34,6 +35,9 @@ ok $? "a change recorded with --once"
 # Back to format 2: what a db recorded by the previous release holds.
 view=$(awk '/^CREATE VIEW changes/,/;$/' "$TOP/schema/002_views.sql")
 q "$db" "BEGIN;
+DROP TABLE churn;
+DROP TABLE churn_pods;
+DROP TABLE churn_spans;
 DROP VIEW changes;
 ALTER TABLE events ADD COLUMN to_rev INTEGER;
 UPDATE events SET to_rev = (SELECT min(n.rev) FROM events n
@@ -66,7 +70,8 @@ r_same=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.4 "$(ip 10.9.0.4 
 $KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.5 "$(ip 10.9.0.5 100 a-5)" >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
 ok $? "the recorder opens the format-2 db and records"
-is "$(q "$db" "PRAGMA user_version")" 3 "…upgrading it to format 3"
+version=$("$BIN/hindsight-recorder" --version | sed 's/.*db format \([0-9]*\).*/\1/')
+is "$(q "$db" "PRAGMA user_version")" "$version" "…upgrading it to format $version"
 is "$(q "$db" "SELECT count(*) FROM pragma_table_info('events') WHERE name = 'to_rev'")" 0 \
 	"…events.to_rev is gone"
 is "$(q "$db" "SELECT count(*) FROM sqlite_schema WHERE name GLOB '*_open' OR name = 'vals_hash'")" 0 \
@@ -87,5 +92,11 @@ hist_check "$db" "$ETCD_URL" $((first + 1)) "history equals etcd's"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's"
 is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"
 is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at its revision"
+# Since the snapshot: 10.9.0.1 changed before the downgrade; 10.9.0.2
+# changed, 10.9.0.3 deleted, 10.9.0.4 re-put unchanged (same lease: a
+# modification), 10.9.0.5 created after it.
+is "$("$BIN/hindsight" --db "$db" --format json churn --from "rev:$first" --to now |
+	jq -r '.[] | select(.kind == "ipcache") | "\(.created) \(.modified) \(.lease_only) \(.deleted)"')" \
+	"1 3 0 1" "churn counts the events recorded in both formats"
 is "$(db_integrity "$db")" ok "integrity_check ok"
 done_testing
