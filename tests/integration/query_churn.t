@@ -120,13 +120,14 @@ ok $? "and $pods pods"
 check_windows() {
 	_n=0
 	bad=0
-	for _w in $(awk -v lo="$first" -v hi="$head" -v s="$2" -v n="$3" 'BEGIN {
-		srand(s); print lo ":" hi
+	awk -v lo="$first" -v hi="$head" -v s="$2" -v n="$3" 'BEGIN {
+		srand(s); print lo, hi
 		for (i = 0; i < n; i++) { a = lo + int(rand() * (hi - lo))
-			print a ":" a + 1 + int(rand() * (hi - a)) } }'); do
-		check "$1" "${_w%:*}" "${_w#*:}" "$4"
+			print a, a + 1 + int(rand() * (hi - a)) } }' >"$TMP/windows"
+	while read -r _a _b; do
+		check "$1" "$_a" "$_b" "$4"
 		_n=$((_n + 1))
-	done
+	done <"$TMP/windows"
 	is "$bad" 0 "$4: churn equals the raw log's classification in $_n windows"
 }
 check_windows "$db" 7 6 live
