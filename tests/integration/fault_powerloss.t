@@ -15,7 +15,8 @@
 # (the shim's copy of the files as the recorder saw them: what kill -9 would
 # have left); some cuts really lose commits; the next start resumes from
 # the watermark that survived.  At the end every revision is recorded
-# exactly once and the state equals etcd's.  FAULT_SEED=N repeats a run's
+# exactly once and the state equals etcd's.  Last, a disk whose syncs fail
+# with EIO: the recorder stops with exit 2.  FAULT_SEED=N repeats a run's
 # cuts, FAULT_CUTS=N changes their number.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
@@ -59,7 +60,7 @@ pc_run() {
 	rm -f "$TMP/seen/"*
 	env LD_PRELOAD="$PRELOAD" POWERCUT_FILES="$db:$db-wal" POWERCUT_SEED="$_seed" \
 		POWERCUT_KEEP="$_keep" POWERCUT_SYNCS="$_syncs" \
-		POWERCUT_SNAPSHOT="$TMP/seen" \
+		POWERCUT_SNAPSHOT="$TMP/seen" ${PC_EIO:+POWERCUT_EIO=$PC_EIO} \
 		"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" "$@" \
 		>"$_log" 2>&1 &
 	REC_PID=$!
@@ -223,6 +224,27 @@ ok $? "unsynced writes were dropped ($lostbytes bytes in all)"
 [ "$lossy" -ge 2 ]
 ok $? "$lossy of the $((CUTS + 3)) cuts lost commits, not only the live one ($lostrevs revisions in all)"
 is "$resume_bad" 0 "every start resumed from the watermark that survived"
+
+# A disk whose syncs fail (EIO from the first on): the recorder stops
+# with exit status 2 and says why, instead of going on with commits that
+# may never reach the disk; what it had synced is intact.
+PC_EIO=1
+pc_run "$TMP/eio.log" $((SEED * 100 + 96)) 0 0
+PC_EIO=
+$KV "$ETCD_URL" many 40 cilium/eio/ >/dev/null
+gone() { ! kill -0 "$REC_PID" 2>/dev/null; }
+wait_until 20 gone
+reap "$REC_PID" 2>/dev/null
+is "$?" 2 "syncs failing with EIO: the recorder exits 2"
+cat "$TMP/eio.log" >>"$log"
+grep -Eq 'error: (cannot sync the WAL|cannot write)' "$TMP/eio.log"
+ok $? "and logs why ($(grep -E -m1 'error:' "$TMP/eio.log" | sed 's/.*error: //'))"
+rm -f "$db-shm"
+is "$(db_integrity "$db")" ok "integrity_check ok after the failed syncs"
+WM=$(ro "$db" "$WM_SQL")
+rm -f "$db-shm"
+[ "$WM" -ge "$PREV" ]
+ok $? "the watermark is still at least the one it resumed from ($PREV: $WM)"
 
 # Without the shim, the resume fills in everything the cuts lost.
 head=$($KV "$ETCD_URL" rev)

@@ -25,6 +25,9 @@
  *                           (mid-checkpoint); SIGUSR2 cuts at any moment
  *   POWERCUT_SNAPSHOT=DIR   at the cut, first write the files as the process
  *                           saw them (what kill -9 would have left) to DIR
+ *   POWERCUT_EIO=N          the Nth sync of the files and every later one
+ *                           fail with EIO, writing nothing (a dying disk);
+ *                           what is pending then never reaches the files
  *
  * Each cut logs, on stderr, per file: the writes not synced, their bytes,
  * and how many bytes reached the disk and were lost.
@@ -81,6 +84,7 @@ static volatile sig_atomic_t cut_pending;
 static uint64_t rng;
 static unsigned keep_pct = 50;
 static long syncs_left = -1;
+static long eio_left = -1; /* syncs until they fail; 0: failing */
 static const char *snapshot_dir;
 
 /* The next definition of NAME (libc's), looked up once. */
@@ -218,6 +222,8 @@ init(void)
 		keep_pct = (unsigned)atoi(getenv("POWERCUT_KEEP"));
 	if (getenv("POWERCUT_SYNCS"))
 		syncs_left = atol(getenv("POWERCUT_SYNCS"));
+	if (getenv("POWERCUT_EIO"))
+		eio_left = atol(getenv("POWERCUT_EIO"));
 	snapshot_dir = getenv("POWERCUT_SNAPSHOT");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigusr2;
@@ -485,6 +491,12 @@ do_sync(int fd, int (*real)(int))
 	lock();
 	if (syncs_left > 0 && --syncs_left == 0)
 		cut("POWERCUT_SYNCS");
+	if (eio_left == 0 || (eio_left > 0 && --eio_left == 0)) {
+		unlock();
+		say("powercut: sync fails with EIO (POWERCUT_EIO)\n");
+		errno = EIO;
+		return -1;
+	}
 	r = overlay_flush(f, fd) == 0 ? real(fd) : -1;
 	unlock();
 	return r;
