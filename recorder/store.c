@@ -77,7 +77,7 @@ enum {
 	S_VAL_GET,
 	S_CHURN_UP,
 	S_CHURN_POD_UP,
-	S_CHURN_MIN_UP,
+	S_CHURN_SPAN_UP,
 	S_COUNT
 };
 
@@ -174,11 +174,11 @@ static const char *const sqls[S_COUNT] = {
 		       "modified = modified + excluded.modified, "
 		       "lease_only = lease_only + excluded.lease_only, "
 		       "deleted = deleted + excluded.deleted",
-    [S_CHURN_MIN_UP] = "INSERT INTO churn_spans(secs, bucket, rev_lo, "
-		       "rev_hi) VALUES (?,?,?,?) "
-		       "ON CONFLICT (secs, bucket) DO UPDATE SET "
-		       "rev_lo = min(rev_lo, excluded.rev_lo), "
-		       "rev_hi = max(rev_hi, excluded.rev_hi)",
+    [S_CHURN_SPAN_UP] = "INSERT INTO churn_spans(secs, bucket, rev_lo, "
+			"rev_hi) VALUES (?,?,?,?) "
+			"ON CONFLICT (secs, bucket) DO UPDATE SET "
+			"rev_lo = min(rev_lo, excluded.rev_lo), "
+			"rev_hi = max(rev_hi, excluded.rev_hi)",
 };
 
 static void churn_clear(struct store *s);
@@ -215,7 +215,7 @@ struct kc_ent {
  * bucket, pod) when pod is set.  Few entries per commit but for pods.
  */
 struct churn_ent {
-	int64_t secs, minute; /* minute: the bucket, of secs seconds */
+	int64_t secs, bucket; /* an hour (secs 3600) or a minute (60) */
 	const char *kind; /* static (hs_kind_name) */
 	char *name; /* namespace or pod, a copy; "" for none */
 	int pod;
@@ -224,8 +224,8 @@ struct churn_ent {
 
 #define CHURN_KEEP 65536 /* entries (3.5 MiB) kept allocated */
 
-struct churn_min {
-	int64_t secs, minute, lo, hi;
+struct churn_span { /* the revisions counted in a bucket */
+	int64_t secs, bucket, lo, hi;
 };
 
 struct store {
@@ -243,8 +243,8 @@ struct store {
 	int64_t t_rev, t_us; /* the last revision looked up, its t_hi_us */
 	struct churn_ent *ch; /* open addressing, ch_cap a power of 2 */
 	size_t ch_n, ch_cap;
-	struct churn_min *chm;
-	size_t chm_n, chm_cap;
+	struct churn_span *sp;
+	size_t sp_n, sp_cap;
 	int64_t seq_rev; /* revision of the last event written */
 	int64_t seq_next;
 	int64_t top_rev; /* no event above this revision is recorded */
@@ -502,7 +502,7 @@ store_close(struct store *s)
 	free(s->kc);
 	churn_clear(s);
 	free(s->ch);
-	free(s->chm);
+	free(s->sp);
 	free(s);
 }
 
@@ -733,7 +733,7 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 	sqlite3_stmt *st = s->st[S_KEY_GET];
 	struct kc_ent *e;
 	int64_t id;
-	int rc, kind;
+	int rc, kind, stored;
 
 	hs_key_parse(ev->key, ev->keylen, k);
 	kind = k->kind;
@@ -744,10 +744,9 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 		return NULL;
 	if (rc == 1) {
 		id = sqlite3_column_int64(st, 0);
-		if ((rc = hs_kind_from_name(
+		if ((stored = hs_kind_from_name(
 			 (const char *)sqlite3_column_text(st, 1))) >= 0)
-			kind = rc;
-		rc = 1;
+			kind = stored;
 		done_st(s, S_KEY_GET);
 	} else {
 		st = s->st[S_KEY_INS];
@@ -1159,7 +1158,7 @@ churn_clear(struct store *s)
 	for (i = 0; i < s->ch_cap; i++)
 		free(s->ch[i].name);
 	s->ch_n = 0;
-	s->chm_n = 0;
+	s->sp_n = 0;
 	/* A big transaction (a resync, a deleted prefix) need not stay. */
 	if (s->ch_cap > CHURN_KEEP) {
 		free(s->ch);
@@ -1170,11 +1169,11 @@ churn_clear(struct store *s)
 }
 
 static size_t
-churn_slot(const struct store *s, int64_t secs, int64_t minute,
+churn_slot(const struct store *s, int64_t secs, int64_t bucket,
     const char *kind, const char *name, int pod)
 {
 	size_t i = (size_t)(hs_hash64(name, strlen(name)) ^
-		       ((uint64_t)(minute + secs) * 0x9e3779b97f4a7c15ULL) ^
+		       ((uint64_t)(bucket + secs) * 0x9e3779b97f4a7c15ULL) ^
 		       (uint64_t)(uintptr_t)kind ^ (uint64_t)pod) &
 	    (s->ch_cap - 1);
 	const struct churn_ent *c;
@@ -1182,7 +1181,7 @@ churn_slot(const struct store *s, int64_t secs, int64_t minute,
 	for (;; i = (i + 1) & (s->ch_cap - 1)) {
 		c = &s->ch[i];
 		if (c->name == NULL ||
-		    (c->minute == minute && c->secs == secs &&
+		    (c->bucket == bucket && c->secs == secs &&
 			c->kind == kind && c->pod == pod &&
 			strcmp(c->name, name) == 0))
 			return i;
@@ -1191,7 +1190,7 @@ churn_slot(const struct store *s, int64_t secs, int64_t minute,
 
 /* Count one change (name: namespace or pod, NULL for none). */
 static int
-churn_add(struct store *s, int64_t secs, int64_t minute, const char *kind,
+churn_add(struct store *s, int64_t secs, int64_t bucket, const char *kind,
     const char *name, int pod, int cls)
 {
 	struct churn_ent *c, *old = s->ch;
@@ -1208,17 +1207,17 @@ churn_add(struct store *s, int64_t secs, int64_t minute, const char *kind,
 		}
 		for (i = 0; i < n; i++)
 			if (old[i].name != NULL)
-				s->ch[churn_slot(s, old[i].secs, old[i].minute,
+				s->ch[churn_slot(s, old[i].secs, old[i].bucket,
 				    old[i].kind, old[i].name, old[i].pod)] =
 				    old[i];
 		free(old);
 	}
-	c = &s->ch[churn_slot(s, secs, minute, kind, name, pod)];
+	c = &s->ch[churn_slot(s, secs, bucket, kind, name, pod)];
 	if (c->name == NULL) {
 		if ((c->name = strdup(name)) == NULL)
 			return -1;
 		c->secs = secs;
-		c->minute = minute;
+		c->bucket = bucket;
 		c->kind = kind;
 		c->pod = pod;
 		s->ch_n++;
@@ -1227,15 +1226,16 @@ churn_add(struct store *s, int64_t secs, int64_t minute, const char *kind,
 	return 0;
 }
 
+/* Widen the bucket's span to rev (most recent buckets looked at first). */
 static int
-churn_minute(struct store *s, int64_t secs, int64_t minute, int64_t rev)
+churn_span(struct store *s, int64_t secs, int64_t bucket, int64_t rev)
 {
-	struct churn_min *m;
+	struct churn_span *m;
 	size_t i;
 
-	for (i = s->chm_n; i > 0; i--) {
-		m = &s->chm[i - 1];
-		if (m->minute == minute && m->secs == secs) {
+	for (i = s->sp_n; i > 0; i--) {
+		m = &s->sp[i - 1];
+		if (m->bucket == bucket && m->secs == secs) {
 			if (rev < m->lo)
 				m->lo = rev;
 			if (rev > m->hi)
@@ -1243,17 +1243,17 @@ churn_minute(struct store *s, int64_t secs, int64_t minute, int64_t rev)
 			return 0;
 		}
 	}
-	if (s->chm_n == s->chm_cap) {
-		size_t cap = s->chm_cap ? s->chm_cap * 2 : 8;
+	if (s->sp_n == s->sp_cap) {
+		size_t cap = s->sp_cap ? s->sp_cap * 2 : 8;
 
-		if ((m = realloc(s->chm, cap * sizeof(*m))) == NULL)
+		if ((m = realloc(s->sp, cap * sizeof(*m))) == NULL)
 			return -1;
-		s->chm = m;
-		s->chm_cap = cap;
+		s->sp = m;
+		s->sp_cap = cap;
 	}
-	m = &s->chm[s->chm_n++];
+	m = &s->sp[s->sp_n++];
 	m->secs = secs;
-	m->minute = minute;
+	m->bucket = bucket;
 	m->lo = m->hi = rev;
 	return 0;
 }
@@ -1264,33 +1264,33 @@ churn_flush(struct store *s)
 {
 	sqlite3_stmt *st;
 	size_t i;
-	int j, w;
+	int j, k, which;
 
 	for (i = 0; i < s->ch_cap && s->ch_n > 0; i++) {
 		const struct churn_ent *c = &s->ch[i];
 
 		if (c->name == NULL)
 			continue;
-		w = c->pod ? S_CHURN_POD_UP : S_CHURN_UP;
-		st = s->st[w];
+		which = c->pod ? S_CHURN_POD_UP : S_CHURN_UP;
+		st = s->st[which];
 		j = 1;
 		sqlite3_bind_int64(st, j++, c->secs);
-		sqlite3_bind_int64(st, j++, c->minute);
+		sqlite3_bind_int64(st, j++, c->bucket);
 		if (!c->pod)
 			sqlite3_bind_text(st, j++, c->kind, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, j++, c->name, -1, SQLITE_STATIC);
-		for (w = 0; w < 4; w++)
-			sqlite3_bind_int64(st, j++, c->n[w]);
-		if (exec_st(s, c->pod ? S_CHURN_POD_UP : S_CHURN_UP) != 0)
+		for (k = 0; k < 4; k++)
+			sqlite3_bind_int64(st, j++, c->n[k]);
+		if (exec_st(s, which) != 0)
 			return -1;
 	}
-	for (i = 0; i < s->chm_n; i++) {
-		st = s->st[S_CHURN_MIN_UP];
-		sqlite3_bind_int64(st, 1, s->chm[i].secs);
-		sqlite3_bind_int64(st, 2, s->chm[i].minute);
-		sqlite3_bind_int64(st, 3, s->chm[i].lo);
-		sqlite3_bind_int64(st, 4, s->chm[i].hi);
-		if (exec_st(s, S_CHURN_MIN_UP) != 0)
+	for (i = 0; i < s->sp_n; i++) {
+		st = s->st[S_CHURN_SPAN_UP];
+		sqlite3_bind_int64(st, 1, s->sp[i].secs);
+		sqlite3_bind_int64(st, 2, s->sp[i].bucket);
+		sqlite3_bind_int64(st, 3, s->sp[i].lo);
+		sqlite3_bind_int64(st, 4, s->sp[i].hi);
+		if (exec_st(s, S_CHURN_SPAN_UP) != 0)
 			return -1;
 	}
 	churn_clear(s);
@@ -1377,8 +1377,8 @@ count_churn(struct store *s, const struct store_event *ev, int kind_id,
 	    (churn_add(s, 60, minute, kind, pod, 1, cls) != 0 ||
 		churn_add(s, 3600, minute / 60, kind, pod, 1, cls) != 0))
 		rc = -1;
-	else if (churn_minute(s, 60, minute, rev) != 0 ||
-	    churn_minute(s, 3600, minute / 60, rev) != 0)
+	else if (churn_span(s, 60, minute, rev) != 0 ||
+	    churn_span(s, 3600, minute / 60, rev) != 0)
 		rc = -1;
 	free(ns);
 	free(pod);
