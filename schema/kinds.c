@@ -100,35 +100,15 @@ ipcache_owners(const char *value, size_t vallen, char **ns, char **pod)
 	cJSON_Delete(j);
 }
 
-void
-hs_churn_owners(const char *kind, const char *key, size_t keylen,
-    const char *value, size_t vallen, char **ns, char **pod)
-{
-	if (ns != NULL)
-		*ns = NULL;
-	if (pod != NULL)
-		*pod = NULL;
-	if (strcmp(kind, "ipcache") == 0)
-		ipcache_owners(value, vallen, ns, pod);
-	else if (ns != NULL)
-		*ns = hs_churn_owner(kind, key, keylen, value, vallen, 0);
-}
-
-char *
-hs_churn_owner(const char *kind, const char *key, size_t keylen,
-    const char *value, size_t vallen, int pod)
+/* The namespace of a non-ipcache kind: in its labels or its key. */
+static char *
+other_namespace(const char *kind, const char *key, size_t keylen,
+    const char *value, size_t vallen)
 {
 	const char *p, *e, *segs[8];
 	char *s, *r = NULL;
 	int nseg = 0;
 
-	if (strcmp(kind, "ipcache") == 0) {
-		hs_churn_owners(kind, key, keylen, value, vallen,
-		    pod ? NULL : &r, pod ? &r : NULL);
-		return r;
-	}
-	if (pod)
-		return NULL;
 	if (strcmp(kind, "identity") == 0 ||
 	    strcmp(kind, "identity_user") == 0) {
 		/* The label string, in the value or in the key. */
@@ -161,4 +141,29 @@ hs_churn_owner(const char *kind, const char *key, size_t keylen,
 		return nonempty(r);
 	}
 	return NULL;
+}
+
+void
+hs_churn_owners(const char *kind, const char *key, size_t keylen,
+    const char *value, size_t vallen, char **ns, char **pod)
+{
+	if (ns != NULL)
+		*ns = NULL;
+	if (pod != NULL)
+		*pod = NULL;
+	if (strcmp(kind, "ipcache") == 0)
+		ipcache_owners(value, vallen, ns, pod);
+	else if (ns != NULL)
+		*ns = other_namespace(kind, key, keylen, value, vallen);
+}
+
+char *
+hs_churn_owner(const char *kind, const char *key, size_t keylen,
+    const char *value, size_t vallen, int pod)
+{
+	char *r;
+
+	hs_churn_owners(
+	    kind, key, keylen, value, vallen, pod ? NULL : &r, pod ? &r : NULL);
+	return r;
 }
