@@ -6,11 +6,12 @@
  * format adds identities allocated/released and the top churning
  * namespaces and pods.
  *
- * The recorder keeps the counts per minute (churn, churn_pods; see
- * schema/004_churn.sql): the report sums the minutes that lie wholly
- * inside its window (churn_minutes says which revisions each spans) and
- * classifies only the events of the minutes the window cuts, from the
- * raw log, the way the recorder does: a PUT with etcd version 1 that was
+ * The recorder keeps the counts per hour and per minute (churn,
+ * churn_pods; see schema/004_churn.sql): the report sums the hours that
+ * lie wholly inside its window (churn_spans says which revisions each
+ * bucket spans), the whole minutes of the hours it cuts, and classifies
+ * only the events of the minutes it cuts, from the raw log, the way the
+ * recorder does: a PUT with etcd version 1 that was
  * seen live is a create; any other PUT needs its previous event (one
  * events_key probe) to tell a modification from a lease-only re-put.
  * Namespace and pod are hs_namespace()/hs_pod() (schema/kinds.c).
