@@ -78,6 +78,7 @@ enum {
 	S_CHURN_UP,
 	S_CHURN_POD_UP,
 	S_CHURN_SPAN_UP,
+	S_CHURN_TOTAL_UP,
 	S_COUNT
 };
 
@@ -179,6 +180,10 @@ static const char *const sqls[S_COUNT] = {
 			"ON CONFLICT (secs, bucket) DO UPDATE SET "
 			"rev_lo = min(rev_lo, excluded.rev_lo), "
 			"rev_hi = max(rev_hi, excluded.rev_hi)",
+    /* Format 5: each pod's changes over the whole recording. */
+    [S_CHURN_TOTAL_UP] = "INSERT INTO churn_pod_totals(pod, changes) "
+			 "VALUES (?, ?) ON CONFLICT (pod) DO UPDATE SET "
+			 "changes = changes + excluded.changes",
 };
 
 static void churn_clear(struct store *s);
@@ -1226,14 +1231,18 @@ churn_add(struct store *s, int64_t secs, int64_t bucket, const char *kind,
 	return 0;
 }
 
-/* Widen the bucket's span to rev (most recent buckets looked at first). */
+/*
+ * Widen the bucket's span to rev.  Only the last few buckets are looked
+ * at (times move forward): a bucket seen again after them gets a second
+ * entry, which the upsert in churn_flush() merges.
+ */
 static int
 churn_span(struct store *s, int64_t secs, int64_t bucket, int64_t rev)
 {
 	struct churn_span *m;
 	size_t i;
 
-	for (i = s->sp_n; i > 0; i--) {
+	for (i = s->sp_n; i > 0 && i + 4 > s->sp_n; i--) {
 		m = &s->sp[i - 1];
 		if (m->bucket == bucket && m->secs == secs) {
 			if (rev < m->lo)
@@ -1282,6 +1291,14 @@ churn_flush(struct store *s)
 		for (k = 0; k < 4; k++)
 			sqlite3_bind_int64(st, j++, c->n[k]);
 		if (exec_st(s, which) != 0)
+			return -1;
+		if (!c->pod || c->secs != 3600)
+			continue;
+		st = s->st[S_CHURN_TOTAL_UP];
+		sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(
+		    st, 2, c->n[0] + c->n[1] + c->n[2] + c->n[3]);
+		if (exec_st(s, S_CHURN_TOTAL_UP) != 0)
 			return -1;
 	}
 	for (i = 0; i < s->sp_n; i++) {

@@ -38,6 +38,7 @@ q "$db" "BEGIN;
 DROP TABLE churn;
 DROP TABLE churn_pods;
 DROP TABLE churn_spans;
+DROP TABLE churn_pod_totals;
 DROP VIEW changes;
 ALTER TABLE events ADD COLUMN to_rev INTEGER;
 UPDATE events SET to_rev = (SELECT min(n.rev) FROM events n
@@ -55,6 +56,16 @@ CREATE INDEX services_open ON services(key_id) WHERE to_rev IS NULL;
 $view
 PRAGMA user_version = 2;
 COMMIT;"
+# Format 2's CHECKs, with IN lists (format 5 rewrites them in place).
+sv=$(q "$db" "PRAGMA schema_version")
+q "$db" "PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (origin BETWEEN 0 AND 2)',
+	'CHECK (origin IN (0, 1, 2))') WHERE name = 'events';
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (how = ''snapshot'' OR how = ''watch'' OR how = ''replay'' OR how = ''resync'')',
+	'CHECK (how IN (''snapshot'', ''watch'', ''replay'', ''resync''))') WHERE name = 'revisions';
+PRAGMA schema_version = $((sv + 1)); PRAGMA writable_schema = OFF"
+is "$(q "$db" "SELECT count(*) FROM sqlite_schema WHERE sql GLOB '*origin IN (0, 1, 2)*'
+	OR sql GLOB '*how IN (*'")" 2 "the db has format 2's CHECKs"
 is "$(q "$db" "PRAGMA user_version")" 2 "the db is in format 2"
 before=$(q "$db" "SELECT ip || ' ' || pod || ' ' || from_rev || ' ' || coalesce(to_rev, '-')
 	FROM ipcache ORDER BY rowid")
@@ -98,5 +109,17 @@ is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at
 is "$("$BIN/hindsight" --db "$db" --format json churn --from "rev:$first" --to now |
 	jq -r '.[] | select(.kind == "ipcache") | "\(.created) \(.modified) \(.lease_only) \(.deleted)"')" \
 	"1 3 0 1" "churn counts the events recorded in both formats"
+is "$(q "$db" "SELECT count(*) FROM sqlite_schema WHERE sql GLOB '*origin IN (*'
+	OR sql GLOB '*how IN (*'")" 0 "the CHECKs on how and origin are rewritten without IN lists"
+for bad in "INSERT INTO revisions(rev, epoch, etcd_rev, t_hi_us, how) VALUES (99999, 1, 1, 1, 'bogus')" \
+	"UPDATE events SET origin = 3 WHERE rev = $first" \
+	"UPDATE events SET type = 2 WHERE rev = $first"; do
+	q "$db" "$bad" 2>"$TMP/err"
+	grep -q "CHECK constraint failed" "$TMP/err"
+	ok $? "…and still enforced: $(echo "$bad" | cut -c1-40)…"
+done
+is "$(q "$db" "SELECT count(*) FROM churn_pod_totals")" \
+	"$(q "$db" "SELECT count(DISTINCT pod) FROM churn_pods WHERE secs = 3600")" \
+	"churn_pod_totals has a row per pod"
 is "$(db_integrity "$db")" ok "integrity_check ok"
 done_testing
