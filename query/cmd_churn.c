@@ -16,6 +16,8 @@
  * events_key probe) to tell a modification from a lease-only re-put.
  * Namespace and pod are hs_namespace()/hs_pod() (schema/kinds.c).
  * Events found by the first snapshot are not churn and are left out.
+ * The top pods of a big window come from a threshold scan over each pod's
+ * total (schema/005_pods.sql, top_pods_bounded()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +186,305 @@ top_section(struct hq *q, const char *title, int pod, const struct ts_point *p1,
 	return rc == SQLITE_DONE ? 0 : hq_dberr(q, "reading events");
 }
 
+/*
+ * The top pods of a big window without grouping all of its pod rows
+ * (format 5): a pod changes inside a window at most as often as in the
+ * whole recording (churn_pod_totals), so pods are visited by descending
+ * total, each counted in the window, until the next total cannot beat the
+ * tenth best.  The window is cut as the report cuts it: the pod's hourly
+ * rows of the whole hours (through churn_pods_pod), and one pass over the
+ * minutes and raw events of the hours it cuts (edge, sorted by pod).
+ */
+#define TOP_N 10
+/*
+ * Below this many ipcache changes the window's rows are grouped: a
+ * trivial cost either way (and query_churn.t sees both ways).
+ */
+#define TOP_DIRECT 200
+
+/* Gave up the scan: group the window instead. */
+#define TOP_GAVE_UP (-1)
+
+struct pod_count {
+	char *pod;
+	int64_t c[5]; /* changes, created, modified, lease_only, deleted */
+};
+
+static int
+oom(struct hq *q)
+{
+	fprintf(stderr, "hindsight: %s: out of memory\n", q->dbpath);
+	return HQ_NODB;
+}
+
+static int
+pod_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pod_count *)a)->pod,
+	    ((const struct pod_count *)b)->pod);
+}
+
+static int
+hour_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Does a come before b in the report (more changes, then by name)? */
+static int
+ranks_before(const struct pod_count *a, const struct pod_count *b)
+{
+	if (a->c[0] != b->c[0])
+		return a->c[0] > b->c[0];
+	return strcmp(a->pod, b->pod) < 0;
+}
+
+static void
+pods_free(struct pod_count *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].pod);
+	free(v);
+}
+
+/* Rows of (pod, created, modified, lease_only, deleted) from sql. */
+static int
+load_rows(struct hq *q, const char *sql, const struct ts_point *p1,
+    const struct ts_point *p2, struct pod_count **out, size_t *n)
+{
+	struct pod_count *v = NULL, *t;
+	size_t cap = 0;
+	sqlite3_stmt *st = sql != NULL ? hq_prepare(q, sql) : NULL;
+	int rc, i;
+
+	*n = 0;
+	if (st == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, p1->rev);
+	sqlite3_bind_int64(st, 2, p2->rev);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((t = realloc(v, cap * sizeof(*v))) == NULL)
+				break;
+			v = t;
+		}
+		t = &v[*n];
+		if ((t->pod = strdup(
+			 (const char *)sqlite3_column_text(st, 0))) == NULL)
+			break;
+		for (i = 1; i <= 4; i++)
+			t->c[i] = sqlite3_column_int64(st, i);
+		t->c[0] = t->c[1] + t->c[2] + t->c[3] + t->c[4];
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		pods_free(v, *n);
+		*n = 0;
+		return rc == SQLITE_ROW ? oom(q)
+					: hq_dberr(q, "reading events");
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Fill top[] (*ntop of TOP_N) by the threshold scan.  Returns TOP_GAVE_UP
+ * after visiting max_visits pods without an answer (the caller groups
+ * instead), 0 when top[] is the answer, else an exit status.
+ */
+static int
+top_pods_bounded(struct hq *q, const struct ts_point *p1,
+    const struct ts_point *p2, int64_t max_visits, struct pod_count *top,
+    size_t *ntop)
+{
+	struct pod_count *edge = NULL, key, cand = {NULL, {0}}, *e;
+	int64_t *hours = NULL, visits = 0, total;
+	size_t nedge = 0, nhours = 0, caph = 0, namecap = 0, len = 0, i, j;
+	const char *name;
+	sqlite3_stmt *tot = NULL, *mine = NULL, *st;
+	char *cte, *sql;
+	int rc = 0, done = 0;
+
+	*ntop = 0;
+	cte = sqlite3_mprintf(ev_cte, ns_select, ns_join);
+	/* Whole hours. */
+	sql = cte ? sqlite3_mprintf("%s SELECT hour FROM h WHERE whole", cte)
+		  : NULL;
+	st = sql != NULL ? hq_prepare(q, sql) : NULL;
+	sqlite3_free(sql);
+	if (st == NULL) {
+		sqlite3_free(cte);
+		return HQ_NODB;
+	}
+	sqlite3_bind_int64(st, 1, p1->rev);
+	sqlite3_bind_int64(st, 2, p2->rev);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nhours == caph) {
+			int64_t *t;
+
+			caph = caph ? caph * 2 : 256;
+			if ((t = realloc(hours, caph * sizeof(*t))) == NULL)
+				break;
+			hours = t;
+		}
+		hours[nhours++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		sqlite3_free(cte);
+		free(hours);
+		return rc == SQLITE_ROW ? oom(q)
+					: hq_dberr(q, "reading events");
+	}
+	qsort(hours, nhours, sizeof(*hours), hour_cmp);
+	/* The edge: whole minutes of cut hours, raw events of cut minutes. */
+	sql = cte ? sqlite3_mprintf(
+			"%s, rows AS (SELECT c.pod AS o, c.created AS c0,"
+			" c.modified AS c1, c.lease_only AS c2, c.deleted AS c3"
+			" FROM m JOIN churn_pods c ON c.secs = 60"
+			" AND c.bucket = m.minute WHERE m.whole"
+			" UNION ALL SELECT pod, cls = 0, cls = 1, cls = 2,"
+			" cls = 3 FROM ev WHERE pod IS NOT NULL)"
+			" SELECT o, " SUMS " FROM rows GROUP BY o",
+			cte)
+		  : NULL;
+	sqlite3_free(cte);
+	rc = load_rows(q, sql, p1, p2, &edge, &nedge);
+	sqlite3_free(sql);
+	if (rc != 0) {
+		free(hours);
+		return rc;
+	}
+	qsort(edge, nedge, sizeof(*edge), pod_cmp);
+	tot = hq_prepare(q,
+	    "SELECT pod, changes FROM churn_pod_totals"
+	    " ORDER BY changes DESC, pod");
+	/* Without statistics SQLite would take the primary key (secs). */
+	mine = hq_prepare(q,
+	    "SELECT bucket, created, modified, lease_only,"
+	    " deleted FROM churn_pods INDEXED BY churn_pods_pod"
+	    " WHERE secs = 3600 AND pod = ?");
+	if (tot == NULL || mine == NULL) {
+		rc = HQ_NODB;
+		goto out;
+	}
+	while (!done && (rc = sqlite3_step(tot)) == SQLITE_ROW) {
+		const struct pod_count *last = &top[TOP_N - 1];
+
+		name = (const char *)sqlite3_column_text(tot, 0);
+		total = sqlite3_column_int64(tot, 1);
+		if (name == NULL || (len = strlen(name)) >= namecap) {
+			char *t = name ? realloc(cand.pod, len + 1) : NULL;
+
+			if (t == NULL) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			cand.pod = t;
+			namecap = len + 1;
+		}
+		memcpy(cand.pod, name, len + 1);
+		/* Nothing further down can rank among the first TOP_N. */
+		if (*ntop == TOP_N &&
+		    (total < last->c[0] ||
+			(total == last->c[0] &&
+			    strcmp(cand.pod, last->pod) > 0)))
+			break;
+		if (++visits > max_visits) {
+			done = 2;
+			break;
+		}
+		memset(cand.c, 0, sizeof(cand.c));
+		sqlite3_bind_text(mine, 1, cand.pod, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(mine)) == SQLITE_ROW) {
+			int64_t h = sqlite3_column_int64(mine, 0);
+
+			if (bsearch(&h, hours, nhours, sizeof(*hours),
+				hour_cmp) == NULL)
+				continue;
+			for (i = 1; i <= 4; i++)
+				cand.c[i] += sqlite3_column_int64(mine, (int)i);
+		}
+		sqlite3_reset(mine);
+		if (rc != SQLITE_DONE)
+			break;
+		key.pod = cand.pod;
+		if ((e = bsearch(&key, edge, nedge, sizeof(*edge), pod_cmp)) !=
+		    NULL)
+			for (i = 1; i <= 4; i++)
+				cand.c[i] += e->c[i];
+		cand.c[0] = cand.c[1] + cand.c[2] + cand.c[3] + cand.c[4];
+		if (cand.c[0] == 0 ||
+		    (*ntop == TOP_N && !ranks_before(&cand, last)))
+			continue;
+		/* Insert in rank order; the last one falls off. */
+		if (*ntop == TOP_N)
+			free(top[--(*ntop)].pod);
+		for (j = *ntop; j > 0 && ranks_before(&cand, &top[j - 1]); j--)
+			top[j] = top[j - 1];
+		if ((top[j].pod = strdup(cand.pod)) == NULL) {
+			memmove(
+			    &top[j], &top[j + 1], (*ntop - j) * sizeof(*top));
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		memcpy(top[j].c, cand.c, sizeof(cand.c));
+		(*ntop)++;
+	}
+	if (done == 2)
+		rc = TOP_GAVE_UP;
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc =
+		    rc == SQLITE_NOMEM ? oom(q) : hq_dberr(q, "reading events");
+out:
+	free(cand.pod);
+	sqlite3_finalize(tot);
+	sqlite3_finalize(mine);
+	pods_free(edge, nedge);
+	free(hours);
+	return rc;
+}
+
+/* The pods' section: threshold scan for big windows, else grouping. */
+static int
+top_pods(struct hq *q, const struct ts_point *p1, const struct ts_point *p2,
+    int64_t n_ipcache)
+{
+	const char *cols[] = {"pod", "changes", "created", "modified",
+	    "lease_only", "deleted", NULL};
+	struct pod_count top[TOP_N];
+	size_t ntop = 0, i;
+	int rc, k;
+
+	if (n_ipcache <= TOP_DIRECT)
+		return top_section(q, "pod", 1, p1, p2);
+	/* Past n/8 visits, grouping the window would be as quick. */
+	rc = top_pods_bounded(q, p1, p2, n_ipcache / 8, top, &ntop);
+	if (rc == TOP_GAVE_UP)
+		return top_section(q, "pod", 1, p1, p2);
+	if (rc == 0) {
+		out_note(q->out, "top pods by changes");
+		out_columns(q->out, cols);
+		for (i = 0; i < ntop; i++) {
+			out_row(q->out);
+			out_str(q->out, top[i].pod);
+			for (k = 0; k <= 4; k++)
+				out_int(q->out, top[i].c[k]);
+		}
+	}
+	for (i = 0; i < ntop; i++)
+		free(top[i].pod);
+	return rc;
+}
+
 int
 cmd_churn(struct hq *q, int argc, char **argv)
 {
@@ -203,7 +504,7 @@ cmd_churn(struct hq *q, int argc, char **argv)
 	sqlite3_stmt *st = NULL;
 	char *sql = NULL, *full, lastbuf[32], lastdesc[64];
 	const char *fmt;
-	int64_t dur, secs, alloc = 0, rel = 0, lease_only = 0;
+	int64_t dur, secs, alloc = 0, rel = 0, lease_only = 0, n_ipc = 0;
 	int npos, rc, i, c;
 
 	if ((rc = hq_args(q, argc, argv, opts, pos, 0, 0, &npos, help)) != 0)
@@ -286,6 +587,10 @@ cmd_churn(struct hq *q, int argc, char **argv)
 			alloc += sqlite3_column_int64(st, c + 1);
 			rel += sqlite3_column_int64(st, c + 4);
 		}
+		if (strcmp((const char *)sqlite3_column_text(st, c),
+			"ipcache") == 0)
+			for (i = 1; i <= 4; i++)
+				n_ipc += sqlite3_column_int64(st, c + i);
 		lease_only += sqlite3_column_int64(st, c + 3);
 		for (i = 1; i <= 4; i++)
 			out_int(q->out, sqlite3_column_int64(st, c + i));
@@ -305,7 +610,7 @@ cmd_churn(struct hq *q, int argc, char **argv)
 		    (long long)alloc, (long long)rel, (long long)lease_only);
 		if ((rc = top_section(q, "namespace", 0, &p1, &p2)) != 0 ||
 		    (rc = next_section(q)) != 0 ||
-		    (rc = top_section(q, "pod", 1, &p1, &p2)) != 0)
+		    (rc = top_pods(q, &p1, &p2, n_ipc)) != 0)
 			return hq_close(q, rc);
 		/* Several dbs: each its own report, one after the other. */
 		if (q->multi && q->cur + 1 < q->ndb) {
