@@ -220,6 +220,12 @@ hsdb_open_rw(const char *path, char *err, size_t errlen)
 	char *msg = NULL;
 	int version;
 
+	/*
+	 * No memory statistics: they take a global mutex on every
+	 * allocation.  Takes effect before SQLite's first initialization
+	 * only (SQLITE_MISUSE after it, harmlessly).
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* One thread uses a connection: no mutex around every call. */
 	if (sqlite3_open_v2(path, &db,
 		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
