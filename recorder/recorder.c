@@ -103,6 +103,8 @@ struct recorder {
 	void (*retry_fn)(struct recorder *);
 	struct ev_timer retry_timer;
 	struct ev_timer batch_timer;
+	struct ev_idle batch_idle; /* live: commit once nothing else is due */
+	double last_commit; /* ev_now() after the last commit */
 	struct ev_timer tick_timer;
 	struct ev_timer quiet_timer;
 	struct ev_timer sync_timer;
@@ -142,9 +144,11 @@ sync_now(struct recorder *r)
 static int
 commit(struct recorder *r)
 {
-	ev_timer_stop(r->loop, &r->batch_timer);
 	double t0, dt;
 	size_t i;
+
+	ev_timer_stop(r->loop, &r->batch_timer);
+	ev_idle_stop(r->loop, &r->batch_idle);
 
 	if (!store_in_txn(r->store))
 		return 0;
@@ -167,6 +171,7 @@ commit(struct recorder *r)
 			r->commit_hist[i]++;
 	/* Commits can take a while; timers armed next must see real time. */
 	ev_now_update(r->loop);
+	r->last_commit = ev_now(r->loop);
 	return 0;
 }
 
@@ -592,22 +597,54 @@ batch_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
  * events per commit is ~35% slower than 10000).
  */
 #define REPLAY_BATCH_DELAY 0.5
+/*
+ * Live events are committed as soon as the loop has nothing else to do
+ * (no more of the stream is waiting to be read), but not sooner than this
+ * after the previous commit: a stream of single-event messages would
+ * otherwise cost a commit each.  --batch-ms still bounds the wait.
+ */
+#define IDLE_COMMIT_GAP 0.005
+
+static void
+idle_cb(struct ev_loop *loop, struct ev_idle *w, int revents)
+{
+	struct recorder *r = w->data;
+	double left = r->last_commit + IDLE_COMMIT_GAP - ev_now(loop);
+
+	(void)revents;
+	ev_idle_stop(loop, w);
+	if (left <= 0) {
+		if (commit(r) != 0)
+			recorder_stop(r, r->status);
+		return;
+	}
+	/* Too soon: the batch timer commits when the gap is over. */
+	if (!ev_is_active(&r->batch_timer) ||
+	    left < ev_timer_remaining(loop, &r->batch_timer)) {
+		ev_timer_stop(loop, &r->batch_timer);
+		ev_timer_set(&r->batch_timer, left, 0.);
+		ev_timer_start(loop, &r->batch_timer);
+	}
+}
 
 static void
 arm_batch(struct recorder *r)
 {
 	double delay = r->cfg.batch_delay;
+	int replay = r->wm_rev <= r->created_rev;
 
 	if (r->pending >= r->cfg.batch_events) {
 		commit(r);
 		return;
 	}
-	if (r->wm_rev <= r->created_rev && delay < REPLAY_BATCH_DELAY)
+	if (replay && delay < REPLAY_BATCH_DELAY)
 		delay = REPLAY_BATCH_DELAY;
 	if (!ev_is_active(&r->batch_timer)) {
 		ev_timer_set(&r->batch_timer, delay, 0.);
 		ev_timer_start(r->loop, &r->batch_timer);
 	}
+	if (!replay)
+		ev_idle_start(r->loop, &r->batch_idle);
 }
 
 static void
@@ -1213,6 +1250,8 @@ recorder_new(struct ev_loop *loop, const struct recorder_config *cfg, char *err,
 	r->retry_timer.data = r;
 	ev_timer_init(&r->batch_timer, batch_cb, 0., 0.);
 	r->batch_timer.data = r;
+	ev_idle_init(&r->batch_idle, idle_cb);
+	r->batch_idle.data = r;
 	ev_timer_init(&r->tick_timer, tick_cb, 1., 1.);
 	r->tick_timer.data = r;
 	ev_timer_init(&r->quiet_timer, quiet_cb, 0., cfg->once_quiet);
@@ -1280,6 +1319,7 @@ recorder_stop(struct recorder *r, int status)
 	store_rollback(r->store); /* a half snapshot is not kept */
 	ev_timer_stop(r->loop, &r->retry_timer);
 	ev_timer_stop(r->loop, &r->batch_timer);
+	ev_idle_stop(r->loop, &r->batch_idle);
 	ev_timer_stop(r->loop, &r->tick_timer);
 	ev_timer_stop(r->loop, &r->quiet_timer);
 	ev_timer_stop(r->loop, &r->sync_timer);
