@@ -9,7 +9,9 @@
 etcd_start live
 $KV "$ETCD_URL" load "$TOP/tests/fixtures/cilium-1.7-seed.jsonl" >/dev/null
 db="$TMP/live.db"
-rec_start "$db"
+# --batch-ms 60000: a batch still growing would wait a minute, but a lone
+# change is committed as soon as nothing more of the stream is waiting.
+rec_start "$db" --batch-ms 60000
 wait_until 10 db_reached "$db" "$($KV "$ETCD_URL" rev)"
 ok $? "snapshot committed"
 first=$(q "$db" "SELECT value FROM meta WHERE name='first_rev'")
