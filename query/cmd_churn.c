@@ -192,7 +192,7 @@ top_section(struct hq *q, const char *title, int pod, const struct ts_point *p1,
  * whole recording (churn_pod_totals), so pods are visited by descending
  * total, each counted in the window, until the next total cannot beat the
  * tenth best.  The window is cut as the report cuts it: the pod's hourly
- * rows of the whole hours (through churn_pods_pod), and one pass over the
+ * rows of the whole hours (a primary-key lookup each), and one pass over the
  * minutes and raw events of the hours it cuts (edge, sorted by pod).
  */
 #define TOP_N 10
@@ -222,14 +222,6 @@ pod_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct pod_count *)a)->pod,
 	    ((const struct pod_count *)b)->pod);
-}
-
-static int
-hour_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Does a come before b in the report (more changes, then by name)? */
@@ -295,17 +287,18 @@ load_rows(struct hq *q, const char *sql, const struct ts_point *p1,
 
 /*
  * Fill top[] (*ntop of TOP_N) by the threshold scan.  Returns TOP_GAVE_UP
- * after visiting max_visits pods without an answer (the caller groups
- * instead), 0 when top[] is the answer, else an exit status.
+ * after max_probes lookups (a pod's row in each whole hour) without an
+ * answer (the caller groups instead), 0 when top[] is the answer, else an
+ * exit status.
  */
 static int
 top_pods_bounded(struct hq *q, const struct ts_point *p1,
-    const struct ts_point *p2, int64_t max_visits, struct pod_count *top,
+    const struct ts_point *p2, int64_t max_probes, struct pod_count *top,
     size_t *ntop)
 {
 	struct pod_count *edge = NULL, key, cand = {NULL, {0}}, *e;
-	int64_t *hours = NULL, visits = 0, total;
-	size_t nedge = 0, nhours = 0, caph = 0, namecap = 0, len = 0, i, j;
+	int64_t *hours = NULL, probes = 0, total;
+	size_t nedge = 0, nhours = 0, caph = 0, namecap = 0, len = 0, i, j, h;
 	const char *name;
 	sqlite3_stmt *tot = NULL, *mine = NULL, *st;
 	char *cte, *sql;
@@ -342,7 +335,6 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 		return rc == SQLITE_ROW ? oom(q)
 					: hq_dberr(q, "reading events");
 	}
-	qsort(hours, nhours, sizeof(*hours), hour_cmp);
 	/* The edge: whole minutes of cut hours, raw events of cut minutes. */
 	sql = cte ? sqlite3_mprintf(
 			"%s, rows AS (SELECT c.pod AS o, c.created AS c0,"
@@ -365,11 +357,9 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 	tot = hq_prepare(q,
 	    "SELECT pod, changes FROM churn_pod_totals"
 	    " ORDER BY changes DESC, pod");
-	/* Without statistics SQLite would take the primary key (secs). */
 	mine = hq_prepare(q,
-	    "SELECT bucket, created, modified, lease_only,"
-	    " deleted FROM churn_pods INDEXED BY churn_pods_pod"
-	    " WHERE secs = 3600 AND pod = ?");
+	    "SELECT created, modified, lease_only, deleted FROM churn_pods"
+	    " WHERE secs = 3600 AND bucket = ?1 AND pod = ?2");
 	if (tot == NULL || mine == NULL) {
 		rc = HQ_NODB;
 		goto out;
@@ -396,23 +386,23 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 			(total == last->c[0] &&
 			    strcmp(cand.pod, last->pod) > 0)))
 			break;
-		if (++visits > max_visits) {
+		if ((probes += (int64_t)nhours + 1) > max_probes) {
 			done = 2;
 			break;
 		}
 		memset(cand.c, 0, sizeof(cand.c));
-		sqlite3_bind_text(mine, 1, cand.pod, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(mine)) == SQLITE_ROW) {
-			int64_t h = sqlite3_column_int64(mine, 0);
-
-			if (bsearch(&h, hours, nhours, sizeof(*hours),
-				hour_cmp) == NULL)
-				continue;
-			for (i = 1; i <= 4; i++)
-				cand.c[i] += sqlite3_column_int64(mine, (int)i);
+		sqlite3_bind_text(mine, 2, cand.pod, -1, SQLITE_STATIC);
+		for (h = 0; h < nhours; h++) {
+			sqlite3_bind_int64(mine, 1, hours[h]);
+			if ((rc = sqlite3_step(mine)) == SQLITE_ROW)
+				for (i = 1; i <= 4; i++)
+					cand.c[i] += sqlite3_column_int64(
+					    mine, (int)i - 1);
+			sqlite3_reset(mine);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+				break;
 		}
-		sqlite3_reset(mine);
-		if (rc != SQLITE_DONE)
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			break;
 		key.pod = cand.pod;
 		if ((e = bsearch(&key, edge, nedge, sizeof(*edge), pod_cmp)) !=
@@ -466,8 +456,8 @@ top_pods(struct hq *q, const struct ts_point *p1, const struct ts_point *p2,
 
 	if (n_ipcache <= TOP_DIRECT)
 		return top_section(q, "pod", 1, p1, p2);
-	/* Past n/8 visits, grouping the window would be as quick. */
-	rc = top_pods_bounded(q, p1, p2, n_ipcache / 8, top, &ntop);
+	/* Past n/2 lookups, grouping the window would be as quick. */
+	rc = top_pods_bounded(q, p1, p2, n_ipcache / 2, top, &ntop);
 	if (rc == TOP_GAVE_UP)
 		return top_section(q, "pod", 1, p1, p2);
 	if (rc == 0) {
