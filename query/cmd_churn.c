@@ -353,7 +353,8 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 		free(hours);
 		return rc;
 	}
-	qsort(edge, nedge, sizeof(*edge), pod_cmp);
+	if (nedge > 0)
+		qsort(edge, nedge, sizeof(*edge), pod_cmp);
 	tot = hq_prepare(q,
 	    "SELECT pod, changes FROM churn_pod_totals"
 	    " ORDER BY changes DESC, pod");
@@ -405,8 +406,9 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			break;
 		key.pod = cand.pod;
-		if ((e = bsearch(&key, edge, nedge, sizeof(*edge), pod_cmp)) !=
-		    NULL)
+		if (nedge > 0 &&
+		    (e = bsearch(&key, edge, nedge, sizeof(*edge), pod_cmp)) !=
+			NULL)
 			for (i = 1; i <= 4; i++)
 				cand.c[i] += e->c[i];
 		cand.c[0] = cand.c[1] + cand.c[2] + cand.c[3] + cand.c[4];
@@ -458,8 +460,6 @@ top_pods(struct hq *q, const struct ts_point *p1, const struct ts_point *p2,
 		return top_section(q, "pod", 1, p1, p2);
 	/* Past n/2 lookups, grouping the window would be as quick. */
 	rc = top_pods_bounded(q, p1, p2, n_ipcache / 2, top, &ntop);
-	if (rc == TOP_GAVE_UP)
-		return top_section(q, "pod", 1, p1, p2);
 	if (rc == 0) {
 		out_note(q->out, "top pods by changes");
 		out_columns(q->out, cols);
@@ -472,7 +472,7 @@ top_pods(struct hq *q, const struct ts_point *p1, const struct ts_point *p2,
 	}
 	for (i = 0; i < ntop; i++)
 		free(top[i].pod);
-	return rc;
+	return rc == TOP_GAVE_UP ? top_section(q, "pod", 1, p1, p2) : rc;
 }
 
 int
