@@ -302,7 +302,7 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 	const char *name;
 	sqlite3_stmt *tot = NULL, *mine = NULL, *st;
 	char *cte, *sql;
-	int rc = 0, done = 0;
+	int rc = 0, gave_up = 0;
 
 	*ntop = 0;
 	cte = sqlite3_mprintf(ev_cte, ns_select, ns_join);
@@ -365,13 +365,17 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 		rc = HQ_NODB;
 		goto out;
 	}
-	while (!done && (rc = sqlite3_step(tot)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(tot)) == SQLITE_ROW) {
 		const struct pod_count *last = &top[TOP_N - 1];
 
 		name = (const char *)sqlite3_column_text(tot, 0);
 		total = sqlite3_column_int64(tot, 1);
-		if (name == NULL || (len = strlen(name)) >= namecap) {
-			char *t = name ? realloc(cand.pod, len + 1) : NULL;
+		if (name == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if ((len = strlen(name)) >= namecap) {
+			char *t = realloc(cand.pod, len + 1);
 
 			if (t == NULL) {
 				rc = SQLITE_NOMEM;
@@ -388,7 +392,7 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 			    strcmp(cand.pod, last->pod) > 0)))
 			break;
 		if ((probes += (int64_t)nhours + 1) > max_probes) {
-			done = 2;
+			gave_up = 1;
 			break;
 		}
 		memset(cand.c, 0, sizeof(cand.c));
@@ -429,7 +433,7 @@ top_pods_bounded(struct hq *q, const struct ts_point *p1,
 		memcpy(top[j].c, cand.c, sizeof(cand.c));
 		(*ntop)++;
 	}
-	if (done == 2)
+	if (gave_up)
 		rc = TOP_GAVE_UP;
 	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		rc = 0;
