@@ -12,7 +12,7 @@
 # Once on a db recorded live from the Cilium simulator (the counts the
 # recorder kept), once on a copy whose revision times are spread over two
 # days, some out of order, and whose churn tables are rebuilt by the
-# format-4 migration (hindsight-recorder --upgrade): many hours and
+# format-4 and -5 migrations (hindsight-recorder --upgrade): many hours and
 # minutes, most windows summed by hours, by minutes and cut.
 . "$(dirname "$0")/../lib/tap.sh"
 command -v jq >/dev/null || bail "jq is needed (Debian package jq; tests/lib/deps.sh)"
@@ -155,7 +155,7 @@ q "$sp" "UPDATE revisions SET t_hi_us = ($base + (rev - $first) * 37
 	DROP TABLE churn; DROP TABLE churn_pods; DROP TABLE churn_spans;
 	DROP TABLE churn_pod_totals; PRAGMA user_version = 3" >/dev/null
 "$BIN/hindsight-recorder" --db "$sp" --upgrade >/dev/null
-ok $? "hindsight-recorder --upgrade rebuilds the churn tables (format 3 to 4)"
+ok $? "hindsight-recorder --upgrade rebuilds the churn tables (format 3 to 5)"
 minutes=$(q "$sp" "SELECT count(*) FROM churn_spans WHERE secs = 60")
 whole=$(q "$sp" "SELECT count(*) FROM churn_spans WHERE secs = 60 AND rev_hi - rev_lo < 5")
 hours=$(q "$sp" "SELECT count(*) FROM churn_spans WHERE secs = 3600")
