@@ -343,10 +343,17 @@ for db in q1 q10; do
 	eval "${db}_ip_h=\$(qtime $HS ip 10.8.0.2 --at $AT)"
 	eval "${db}_ip_s=\$(qtime sqlite3 -csv $D \"SELECT * FROM ip_history WHERE ip = '10.8.0.2' AND from_rev <= $REV AND (to_rev IS NULL OR to_rev > $REV)\")"
 	eval "${db}_id_h=\$(qtime $HS identity $ID --at $AT)"
-	# What identity --at shows: the generations valid at T and their nodes.
-	eval "${db}_id_s=\$(qtime sqlite3 -csv $D \"SELECT h.*, (SELECT group_concat(DISTINCT u.node_ip)
-		FROM identity_users u WHERE u.identity = h.identity AND u.from_rev <= $REV
-		AND (u.to_rev IS NULL OR u.to_rev > $REV)) FROM identity_history h
+	# What identity --at shows: the generations valid at T and their nodes
+	# (the README's SQL for the nodes: one probe per slave key).
+	eval "${db}_id_s=\$(qtime sqlite3 -csv $D \"SELECT h.*, (WITH RECURSIVE k(id) AS (
+		SELECT min(key_id) FROM identity_users WHERE identity = h.identity UNION ALL
+		SELECT (SELECT min(key_id) FROM identity_users WHERE identity = h.identity AND key_id > k.id)
+		FROM k WHERE k.id IS NOT NULL)
+		SELECT group_concat(DISTINCT u.node_ip) FROM k JOIN identity_users u ON u.rowid =
+		(SELECT rowid FROM identity_users WHERE identity = h.identity AND key_id = k.id
+		AND from_rev <= $REV ORDER BY from_rev DESC LIMIT 1)
+		WHERE u.cluster = h.cluster AND (u.to_rev IS NULL OR u.to_rev > $REV))
+		FROM identity_history h
 		WHERE h.identity = $ID AND h.from_rev <= $REV AND (h.to_rev IS NULL OR h.to_rev > $REV)
 		ORDER BY h.from_rev\")"
 	eval "${db}_ch_h=\$(qtime $HS churn --from @$((T0 / 1000000)) --to @$((T1 / 1000000 + 1)))"

@@ -29,7 +29,10 @@ static const char labels_help[] =
     "prefix like k8s: is optional), with the IPs that held each one.\n"
     "Without --at: as of the latest recorded state.\n";
 
-/* The node IPs using a generation over [from, to) (to NULL: open). */
+/*
+ * The node IPs using a generation: with the users_at statement those at
+ * revision from (to ignored), else those over [from, to) (to NULL: open).
+ */
 static void
 users_cell(struct hq *q, sqlite3_stmt *us, int64_t identity,
     const char *cluster, int64_t from, int64_t to, int to_open)
@@ -38,10 +41,12 @@ users_cell(struct hq *q, sqlite3_stmt *us, int64_t identity,
 	sqlite3_bind_int64(us, 1, identity);
 	sqlite3_bind_text(us, 2, cluster, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(us, 3, from);
-	if (to_open)
-		sqlite3_bind_null(us, 4);
-	else
-		sqlite3_bind_int64(us, 4, to);
+	if (sqlite3_bind_parameter_count(us) >= 4) {
+		if (to_open)
+			sqlite3_bind_null(us, 4);
+		else
+			sqlite3_bind_int64(us, 4, to);
+	}
 	out_list_begin(q->out);
 	while (sqlite3_step(us) == SQLITE_ROW)
 		out_list_add(q->out, (const char *)sqlite3_column_text(us, 0));
@@ -58,11 +63,32 @@ static const char gen_cols_sql[] =
     " LEFT JOIN revisions rf ON rf.rev = i.from_rev"
     " LEFT JOIN revisions rt ON rt.rev = i.to_rev";
 
-/* Users valid somewhere in [?3, ?4): identity_users_id lookup. */
+/* Users valid somewhere in [?3, ?4): the identity's rows, by prefix. */
 static const char users_sql[] =
     "SELECT DISTINCT node_ip FROM identity_users"
     " WHERE identity = ?1 AND cluster = ?2 AND (to_rev IS NULL OR"
     " to_rev > ?3) AND (?4 IS NULL OR from_rev < ?4) ORDER BY node_ip";
+
+/*
+ * Users at revision ?3.  A slave key's rows are consecutive intervals, so
+ * only its latest row that began at or before ?3 can hold then: walk the
+ * identity's distinct keys through identity_users_key (identity, key_id,
+ * from_rev), one probe each, and keep the rows still open at ?3.  The
+ * cost follows the keys (nodes) that used the identity, not its history
+ * (schema/006_users.sql).
+ */
+static const char users_at_sql[] =
+    "WITH RECURSIVE k(id) AS ("
+    " SELECT min(key_id) FROM identity_users WHERE identity = ?1"
+    " UNION ALL"
+    " SELECT (SELECT min(key_id) FROM identity_users"
+    "  WHERE identity = ?1 AND key_id > k.id) FROM k WHERE k.id IS NOT NULL)"
+    " SELECT DISTINCT u.node_ip FROM k JOIN identity_users u"
+    " ON u.rowid = (SELECT rowid FROM identity_users"
+    "  WHERE identity = ?1 AND key_id = k.id AND from_rev <= ?3"
+    "  ORDER BY from_rev DESC LIMIT 1)"
+    " WHERE u.cluster = ?2 AND (u.to_rev IS NULL OR u.to_rev > ?3)"
+    " ORDER BY u.node_ip";
 
 /*
  * Print the generation in the current row of st.  With a point (pt not
@@ -81,7 +107,7 @@ gen_row(
 	out_int(q->out, sqlite3_column_int64(st, 2));
 	hq_labels_cell(q, sqlite3_column_int64(st, 3));
 	if (pt != NULL)
-		users_cell(q, us, id, cluster, pt->rev, pt->rev + 1, 0);
+		users_cell(q, us, id, cluster, pt->rev, 0, 0);
 	else
 		users_cell(q, us, id, cluster, sqlite3_column_int64(st, 4),
 		    sqlite3_column_int64(st, 5),
@@ -124,7 +150,7 @@ cmd_identity(struct hq *q, int argc, char **argv)
 			 "i.to_rev > ?2)");
 	st = sql != NULL ? hq_prepare(q, sql) : NULL;
 	sqlite3_free(sql);
-	us = hq_prepare(q, users_sql);
+	us = hq_prepare(q, at != NULL ? users_at_sql : users_sql);
 	if (st == NULL || us == NULL) {
 		sqlite3_finalize(st);
 		sqlite3_finalize(us);
@@ -251,7 +277,7 @@ cmd_labels(struct hq *q, int argc, char **argv)
 	}
 	st = sql != NULL ? hq_prepare(q, sql) : NULL;
 	sqlite3_free(sql);
-	us = hq_prepare(q, users_sql);
+	us = hq_prepare(q, users_at_sql);
 	/*
 	 * ipcache has no index on identity; the pod namespace among the
 	 * identity's labels narrows the search to ipcache_pod instead.
@@ -309,8 +335,7 @@ cmd_labels(struct hq *q, int argc, char **argv)
 			    q->out, (const char *)sqlite3_column_text(ips, 0));
 		out_list_end(q->out);
 		users_cell(q, us, sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1), pt.rev,
-		    pt.rev + 1, 0);
+		    (const char *)sqlite3_column_text(st, 1), pt.rev, 0, 0);
 		hq_int_col(q, st, 4);
 		hq_int_col(q, st, 5);
 		hq_time_col(q, st, 6);

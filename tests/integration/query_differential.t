@@ -3,7 +3,8 @@
 # real etcd, then, for many revisions R, `hindsight snapshot --at rev:R`
 # must equal etcd's own range over cilium/ at R (before compaction, etcd
 # is the oracle), and `hindsight ip X --at rev:R` must name the identity
-# and pod etcd's ipcache value says.  Meanwhile the CLI is run against the
+# and pod etcd's ipcache value says, and `hindsight identity N --at rev:R`
+# the nodes etcd's slave keys of N name.  Meanwhile the CLI is run against the
 # db while the recorder writes at full speed: WAL readers never fail.
 . "$(dirname "$0")/../lib/tap.sh"
 command -v jq >/dev/null || bail "jq is needed (Debian package jq; tests/lib/deps.sh)"
@@ -73,12 +74,37 @@ for kv in json.load(sys.stdin).get("kvs", []):
     n += 1
 PY
 
+# Identities of etcd's state and the nodes using each: "ID NODE,NODE"
+# (nodes sorted; "-" for none), from the master keys id/<N> and the slave
+# keys value/<labels>/<node> whose value is N.
+cat >"$TMP/users.py" <<'PY'
+import base64, json, sys
+ids, users = [], {}
+pre = "cilium/state/identities/v1/"
+for kv in json.load(sys.stdin).get("kvs", []):
+    k = base64.b64decode(kv["key"]).decode()
+    if k.startswith(pre + "id/"):
+        ids.append(k[len(pre) + 3:])
+    elif k.startswith(pre + "value/"):
+        v = base64.b64decode(kv.get("value", "")).decode()
+        users.setdefault(v, set()).add(k.rsplit("/", 1)[1])
+for i in sorted(ids, key=int):
+    print(i, ",".join(sorted(users.get(i, ()))) or "-")
+PY
+
+# The README's SQL for the nodes using an identity at a revision.
+sed -n '/^-- The nodes using identity 12928 at revision 1234/,/;$/p' "$TOP/README.md" >"$TMP/readme.sql"
+grep -q 'WITH RECURSIVE' "$TMP/readme.sql" || bail "README.md lost its identity users example"
+
 # Revisions to check: the snapshot, the head, and random ones between.
 revs=$("$PY" -c "import random; r = random.Random(7); print(' '.join(str(x) for x in sorted(set([$first, $head] + [r.randint($first, $head) for _ in range(20)]))))")
 bad=""
 badip=""
 badrc=""
+badid=""
+badsql=""
 nip=0
+nid=0
 for r in $revs; do
 	ectl get --prefix cilium/ --rev="$r" -w json >"$TMP/etcd.json" || bail "etcdctl get --rev=$r failed"
 	want=$("$PY" "$TMP/etcd.py" <"$TMP/etcd.json" | LC_ALL=C sort)
@@ -99,10 +125,22 @@ for r in $revs; do
 			jq -r '.[] | "\(.identity) \(.pod // "")"')
 		[ "$g" = "$id $pod" ] || badip="$badip $ip@$r($g)"
 	done <"$TMP/ips"
+	"$PY" "$TMP/users.py" <"$TMP/etcd.json" >"$TMP/users"
+	while read -r id want_nodes; do
+		nid=$((nid + 1))
+		g=$("$BIN/hindsight" --db "$db" --format json identity "$id" --at "rev:$r" 2>/dev/null |
+			jq -r '[.[] | select(.cluster == "") | .nodes[]] | sort | join(",")')
+		[ "${g:--}" = "$want_nodes" ] || badid="$badid $id@$r(${g:--} != $want_nodes)"
+		g=$(sed "s/12928/$id/g; s/1234/$r/g" "$TMP/readme.sql" | sqlite3 "$db" |
+			sed -n 's/^|//p' | sort | paste -sd, -)
+		[ "${g:--}" = "$want_nodes" ] || badsql="$badsql $id@$r(${g:--} != $want_nodes)"
+	done <"$TMP/users"
 done
 is "$bad" "" "snapshot --at rev:R equals etcd's range at R ($(echo "$revs" | wc -w) revisions)"
 is "$badrc" "" "every R within coverage answers with exit 0"
 is "$badip" "" "ip --at rev:R agrees with etcd's ipcache values ($nip lookups)"
+is "$badid" "" "identity --at rev:R names the nodes etcd's slave keys name ($nid lookups)"
+is "$badsql" "" "…and so does the README's SQL for it"
 nk=$(ectl get --prefix cilium/ -w json | "$PY" "$TMP/etcd.py" | wc -l)
 is "$("$BIN/hindsight" --db "$db" --format json snapshot | jq length)" "$nk" \
 	"the latest snapshot has as many keys as etcd"

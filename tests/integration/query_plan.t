@@ -47,9 +47,17 @@ no_scan "ip IPv6 scans nothing" ip fd00::1:2 --at rev:20
 has_plan "identity --at: identities_id lookup" \
 	'^SEARCH i USING INDEX identities_id \(identity=\? AND from_rev<\?\)' \
 	identity 12928 --at rev:13
-has_plan "identity users via identity_users_id" \
-	'^SEARCH identity_users USING INDEX identity_users_id' \
+# The users at T: one probe per slave key of the identity (its latest
+# row begun by T), not a range over the identity's whole history.
+has_plan "identity --at: users by one probe per key" \
+	'^SEARCH identity_users USING COVERING INDEX identity_users_key \(identity=\? AND key_id=\? AND from_rev<\?\)' \
 	identity 12928 --at rev:13
+has_plan "identity --at: the identity's keys by a skip scan" \
+	'^SEARCH identity_users USING COVERING INDEX identity_users_key \(identity=\? AND key_id>\?\)' \
+	identity 12928 --at rev:13
+has_plan "labels --at: users by one probe per key" \
+	'^SEARCH identity_users USING COVERING INDEX identity_users_key \(identity=\? AND key_id=\? AND from_rev<\?\)' \
+	labels app=istio-ingressgateway
 no_scan "identity --at scans nothing" identity 12928 --at rev:13
 no_scan "identity history scans nothing" identity 12928
 has_plan "labels: labels_kv lookup" \

@@ -53,6 +53,8 @@ CREATE INDEX identity_users_open ON identity_users(key_id) WHERE to_rev IS NULL;
 CREATE INDEX ipcache_open ON ipcache(key_id) WHERE to_rev IS NULL;
 CREATE INDEX nodes_open ON nodes(key_id) WHERE to_rev IS NULL;
 CREATE INDEX services_open ON services(key_id) WHERE to_rev IS NULL;
+DROP INDEX identity_users_key;
+CREATE INDEX identity_users_id ON identity_users(identity, from_rev);
 $view
 PRAGMA user_version = 2;
 COMMIT;"
@@ -87,6 +89,9 @@ is "$(q "$db" "SELECT count(*) FROM pragma_table_info('events') WHERE name = 'to
 	"…events.to_rev is gone"
 is "$(q "$db" "SELECT count(*) FROM sqlite_schema WHERE name GLOB '*_open' OR name = 'vals_hash'")" 0 \
 	"…and so are the open-row and value-hash indexes"
+is "$(q "$db" "SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema
+	WHERE tbl_name = 'identity_users' AND type = 'index' ORDER BY name)")" \
+	"identity_users_key" "…identity_users is indexed by (identity, key_id, from_rev) only"
 is "$(q "$db" "SELECT ip || ' ' || pod || ' ' || from_rev || ' ' || coalesce(to_rev, '-')
 	FROM ipcache WHERE rowid <= (SELECT count(*) FROM ipcache) - 2 ORDER BY rowid" |
 	grep -v '^10.9.0.[23] ')" "$(echo "$before" | grep -v '^10.9.0.[23] ')" \
