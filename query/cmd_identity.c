@@ -78,14 +78,15 @@ static const char users_sql[] =
  * (schema/006_users.sql).
  */
 static const char users_at_sql[] =
-    "WITH RECURSIVE k(id) AS ("
+    "WITH RECURSIVE slave_keys(id) AS ("
     " SELECT min(key_id) FROM identity_users WHERE identity = ?1"
     " UNION ALL"
     " SELECT (SELECT min(key_id) FROM identity_users"
-    "  WHERE identity = ?1 AND key_id > k.id) FROM k WHERE k.id IS NOT NULL)"
-    " SELECT DISTINCT u.node_ip FROM k JOIN identity_users u"
+    "  WHERE identity = ?1 AND key_id > slave_keys.id)"
+    " FROM slave_keys WHERE slave_keys.id IS NOT NULL)"
+    " SELECT DISTINCT u.node_ip FROM slave_keys JOIN identity_users u"
     " ON u.rowid = (SELECT rowid FROM identity_users"
-    "  WHERE identity = ?1 AND key_id = k.id AND from_rev <= ?3"
+    "  WHERE identity = ?1 AND key_id = slave_keys.id AND from_rev <= ?3"
     "  ORDER BY from_rev DESC LIMIT 1)"
     " WHERE u.cluster = ?2 AND (u.to_rev IS NULL OR u.to_rev > ?3)"
     " ORDER BY u.node_ip";
@@ -230,10 +231,9 @@ cmd_labels(struct hq *q, int argc, char **argv)
 	struct term terms[MAX_TERMS];
 	struct ts_spec spec;
 	struct ts_point pt;
-	sqlite3_stmt *st = NULL, *us = NULL, *ips, *nsq = NULL;
-	sqlite3_stmt *ips_ns = NULL, *ips_any = NULL;
+	sqlite3_stmt *st = NULL, *us = NULL, *ips = NULL;
 	char *sel, *sql = NULL, *tmp;
-	int npos, rc, n, i, b;
+	int npos, rc, n, i;
 
 	if ((rc = hq_args(
 		 q, argc, argv, opts, pos, 1, 1, &npos, labels_help)) != 0)
@@ -279,24 +279,15 @@ cmd_labels(struct hq *q, int argc, char **argv)
 	sqlite3_free(sql);
 	us = hq_prepare(q, users_at_sql);
 	/*
-	 * ipcache has no index on identity; the pod namespace among the
-	 * identity's labels narrows the search to ipcache_pod instead.
+	 * Every ipcache row of the identity, namespace or not: values of
+	 * Cilium before 1.7 name none (ipcache_identity lookup).
 	 */
-	nsq = hq_prepare(q,
-	    "SELECT value FROM labels WHERE labelset_id = ?1"
-	    " AND key = 'io.kubernetes.pod.namespace' LIMIT 1");
-	ips_ns = hq_prepare(q,
-	    "SELECT ip FROM ipcache"
-	    " WHERE namespace = ?3 AND identity = ?1"
-	    " AND from_rev <= ?2 AND (to_rev IS NULL OR to_rev > ?2)"
-	    " ORDER BY ip_bin");
-	ips_any = hq_prepare(q,
+	ips = hq_prepare(q,
 	    "SELECT ip FROM ipcache"
 	    " WHERE identity = ?1"
 	    " AND from_rev <= ?2 AND (to_rev IS NULL OR to_rev > ?2)"
 	    " ORDER BY ip_bin");
-	if (st == NULL || us == NULL || nsq == NULL || ips_ns == NULL ||
-	    ips_any == NULL) {
+	if (st == NULL || us == NULL || ips == NULL) {
 		rc = HQ_NODB;
 		goto done;
 	}
@@ -318,17 +309,9 @@ cmd_labels(struct hq *q, int argc, char **argv)
 		hq_str_col(q, st, 1);
 		out_int(q->out, sqlite3_column_int64(st, 2));
 		hq_labels_cell(q, sqlite3_column_int64(st, 3));
-		sqlite3_reset(nsq);
-		sqlite3_bind_int64(nsq, 1, sqlite3_column_int64(st, 3));
-		b = sqlite3_step(nsq) == SQLITE_ROW;
-		ips = b ? ips_ns : ips_any;
 		sqlite3_reset(ips);
 		sqlite3_bind_int64(ips, 1, sqlite3_column_int64(st, 0));
 		sqlite3_bind_int64(ips, 2, pt.rev);
-		if (b)
-			sqlite3_bind_text(ips, 3,
-			    (const char *)sqlite3_column_text(nsq, 0), -1,
-			    SQLITE_TRANSIENT);
 		out_list_begin(q->out);
 		while (sqlite3_step(ips) == SQLITE_ROW)
 			out_list_add(
@@ -346,9 +329,7 @@ cmd_labels(struct hq *q, int argc, char **argv)
 done:
 	sqlite3_finalize(st);
 	sqlite3_finalize(us);
-	sqlite3_finalize(nsq);
-	sqlite3_finalize(ips_ns);
-	sqlite3_finalize(ips_any);
+	sqlite3_finalize(ips);
 	free(sel);
 	return hq_close(q, rc);
 }

@@ -9,6 +9,10 @@
 etcd_start snap --max-request-bytes 4194304
 $KV "$ETCD_URL" load "$TOP/tests/fixtures/cilium-1.7-seed.jsonl" >/dev/null
 $KV "$ETCD_URL" many 60 cilium/state/ip/v1/default/bulk- >/dev/null
+# An ipcache value as Cilium before 1.7 wrote it: no K8sNamespace or
+# K8sPodName, for the seed's pod identity 12928.
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.6.6.44 \
+	'{"IP":"10.6.6.44","Mask":null,"HostIP":"10.5.1.132","ID":12928,"Key":0,"Metadata":"cilium-global:default:k8s-node1:433"}' >/dev/null
 # Bytes that are not UTF-8, an empty value, and a key outside the prefix.
 $KV "$ETCD_URL" put cilium/blob '@b64:AP8Q7/7+gA==' >/dev/null
 $KV "$ETCD_URL" put cilium/empty '' >/dev/null
@@ -77,5 +81,8 @@ is "$(q "$db" "SELECT length(v.value) FROM events e JOIN keys k ON k.id=e.key_id
 is "$(q "$db" "SELECT family FROM decode_errors d JOIN keys k ON k.id=d.key_id
 	WHERE k.key='cilium/state/ip/v1/default/10.9.9.9'")" ipcache \
 	"…and counted as an ipcache decode error"
+is "$("$BIN/hindsight" --db "$db" --format json labels app=istio-ingressgateway |
+	jq -r '.[] | "\(.identity) \(.ips | join(","))"')" "12928 10.6.6.43,10.6.6.44" \
+	"labels lists the identity's IPs, also one whose value names no namespace"
 is "$(q "$db" "PRAGMA integrity_check")" ok "integrity_check ok"
 done_testing
