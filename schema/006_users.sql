@@ -3,8 +3,9 @@
 --
 -- "hindsight identity N --at T" found the users at T through
 -- identity_users_id (identity, from_rev): every row of the identity that
--- began at or before T, so the lookup grew with the recording (an agent
--- restart re-puts each slave key with a new lease, a new row each time).
+-- began at or before T, so the lookup grew with the recording (a slave key
+-- gets a new row each time it is re-created: an agent crash lets its
+-- lease expire, a restart of Cilium 1.13 or older revokes it).
 -- The rows of one slave key are consecutive intervals, so at most one of
 -- them holds at T: the latest that began at or before T.  With the index
 -- by (identity, key_id, from_rev) the CLI walks the identity's distinct
