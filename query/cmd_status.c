@@ -112,16 +112,17 @@ cmd_status(struct hq *q, int argc, char **argv)
 	    "identities", "identity_users", "ipcache", "nodes", "services",
 	    "decode_errors", "inferred_events", "pruned_through_rev",
 	    "pruned_time", "pruned_rows", NULL};
+	/* Kept by the recorder as it writes (schema/007_counts.sql). */
 	static const char *const counts[] = {
-	    "SELECT count(*) FROM events",
-	    "SELECT count(*) FROM keys",
-	    "SELECT count(*) FROM vals",
-	    "SELECT count(*) FROM identities",
-	    "SELECT count(*) FROM identity_users",
-	    "SELECT count(*) FROM ipcache",
-	    "SELECT count(*) FROM nodes",
-	    "SELECT count(*) FROM services",
-	    "SELECT count(*) FROM decode_errors",
+	    "SELECT n FROM row_counts WHERE name = 'events'",
+	    "SELECT n FROM row_counts WHERE name = 'keys'",
+	    "SELECT n FROM row_counts WHERE name = 'vals'",
+	    "SELECT n FROM row_counts WHERE name = 'identities'",
+	    "SELECT n FROM row_counts WHERE name = 'identity_users'",
+	    "SELECT n FROM row_counts WHERE name = 'ipcache'",
+	    "SELECT n FROM row_counts WHERE name = 'nodes'",
+	    "SELECT n FROM row_counts WHERE name = 'services'",
+	    "SELECT n FROM row_counts WHERE name = 'decode_errors'",
 	};
 	const char *pos[1];
 	char buf[256];
@@ -138,7 +139,7 @@ cmd_status(struct hq *q, int argc, char **argv)
 	    scalar(q, "PRAGMA page_size", &psize) != 0 ||
 	    scalar(q, "SELECT coalesce(max(rev), 0) FROM revisions", &newest) !=
 		0 ||
-	    scalar(q, "SELECT count(*) FROM events WHERE origin = 2",
+	    scalar(q, "SELECT n FROM row_counts WHERE name = 'inferred_events'",
 		&inferred) != 0)
 		return hq_close(q, HQ_NODB);
 	out_vertical(q->out);

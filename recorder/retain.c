@@ -44,6 +44,7 @@ struct retain {
 	int table; /* -1: events, 0..NTYPED-1: typed[] */
 	int64_t lo, hi; /* the next range, and where the table ends */
 	int64_t removed;
+	int64_t changed; /* rows the last exec3() statement deleted */
 	int64_t shared; /* values up to this id may be shared between keys */
 };
 
@@ -103,8 +104,32 @@ exec3(struct retain *t, const char *sql, int64_t a, int64_t b, int64_t c)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	t->removed += sqlite3_changes(t->db);
+	t->changed = sqlite3_changes(t->db);
+	t->removed += t->changed;
 	return 0;
+}
+
+/*
+ * Take n deleted rows off the table's row count (schema/007_counts.sql),
+ * in the transaction that deleted them.
+ */
+static int
+count_down(struct retain *t, const char *name, int64_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (sqlite3_prepare_v2(t->db,
+		"UPDATE row_counts SET n = n - ?1 WHERE name = ?2", -1, &st,
+		NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, n);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Where the next table's ranges start and end. */
@@ -142,7 +167,7 @@ static int
 prune_events(struct retain *t, int64_t end)
 {
 	sqlite3_stmt *del = NULL, *ins = NULL;
-	int64_t val;
+	int64_t val, n = 0, inferred = 0;
 	int rc = -1, s;
 
 	/*
@@ -156,7 +181,7 @@ prune_events(struct retain *t, int64_t end)
 		"AND rev <= ?3 AND coalesce((SELECT n.rev <= ?3 "
 		"FROM events n WHERE n.key_id = events.key_id "
 		"AND n.rev > events.rev ORDER BY n.rev LIMIT 1), "
-		"type = 1) RETURNING key_id, val_id",
+		"type = 1) RETURNING key_id, val_id, origin",
 		-1, &del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(t->db,
 		"INSERT INTO temp.pruned_vals(key_id, val_id) VALUES (?, ?)",
@@ -167,6 +192,9 @@ prune_events(struct retain *t, int64_t end)
 	sqlite3_bind_int64(del, 3, t->cut);
 	while ((s = sqlite3_step(del)) == SQLITE_ROW) {
 		t->removed++;
+		n++;
+		if (sqlite3_column_int64(del, 2) == 2)
+			inferred++;
 		val = sqlite3_column_int64(del, 1);
 		if (sqlite3_column_type(del, 1) == SQLITE_NULL ||
 		    val <= t->shared)
@@ -178,13 +206,16 @@ prune_events(struct retain *t, int64_t end)
 		if (s != SQLITE_DONE)
 			goto out;
 	}
-	if (s != SQLITE_DONE)
+	if (s != SQLITE_DONE || count_down(t, "events", n) != 0 ||
+	    count_down(t, "inferred_events", inferred) != 0)
 		goto out;
-	rc = exec3(t,
-	    "DELETE FROM vals WHERE id IN (SELECT p.val_id FROM "
-	    "temp.pruned_vals p WHERE NOT EXISTS (SELECT 1 FROM events e "
-	    "WHERE e.key_id = p.key_id AND e.val_id = p.val_id))",
-	    0, 0, 0);
+	if (exec3(t,
+		"DELETE FROM vals WHERE id IN (SELECT p.val_id FROM "
+		"temp.pruned_vals p WHERE NOT EXISTS (SELECT 1 FROM events e "
+		"WHERE e.key_id = p.key_id AND e.val_id = p.val_id))",
+		0, 0, 0) == 0 &&
+	    count_down(t, "vals", t->changed) == 0)
+		rc = 0;
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
@@ -205,7 +236,8 @@ prune_range(struct retain *t)
 			"rev < ?2 AND rev <= ?3 AND NOT EXISTS (SELECT 1 "
 			"FROM events e WHERE e.rev = decode_errors.rev AND "
 			"e.seq = decode_errors.seq)",
-			t->lo, end, t->cut) != 0)
+			t->lo, end, t->cut) != 0 ||
+		    count_down(t, "decode_errors", t->changed) != 0)
 			return -1;
 		return 0;
 	}
@@ -213,7 +245,8 @@ prune_range(struct retain *t)
 	    "DELETE FROM %s WHERE rowid >= ?1 AND "
 	    "rowid < ?2 AND to_rev IS NOT NULL AND to_rev <= ?3",
 	    typed[t->table].table);
-	if (exec3(t, sql, t->lo, end, t->cut) != 0)
+	if (exec3(t, sql, t->lo, end, t->cut) != 0 ||
+	    count_down(t, typed[t->table].table, t->changed) != 0)
 		return -1;
 	if (typed[t->table].child == NULL)
 		return 0;

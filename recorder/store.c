@@ -79,8 +79,27 @@ enum {
 	S_CHURN_POD_UP,
 	S_CHURN_SPAN_UP,
 	S_CHURN_TOTAL_UP,
+	S_ROWS_UP,
 	S_COUNT
 };
+
+/* The row counts kept in row_counts (schema/007_counts.sql). */
+enum {
+	R_EVENTS,
+	R_INFERRED,
+	R_KEYS,
+	R_VALS,
+	R_IDENT,
+	R_IUSER,
+	R_IPC,
+	R_NODE,
+	R_SVC,
+	R_DERR,
+	R_COUNT
+};
+static const char *const row_names[R_COUNT] = {"events", "inferred_events",
+    "keys", "vals", "identities", "identity_users", "ipcache", "nodes",
+    "services", "decode_errors"};
 
 static const char *const sqls[S_COUNT] = {
     [S_KEY_GET] = "SELECT id, kind FROM keys WHERE key = ?",
@@ -184,6 +203,8 @@ static const char *const sqls[S_COUNT] = {
     [S_CHURN_TOTAL_UP] = "INSERT INTO churn_pod_totals(pod, changes) "
 			 "VALUES (?, ?) ON CONFLICT (pod) DO UPDATE SET "
 			 "changes = changes + excluded.changes",
+    /* Format 7: the rows a transaction added, at its commit. */
+    [S_ROWS_UP] = "UPDATE row_counts SET n = n + ? WHERE name = ?",
 };
 
 static void churn_clear(struct store *s);
@@ -256,24 +277,77 @@ struct store {
 	int64_t data_version;
 	struct kc_ent *kc; /* KC_SETS * KC_WAYS entries, allocated on use */
 	uint32_t kc_tick;
+	int64_t rows[R_COUNT]; /* rows inserted by the open transaction */
 	int64_t events;
 	int64_t decode_errors;
 	int64_t decode_errors_kind[HS_KIND_COUNT]; /* since open, for metrics */
 	unsigned logged_kinds; /* decode errors already logged, by kind */
 };
 
-/* Run a prepared statement that returns no row (or ignore its rows). */
+/* The row_counts entry an INSERT statement adds to; -1 for none. */
+static int
+row_kind(int which)
+{
+	switch (which) {
+	case S_KEY_INS:
+		return R_KEYS;
+	case S_VAL_INS:
+		return R_VALS;
+	case S_EV_INS:
+		return R_EVENTS;
+	case S_DERR:
+		return R_DERR;
+	case S_IDENT_INS:
+		return R_IDENT;
+	case S_IUSER_INS:
+		return R_IUSER;
+	case S_IPC_INS:
+		return R_IPC;
+	case S_NODE_INS:
+		return R_NODE;
+	case S_SVC_INS:
+		return R_SVC;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Run a prepared statement that returns no row (or ignore its rows); an
+ * INSERT's rows are counted for row_counts.
+ */
 static int
 exec_st(struct store *s, int which)
 {
 	sqlite3_stmt *st = s->st[which];
-	int rc = sqlite3_step(st);
+	int rc = sqlite3_step(st), r;
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		log_err("db: %s: %s", sqls[which], sqlite3_errmsg(s->db));
 		return -1;
+	}
+	if ((r = row_kind(which)) >= 0)
+		s->rows[r] += sqlite3_changes(s->db);
+	return 0;
+}
+
+/* Add the open transaction's inserted rows to row_counts. */
+static int
+rows_flush(struct store *s)
+{
+	int i;
+
+	for (i = 0; i < R_COUNT; i++) {
+		if (s->rows[i] == 0)
+			continue;
+		sqlite3_bind_int64(s->st[S_ROWS_UP], 1, s->rows[i]);
+		sqlite3_bind_text(
+		    s->st[S_ROWS_UP], 2, row_names[i], -1, SQLITE_STATIC);
+		if (exec_st(s, S_ROWS_UP) != 0)
+			return -1;
+		s->rows[i] = 0;
 	}
 	return 0;
 }
@@ -583,7 +657,7 @@ store_commit(struct store *s)
 {
 	if (!s->in_txn)
 		return 0;
-	if (churn_flush(s) != 0)
+	if (churn_flush(s) != 0 || rows_flush(s) != 0)
 		goto fail;
 	if (s->wm_dirty) {
 		if (meta_int(s, "recorded_rev", s->wm_rev + s->offset) != 0 ||
@@ -650,6 +724,7 @@ store_rollback(struct store *s)
 		load_epoch(s); /* a new epoch may have been rolled back */
 	kc_clear(s); /* it may hold rows that are gone */
 	churn_clear(s);
+	memset(s->rows, 0, sizeof(s->rows));
 	s->t_rev = 0; /* the revision row may be gone too */
 	s->in_txn = 0;
 	s->wm_dirty = 0;
@@ -1451,6 +1526,8 @@ write_event(struct store *s, const struct store_event *ev)
 	if (exec_st(s, S_EV_INS) != 0)
 		return -1;
 	s->events++;
+	if (ev->origin == 2)
+		s->rows[R_INFERRED]++;
 	e->last_rev = rev;
 	e->last_seq = (int32_t)seq;
 	e->last_val = ev->type == 0 ? val_id : -1;

@@ -150,9 +150,9 @@ check_windows() {
 }
 check_windows "$db" 7 6 live
 
-# What format 6 added, undone (the churn tables of 4 and 5 are
+# What formats 6 and 7 added, undone (the churn tables of 4 and 5 are
 # dropped beside it): back to format 3.
-BACK_TO_3="DROP INDEX identity_users_key;
+BACK_TO_3="DROP TABLE row_counts; DROP INDEX identity_users_key;
 	CREATE INDEX identity_users_id ON identity_users(identity, from_rev);
 	PRAGMA user_version = 3"
 

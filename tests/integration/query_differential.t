@@ -144,4 +144,5 @@ is "$badsql" "" "…and so does the README's SQL for it"
 nk=$(ectl get --prefix cilium/ -w json | "$PY" "$TMP/etcd.py" | wc -l)
 is "$("$BIN/hindsight" --db "$db" --format json snapshot | jq length)" "$nk" \
 	"the latest snapshot has as many keys as etcd"
+status_counts_check "$db"
 done_testing

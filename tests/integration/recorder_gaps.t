@@ -80,5 +80,6 @@ ok $? "live recording in the new epoch"
 rec_stop
 is "$(q "$db" "SELECT etcd_rev FROM revisions WHERE rev = (SELECT max(rev) FROM revisions)")" \
 	"$rev" "hindsight revisions map back to the new cluster's etcd revisions"
+status_counts_check "$db"
 is "$(q "$db" "PRAGMA integrity_check")" ok "integrity_check ok"
 done_testing

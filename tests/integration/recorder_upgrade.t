@@ -39,6 +39,7 @@ DROP TABLE churn;
 DROP TABLE churn_pods;
 DROP TABLE churn_spans;
 DROP TABLE churn_pod_totals;
+DROP TABLE row_counts;
 DROP VIEW changes;
 ALTER TABLE events ADD COLUMN to_rev INTEGER;
 UPDATE events SET to_rev = (SELECT min(n.rev) FROM events n
@@ -126,5 +127,6 @@ done
 is "$(q "$db" "SELECT count(*) FROM churn_pod_totals")" \
 	"$(q "$db" "SELECT count(DISTINCT pod) FROM churn_pods WHERE secs = 3600")" \
 	"churn_pod_totals has a row per pod"
+status_counts_check "$db"
 is "$(db_integrity "$db")" ok "integrity_check ok"
 done_testing

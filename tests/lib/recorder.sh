@@ -94,3 +94,17 @@ db_history() {
 		LEFT JOIN vals v ON v.id = e.val_id
 		WHERE e.origin = 0 AND e.rev >= $2 ORDER BY e.rev, e.seq"
 }
+
+# status_counts_check DB: the row counts `hindsight status` shows (kept by
+# the recorder and --retain, schema/007_counts.sql) are the tables' own.
+status_counts_check() {
+	_got=$("$BIN/hindsight" --db "$1" --format json status 2>/dev/null | jq -r '.[0] |
+		"\(.events) \(.inferred_events) \(.keys) \(.vals) \(.identities) \(.identity_users) \(.ipcache) \(.nodes) \(.services) \(.decode_errors)"')
+	_want=$(q "$1" "SELECT (SELECT count(*) FROM events) || ' ' ||
+		(SELECT count(*) FROM events WHERE origin = 2) || ' ' ||
+		(SELECT count(*) FROM keys) || ' ' || (SELECT count(*) FROM vals) || ' ' ||
+		(SELECT count(*) FROM identities) || ' ' || (SELECT count(*) FROM identity_users) || ' ' ||
+		(SELECT count(*) FROM ipcache) || ' ' || (SELECT count(*) FROM nodes) || ' ' ||
+		(SELECT count(*) FROM services) || ' ' || (SELECT count(*) FROM decode_errors)")
+	is "$_got" "$_want" "status row counts equal the tables' ($_want)"
+}
