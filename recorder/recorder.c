@@ -1068,12 +1068,15 @@ static void
 cu_failed(void *arg, const char *why)
 {
 	struct recorder *r = arg;
+	/* --once reached its end inside a segment: done, not failed. */
+	int done =
+	    r->cfg.once && r->created_rev >= 0 && r->wm_rev >= r->created_rev;
 
 	catchup_free(r->catchup);
 	r->catchup = NULL;
 	r->stream = NULL;
 	commit(r);
-	if (!r->fatal && !r->resync) {
+	if (!done && !r->fatal && !r->resync) {
 		log_warn("catch-up with several watches failed (%s); going on "
 			 "with one watch from revision %lld",
 		    why, (long long)r->wm_rev + 1);
