@@ -36,14 +36,17 @@ static const char sql_help[] =
     "over every db, with a first column etcd_cluster naming the db; each\n"
     "db is also ATTACHed under its name (\"NAME\".ip_history).\n";
 
+/* The integer sql yields (0 for no row), with ?1 bound to arg if given. */
 static int
-scalar(struct hq *q, const char *sql, int64_t *v)
+scalar(struct hq *q, const char *sql, const char *arg, int64_t *v)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((st = hq_prepare(q, sql)) == NULL)
 		return -1;
+	if (arg != NULL)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	*v = 0;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
@@ -113,20 +116,14 @@ cmd_status(struct hq *q, int argc, char **argv)
 	    "decode_errors", "inferred_events", "pruned_through_rev",
 	    "pruned_time", "pruned_rows", NULL};
 	/* Kept by the recorder as it writes (schema/007_counts.sql). */
-	static const char *const counts[] = {
-	    "SELECT n FROM row_counts WHERE name = 'events'",
-	    "SELECT n FROM row_counts WHERE name = 'keys'",
-	    "SELECT n FROM row_counts WHERE name = 'vals'",
-	    "SELECT n FROM row_counts WHERE name = 'identities'",
-	    "SELECT n FROM row_counts WHERE name = 'identity_users'",
-	    "SELECT n FROM row_counts WHERE name = 'ipcache'",
-	    "SELECT n FROM row_counts WHERE name = 'nodes'",
-	    "SELECT n FROM row_counts WHERE name = 'services'",
-	    "SELECT n FROM row_counts WHERE name = 'decode_errors'",
-	};
+	static const char *const counts[] = {"events", "keys", "vals",
+	    "identities", "identity_users", "ipcache", "nodes", "services",
+	    "decode_errors", "inferred_events"};
+	static const char count_sql[] =
+	    "SELECT n FROM row_counts WHERE name = ?1";
 	const char *pos[1];
 	char buf[256];
-	int64_t v, pages, psize, newest, inferred;
+	int64_t v, pages, psize, newest;
 	int npos, rc;
 	size_t i;
 
@@ -135,12 +132,10 @@ cmd_status(struct hq *q, int argc, char **argv)
 		return rc;
 	if ((rc = hq_open(q)) != 0)
 		return hq_close(q, rc);
-	if (scalar(q, "PRAGMA page_count", &pages) != 0 ||
-	    scalar(q, "PRAGMA page_size", &psize) != 0 ||
-	    scalar(q, "SELECT coalesce(max(rev), 0) FROM revisions", &newest) !=
-		0 ||
-	    scalar(q, "SELECT n FROM row_counts WHERE name = 'inferred_events'",
-		&inferred) != 0)
+	if (scalar(q, "PRAGMA page_count", NULL, &pages) != 0 ||
+	    scalar(q, "PRAGMA page_size", NULL, &psize) != 0 ||
+	    scalar(q, "SELECT coalesce(max(rev), 0) FROM revisions", NULL,
+		&newest) != 0)
 		return hq_close(q, HQ_NODB);
 	out_vertical(q->out);
 	out_columns(q->out, cols);
@@ -163,7 +158,7 @@ cmd_status(struct hq *q, int argc, char **argv)
 		out_null(q->out);
 	}
 	out_int(q->out, newest);
-	if (scalar(q, counts[0], &v) != 0)
+	if (scalar(q, count_sql, counts[0], &v) != 0)
 		return hq_close(q, HQ_NODB);
 	out_int(q->out, v);
 	if (gaps_cell(q) != 0)
@@ -179,11 +174,10 @@ cmd_status(struct hq *q, int argc, char **argv)
 		out_null(q->out);
 	out_int(q->out, pages * psize);
 	for (i = 1; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		if (scalar(q, counts[i], &v) != 0)
+		if (scalar(q, count_sql, counts[i], &v) != 0)
 			return hq_close(q, HQ_NODB);
 		out_int(q->out, v);
 	}
-	out_int(q->out, inferred);
 	/* What the recorder's --retain removed, if anything. */
 	if (hsdb_meta_get_int(q->db, "pruned_through_rev", &v) == 0) {
 		out_int(q->out, v);
