@@ -2,10 +2,14 @@
 # deps.sh: install the Debian packages the build, the tests and the demo
 # need, only when one is missing (so `make check` on a set-up machine
 # touches nothing).  Uses apt-get as root, else through sudo.
+# `deps.sh lint` adds the tools `make lint` runs.
 set -eu
 PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
 libev-dev libyaml-dev libmicrohttpd-dev sqlite3 etcd-server etcd-client curl python3 perl jq tzdata
 python3-pandas python3-matplotlib python3-yaml openssl man-db groff-base"
+if [ "${1:-}" = lint ]; then
+	PKGS="$PKGS clang-format cppcheck shellcheck"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
