@@ -4,7 +4,8 @@
  * A round fixes the cutoff revision R (the last revision observed at or
  * before now - keep), then walks the tables in ranges, one short
  * transaction per range, chained by a zero-delay timer so the loop keeps
- * serving the watch between steps.
+ * serving the watch between steps: the events, the typed tables, then
+ * the revisions and the keys that nothing left refers to.
  */
 #include "retain.h"
 
@@ -31,6 +32,11 @@ static const struct {
 };
 #define NTYPED (sizeof(typed) / sizeof(typed[0]))
 
+/* Passes of a round after the typed tables (t->table values). */
+#define PASS_REVS ((int)NTYPED)
+#define PASS_KEYS ((int)NTYPED + 1)
+#define PASS_END ((int)NTYPED + 2)
+
 struct retain {
 	struct ev_loop *loop;
 	sqlite3 *db;
@@ -41,7 +47,7 @@ struct retain {
 	/* the round in progress */
 	int active;
 	int64_t cut; /* prune what ended at or before this */
-	int table; /* -1: events, 0..NTYPED-1: typed[] */
+	int table; /* -1: events, 0..NTYPED-1: typed[], then PASS_* */
 	int64_t lo, hi; /* the next range, and where the table ends */
 	int64_t removed;
 	int64_t changed; /* rows the last exec3() statement deleted */
@@ -90,7 +96,7 @@ one_int(struct retain *t, const char *sql, int64_t arg, int64_t *out)
 
 /* Run sql with ?1..?3 bound (a statement using fewer ignores the rest). */
 static int
-exec3(struct retain *t, const char *sql, int64_t a, int64_t b, int64_t c)
+run3(struct retain *t, const char *sql, int64_t a, int64_t b, int64_t c)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -105,6 +111,15 @@ exec3(struct retain *t, const char *sql, int64_t a, int64_t b, int64_t c)
 	if (rc != SQLITE_DONE)
 		return -1;
 	t->changed = sqlite3_changes(t->db);
+	return 0;
+}
+
+/* run3() a DELETE, counting what it removed. */
+static int
+exec3(struct retain *t, const char *sql, int64_t a, int64_t b, int64_t c)
+{
+	if (run3(t, sql, a, b, c) != 0)
+		return -1;
 	t->removed += t->changed;
 	return 0;
 }
@@ -145,8 +160,18 @@ table_bounds(struct retain *t)
 		t->hi = t->cut;
 		return;
 	}
-	if ((size_t)t->table >= NTYPED)
+	if (t->table == PASS_REVS) {
+		one_int(t, "SELECT min(rev) FROM revisions", 0, &t->lo);
+		t->hi = t->cut - 1; /* the cutoff's own time is pruned_us */
 		return;
+	}
+	if (t->table == PASS_KEYS) {
+		one_int(t, "SELECT min(id) FROM temp.gone_keys", 0, &t->lo);
+		one_int(t, "SELECT max(id) FROM temp.gone_keys", 0, &t->hi);
+		return;
+	}
+	if (t->table >= (int)NTYPED)
+		return; /* PASS_END */
 	snprintf(sql, sizeof(sql), "SELECT min(rowid) FROM %s",
 	    typed[t->table].table);
 	one_int(t, sql, 0, &t->lo);
@@ -166,7 +191,7 @@ table_bounds(struct retain *t)
 static int
 prune_events(struct retain *t, int64_t end)
 {
-	sqlite3_stmt *del = NULL, *ins = NULL;
+	sqlite3_stmt *del = NULL, *ins = NULL, *gone = NULL;
 	int64_t val, n = 0, inferred = 0;
 	int rc = -1, s;
 
@@ -181,11 +206,14 @@ prune_events(struct retain *t, int64_t end)
 		"AND rev <= ?3 AND coalesce((SELECT n.rev <= ?3 "
 		"FROM events n WHERE n.key_id = events.key_id "
 		"AND n.rev > events.rev ORDER BY n.rev LIMIT 1), "
-		"type = 1) RETURNING key_id, val_id, origin",
+		"type = 1) RETURNING key_id, val_id, origin, type",
 		-1, &del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(t->db,
 		"INSERT INTO temp.pruned_vals(key_id, val_id) VALUES (?, ?)",
-		-1, &ins, NULL) != SQLITE_OK)
+		-1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(t->db,
+		"INSERT OR IGNORE INTO temp.gone_keys(id) VALUES (?)", -1,
+		&gone, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(del, 1, t->lo);
 	sqlite3_bind_int64(del, 2, end);
@@ -195,6 +223,15 @@ prune_events(struct retain *t, int64_t end)
 		n++;
 		if (sqlite3_column_int64(del, 2) == 2)
 			inferred++;
+		/* A key whose DELETE goes may have no event left. */
+		if (sqlite3_column_int64(del, 3) == 1) {
+			sqlite3_bind_int64(
+			    gone, 1, sqlite3_column_int64(del, 0));
+			s = sqlite3_step(gone);
+			sqlite3_reset(gone);
+			if (s != SQLITE_DONE)
+				goto out;
+		}
 		val = sqlite3_column_int64(del, 1);
 		if (sqlite3_column_type(del, 1) == SQLITE_NULL ||
 		    val <= t->shared)
@@ -219,6 +256,7 @@ prune_events(struct retain *t, int64_t end)
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(gone);
 	return rc;
 }
 
@@ -241,12 +279,45 @@ prune_range(struct retain *t)
 			return -1;
 		return 0;
 	}
+	if (t->table == PASS_REVS) {
+		/*
+		 * A revision before the cutoff stays while an event or a typed
+		 * row that is left begins at it: its time is that row's.
+		 */
+		return exec3(t,
+		    "DELETE FROM revisions WHERE rev >= ?1 AND rev < ?2 AND "
+		    "rev < ?3 AND NOT EXISTS (SELECT 1 FROM events e WHERE "
+		    "e.rev = revisions.rev) AND NOT EXISTS (SELECT 1 FROM "
+		    "temp.keep_revs k WHERE k.rev = revisions.rev)",
+		    t->lo, end, t->cut);
+	}
+	if (t->table == PASS_KEYS) {
+		/*
+		 * Deleted before the cutoff and not put again: no event is
+		 * left, hence no typed row or decode error either.
+		 */
+		if (exec3(t,
+			"DELETE FROM keys WHERE id IN (SELECT g.id FROM "
+			"temp.gone_keys g WHERE g.id >= ?1 AND g.id < ?2) "
+			"AND NOT EXISTS (SELECT 1 FROM events e WHERE "
+			"e.key_id = keys.id)",
+			t->lo, end, 0) != 0)
+			return -1;
+		return count_down(t, "keys", t->changed);
+	}
 	snprintf(sql, sizeof(sql),
 	    "DELETE FROM %s WHERE rowid >= ?1 AND "
 	    "rowid < ?2 AND to_rev IS NOT NULL AND to_rev <= ?3",
 	    typed[t->table].table);
 	if (exec3(t, sql, t->lo, end, t->cut) != 0 ||
 	    count_down(t, typed[t->table].table, t->changed) != 0)
+		return -1;
+	/* The rows left that began before the cutoff keep their revision. */
+	snprintf(sql, sizeof(sql),
+	    "INSERT OR IGNORE INTO temp.keep_revs SELECT from_rev FROM %s "
+	    "WHERE rowid >= ?1 AND rowid < ?2 AND from_rev < ?3",
+	    typed[t->table].table);
+	if (run3(t, sql, t->lo, end, t->cut) != 0)
 		return -1;
 	if (typed[t->table].child == NULL)
 		return 0;
@@ -301,7 +372,7 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	(void)revents;
 	if (!t->active)
 		return;
-	if (t->table >= 0 && (size_t)t->table >= NTYPED) {
+	if (t->table >= PASS_END) {
 		finish_round(t);
 		return;
 	}
@@ -328,6 +399,18 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		return;
 	}
 	t->lo += STEP;
+	/* Revisions are sparse below the cutoff: go to the next one left. */
+	if (t->table < 0 || t->table == PASS_REVS) {
+		int64_t next = t->hi + 1;
+
+		one_int(t,
+		    t->table < 0
+			? "SELECT min(rev) FROM events WHERE rev >= ?1"
+			: "SELECT min(rev) FROM revisions WHERE rev >= ?1",
+		    t->lo, &next);
+		if (next > t->lo)
+			t->lo = next;
+	}
 	ev_timer_set(&t->step, 0., 0.);
 	ev_timer_start(t->loop, &t->step);
 }
@@ -347,6 +430,10 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		return; /* nothing that old */
 	hsdb_meta_get_int(t->db, "pruned_through_rev", &done);
 	if (cut <= done)
+		return;
+	if (sqlite3_exec(t->db,
+		"DELETE FROM temp.keep_revs; DELETE FROM temp.gone_keys", NULL,
+		NULL, NULL) != SQLITE_OK)
 		return;
 	t->active = 1;
 	t->cut = cut;
@@ -373,9 +460,16 @@ retain_start(struct ev_loop *loop, const char *db_path, int64_t keep_us,
 		free(t);
 		return NULL;
 	}
-	/* Values of pruned events, per step; never in the file. */
+	/*
+	 * Values of pruned events, per step; per round, the revisions that
+	 * rows left begin at (as many as the live typed rows: on disk) and
+	 * the keys whose DELETE was pruned.  Never in the file.
+	 */
 	if (sqlite3_exec(t->db,
-		"CREATE TEMP TABLE pruned_vals(key_id INTEGER, val_id INTEGER)",
+		"PRAGMA temp_store=FILE;"
+		"CREATE TEMP TABLE pruned_vals(key_id INTEGER, val_id INTEGER);"
+		"CREATE TEMP TABLE keep_revs(rev INTEGER PRIMARY KEY);"
+		"CREATE TEMP TABLE gone_keys(id INTEGER PRIMARY KEY)",
 		NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", db_path, sqlite3_errmsg(t->db));
 		sqlite3_close(t->db);

@@ -3,11 +3,14 @@
  *
  * What goes: everything that had ended before the cutoff: raw events
  * superseded before it (and deletes older than it), closed typed
- * intervals, their decode errors and child rows, old heartbeats.  What
- * stays: every open interval, the latest event of every live key, keys,
- * values, the revision-to-time map and the gaps.  meta records how far
- * history was pruned (pruned_through_rev, pruned_us, pruned_rows), so
- * `hindsight status` shows it and queries before it say so.
+ * intervals, their decode errors and child rows, old heartbeats, the
+ * revisions before it that no row left begins at, and keys with no event
+ * left.  What stays: every open interval and the time it began, the
+ * latest event of every live key, their values, the gaps, and the churn
+ * counts (one row per hour or minute, kind and namespace or pod).  meta
+ * records how far history was pruned (pruned_through_rev, pruned_us,
+ * pruned_rows), so `hindsight status` shows it and queries before it say
+ * so.
  *
  * Pruning uses its own connection and small transactions (one revision
  * or rowid range each), retried later when the recorder holds the write

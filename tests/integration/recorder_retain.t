@@ -2,7 +2,8 @@
 # --retain: history that ended before the limit is pruned while recording
 # goes on; open intervals, the latest state and every answer after the
 # horizon stay the same; status says what was pruned; a question before
-# the horizon says so (exit 3).
+# the horizon says so (exit 3).  The file stops growing with history: the
+# revisions and the keys nothing refers to any more go too.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
 . "$TOP/tests/lib/recorder.sh"
@@ -20,6 +21,11 @@ old_val=$(q "$db" "SELECT e.val_id FROM events e JOIN keys k ON k.id = e.key_id
 	WHERE k.key = 'cilium/state/ip/v1/default/10.0.0.1'")
 # Old history: 10.0.0.1 changes hands and its first holder's interval closes.
 $KV "$ETCD_URL" many 30 cilium/churn/ >/dev/null
+# Keys deleted before the horizon: one for good, one put again after it.
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.8 "$(ip 10.0.0.8 100 gone)" >/dev/null
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.9 "$(ip 10.0.0.9 100 back)" >/dev/null
+$KV "$ETCD_URL" del cilium/state/ip/v1/default/10.0.0.8 >/dev/null
+$KV "$ETCD_URL" del cilium/state/ip/v1/default/10.0.0.9 >/dev/null
 # The same value again: its first event is pruned, the value it shares
 # with the second must stay.
 $KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.2 "$(ip 10.0.0.2 100 keeps)" >/dev/null
@@ -29,6 +35,13 @@ closed=$(db_superseded "$db")
 [ "$closed" -gt 0 ]
 ok $? "closed history exists before pruning ($closed events)"
 revs_before=$(q "$db" "SELECT count(*) FROM revisions WHERE rev <= $rev")
+# What a user sees of the open interval older than the limit.
+since() {
+	"$H" --db "$db" --format json ip 10.0.0.2 | "$PY" -c '
+import json, sys
+print(" ".join("%s@%s" % (o["from_rev"], o["from_time"]) for o in json.load(sys.stdin)))'
+}
+since_before=$(since)
 
 # Age it past the limit (bounded wait), while recording goes on.
 pruned() {
@@ -37,6 +50,7 @@ pruned() {
 }
 wait_until 20 pruned
 ok $? "a pruning round ran past the change of holder"
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.9 "$(ip 10.0.0.9 100 back)" >/dev/null
 live=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.3 "$(ip 10.0.0.3 300 live-c)")
 wait_until 10 db_reached "$db" "$live"
 ok $? "recording goes on while pruning"
@@ -63,8 +77,32 @@ for o in json.load(sys.stdin):
 }
 is "$(hs_state "$live")" "$($KV "$ETCD_URL" state cilium/ "$live")" \
 	"snapshot at a revision after the horizon equals etcd's range there"
-is "$(q "$db" "SELECT count(*) FROM revisions WHERE rev <= $rev")" "$revs_before" \
-	"the revision-to-time map is kept whole"
+# The revision-to-time map keeps what is left, and only that.
+revs_after=$(q "$db" "SELECT count(*) FROM revisions WHERE rev <= $rev")
+[ "$revs_after" -lt "$revs_before" ]
+ok $? "revisions nothing refers to are pruned ($revs_before -> $revs_after)"
+is "$(q "$db" "SELECT count(*) FROM revisions r WHERE r.rev < $through
+	AND NOT EXISTS (SELECT 1 FROM events e WHERE e.rev = r.rev)
+	AND NOT EXISTS (SELECT 1 FROM ($TYPED_ROWS) t WHERE t.from_rev = r.rev)")" 0 \
+	"no revision before the horizon is left that nothing refers to"
+is "$(q "$db" "SELECT (SELECT count(*) FROM events e WHERE NOT EXISTS
+	(SELECT 1 FROM revisions r WHERE r.rev = e.rev)) + (SELECT count(*)
+	FROM ($TYPED_ROWS) t WHERE NOT EXISTS (SELECT 1 FROM revisions r
+	WHERE r.rev = t.from_rev) OR (t.to_rev IS NOT NULL AND NOT EXISTS
+	(SELECT 1 FROM revisions r WHERE r.rev = t.to_rev)))")" 0 \
+	"every event and interval left keeps its revision's time"
+is "$(since)" "$since_before" \
+	"the open interval older than the limit keeps its start and time"
+case $since_before in *@None*|'') ok 1 "…which is known ($since_before)" ;;
+*) ok 0 "…which is known ($since_before)" ;; esac
+is "$(q "$db" "SELECT group_concat(key) FROM keys WHERE key LIKE '%/10.0.0._'
+	AND key NOT LIKE '%/10.0.0.1' AND key NOT LIKE '%/10.0.0.2'
+	AND key NOT LIKE '%/10.0.0.3'")" cilium/state/ip/v1/default/10.0.0.9 \
+	"a key deleted before the horizon is pruned, one put again after it stays"
+is "$("$H" --db "$db" --format json ip 10.0.0.9 | "$PY" -c '
+import json, sys
+print(" ".join(o["ip"] + "," + o["pod"] for o in json.load(sys.stdin)))')" "10.0.0.9,back" \
+	"…and answers for it after the horizon"
 rec_stop
 ok $? "SIGTERM: exit 0"
 # Stopped: the horizon no longer moves while it is compared.
