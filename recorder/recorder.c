@@ -107,6 +107,8 @@ struct recorder {
 	double last_commit; /* ev_now() after the last commit */
 	struct ev_timer tick_timer;
 	struct ev_timer quiet_timer;
+	int quiet_probe; /* --once: asking etcd for keys still to come */
+	int quiet_waits; /* silences since the last message with keys pending */
 	struct ev_timer sync_timer;
 	int sync_due; /* the sync timer fired inside a transaction */
 };
@@ -817,8 +819,10 @@ process_line(
 	char err[256];
 	int rc = 0;
 
-	if (r->cfg.once && r->created_rev >= 0)
+	if (r->cfg.once && r->created_rev >= 0) {
 		ev_timer_again(r->loop, &r->quiet_timer);
+		r->quiet_waits = 0;
+	}
 	if (wire_parse_watch(line, len, &m, err, sizeof(err)) != 0) {
 		snprintf(r->stream_error, sizeof(r->stream_error),
 		    "malformed message (%s)", err);
@@ -1204,6 +1208,55 @@ sync_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		recorder_stop(r, r->status);
 }
 
+/* --once waits this long (s) for etcd while keys are seen pending. */
+#define ONCE_WAIT_MAX 120.0
+
+static void
+quiet_done(void *arg, int result, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct recorder *r = arg;
+	struct wire_range rg;
+	char err[256];
+	size_t n = 0;
+
+	(void)errmsg;
+	r->quiet_probe = 0;
+	/* Done, stopping, or the watch ended: its own paths handle that. */
+	if (r->state == ST_STOPPING || r->stream == NULL ||
+	    r->wm_rev >= r->created_rev)
+		return;
+	if (result == ETCD_OK && status == 200 &&
+	    wire_parse_range(body, len, &rg, err, sizeof(err)) == 0) {
+		n = rg.nkvs;
+		wire_range_release(&rg);
+	}
+	if (n == 0) {
+		/* Nothing put is pending (or etcd cannot tell): the end. */
+		once_done(r, "no further events");
+		return;
+	}
+	r->quiet_waits++;
+	log_debug("keys under %s were put after revision %lld: waiting for "
+		  "etcd to deliver them",
+	    r->cfg.prefix, (long long)r->wm_rev);
+	ev_timer_again(r->loop, &r->quiet_timer);
+}
+
+static void
+quiet_probe(struct recorder *r)
+{
+	char *body =
+	    wire_since_request(r->cfg.prefix, r->created_rev, r->wm_rev + 1);
+
+	if (body != NULL &&
+	    etcd_post(r->etcd, "/v3/kv/range", body, quiet_done, r) == 0)
+		r->quiet_probe = 1;
+	else
+		once_done(r, "no further events");
+	free(body);
+}
+
 static void
 quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
@@ -1225,6 +1278,24 @@ quiet_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		ev_timer_again(r->loop, &r->quiet_timer);
 		return;
 	}
+	/*
+	 * One watch that is behind is silent between etcd's sync rounds
+	 * too: ask etcd whether keys were put under the prefix after the
+	 * watermark, up to its revision at start.  (Deletes do not show: a
+	 * backlog ending in deletes still ends on the quiet limit.  etcd
+	 * reads the whole prefix to answer: once per silence.)
+	 */
+	if (r->stream != NULL && r->created_rev > r->wm_rev &&
+	    r->quiet_waits * r->cfg.once_quiet < ONCE_WAIT_MAX) {
+		if (!r->quiet_probe)
+			quiet_probe(r);
+		return;
+	}
+	if (r->quiet_waits > 0)
+		log_warn("etcd delivered nothing for %.0f s though keys under "
+			 "%s changed after revision %lld",
+		    r->quiet_waits * r->cfg.once_quiet, r->cfg.prefix,
+		    (long long)r->wm_rev);
 	once_done(r, "no further events");
 }
 

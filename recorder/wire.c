@@ -608,6 +608,29 @@ wire_range_request(const char *prefix, const char *start_after,
 }
 
 char *
+wire_since_request(const char *prefix, int64_t rev, int64_t min_mod_rev)
+{
+	size_t n = strlen(prefix);
+	cJSON *root;
+	char *end;
+
+	if ((end = malloc(n + 1)) == NULL)
+		return NULL;
+	if ((root = cJSON_CreateObject()) == NULL) {
+		free(end);
+		return NULL;
+	}
+	add_b64(root, "key", prefix, n);
+	add_b64(root, "range_end", end, wire_prefix_end(prefix, n, end));
+	add_i64(root, "revision", rev);
+	add_i64(root, "min_mod_revision", min_mod_rev);
+	add_i64(root, "limit", 1);
+	cJSON_AddTrueToObject(root, "keys_only");
+	free(end);
+	return finish(root);
+}
+
+char *
 wire_watch_request(const char *prefix, int64_t start_rev)
 {
 	size_t n = strlen(prefix);

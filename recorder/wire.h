@@ -116,6 +116,13 @@ int wire_parse_header(const char *body, size_t n, struct wire_header *out,
 char *wire_range_request(const char *prefix, const char *start_after,
     size_t start_after_len, int64_t rev, int64_t limit);
 /*
+ * since: one key (keys_only) starting with prefix that was, at revision
+ * rev, last put at min_mod_rev or later; none in the reply's kvs if no
+ * such key.  (etcd filters by mod revision after counting: "count" is
+ * every key of the prefix, and it reads the whole prefix to answer.)
+ */
+char *wire_since_request(const char *prefix, int64_t rev, int64_t min_mod_rev);
+/*
  * watch: the keys starting with prefix from start_rev on, with prev_kv,
  * progress notifications, and fragment, so that etcd splits a response
  * bigger than its --max-request-bytes + 512 KiB (a backlog of big txns:

@@ -65,6 +65,29 @@ backlog q
 ok $? "--once with a 50 ms quiet limit during catch-up exits 0"
 check "quiet limit shorter than a sync round"
 
+# Nor on one watch: between etcd's sync rounds (1000 revisions each) the
+# stream is silent; keys under the prefix changed after the watermark show
+# there is more to come.
+backlog o
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
+	--catchup-streams 1 --once-quiet 0.05 2>"$TMP/cuo.log"
+ok $? "--once on one watch with a 50 ms quiet limit exits 0"
+check "one watch, quiet limit shorter than a sync round"
+
+# The newest revisions outside the prefix (and a delete before them): the
+# watch has nothing to deliver up to etcd's revision, nothing put is
+# pending, so --once ends on the quiet limit, not after waiting for etcd.
+$KV "$ETCD_URL" put cilium/gone 1 >/dev/null
+last=$($KV "$ETCD_URL" del cilium/gone)
+$KV "$ETCD_URL" many 20 other/ >/dev/null
+t0=$(date +%s)
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
+	--catchup-streams 1 2>"$TMP/cup.log"
+ok $? "--once when the newest revisions are outside the prefix: exit 0"
+[ $(($(date +%s) - t0)) -lt 30 ]
+ok $? "…ending on the quiet limit, not on the wait for a slow etcd"
+is "$(db_recorded "$db")" "$last" "…with the watermark at the last revision under the prefix"
+
 # A backlog below --catchup-min uses one watch.
 $KV "$ETCD_URL" many 20 cilium/small/ >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
