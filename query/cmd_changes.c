@@ -206,7 +206,8 @@ cmd_changes(struct hq *q, int argc, char **argv)
 			goto done;
 	} else
 		ts_beginning(&p1);
-	if ((rc = ts_point(q, &s2, &p2)) != 0)
+	if ((rc = ts_point(q, &s2, &p2)) != 0 ||
+	    (rc = ts_window_gaps(q, &p1, &p2)) != 0)
 		goto done;
 	f = filter_sql(kind, upper, 3);
 	sql = sqlite3_mprintf("%s WHERE e.rev > ?1 AND e.rev <= ?2%s"

@@ -539,7 +539,8 @@ cmd_churn(struct hq *q, int argc, char **argv)
 			return hq_close(q, rc);
 	} else
 		ts_beginning(&p1);
-	if ((rc = ts_point(q, &s2, &p2)) != 0)
+	if ((rc = ts_point(q, &s2, &p2)) != 0 ||
+	    (rc = ts_window_gaps(q, &p1, &p2)) != 0)
 		return hq_close(q, rc);
 	sql = sqlite3_mprintf(
 	    ev_cte, by_ns ? ns_select : no_ns, by_ns ? ns_join : "");

@@ -77,7 +77,8 @@ cmd_pod(struct hq *q, int argc, char **argv)
 			goto done;
 	} else
 		ts_beginning(&p1);
-	if ((rc = ts_point(q, &s2, &p2)) != 0)
+	if ((rc = ts_point(q, &s2, &p2)) != 0 ||
+	    (rc = ts_window_gaps(q, &p1, &p2)) != 0)
 		goto done;
 	st = hq_prepare(q,
 	    "SELECT c.namespace, c.pod, c.ip, c.cluster, c.identity,"

@@ -245,6 +245,7 @@ ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
 	out->text = s;
 	if (strcmp(s, "now") == 0) {
 		out->us = now_us;
+		out->is_now = 1;
 		return 0;
 	}
 	if (strncmp(s, "rev:", 4) == 0) {
@@ -501,6 +502,9 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 int
 ts_resolve(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 {
+	if (spec->is_now && q->have_first && q->have_recorded &&
+	    spec->us - q->recorded_us <= TS_FRESH_US)
+		return ts_latest(q, pt);
 	return spec->is_rev ? resolve_rev(q, spec, pt)
 			    : resolve_time(q, spec, pt);
 }
@@ -588,6 +592,44 @@ ts_cells_window(
 {
 	ts_cells_at(q, from);
 	ts_cells_at(q, to);
+}
+
+int
+ts_window_gaps(
+    struct hq *q, const struct ts_point *p1, const struct ts_point *p2)
+{
+	sqlite3_stmt *st;
+	char a[40], b[40], more[48] = "";
+	int rc;
+
+	/* A gap around an end was warned about when that end resolved. */
+	if ((st = hq_prepare(q,
+		 "SELECT from_rev, to_rev, from_us, to_us, reason, (SELECT "
+		 "count(*) FROM gaps WHERE from_rev >= ?1 AND "
+		 "to_rev <= ?2) FROM gaps WHERE from_rev >= ?1 AND "
+		 "to_rev <= ?2 ORDER BY from_rev LIMIT 1")) == NULL)
+		return HQ_NODB;
+	sqlite3_bind_int64(st, 1, p1->rev);
+	sqlite3_bind_int64(st, 2, p2->rev);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 5) > 1)
+			snprintf(more, sizeof(more), "; %lld gaps in all",
+			    sqlite3_column_int64(st, 5));
+		hq_warn(q,
+		    "the window holds a gap in the recording (%s to %s, "
+		    "revisions %lld to %lld, %s%s): what changed in it was "
+		    "inferred, not seen",
+		    sqlite3_column_type(st, 2) == SQLITE_NULL
+			? "unknown"
+			: fmt_us(sqlite3_column_int64(st, 2), a, sizeof(a)),
+		    fmt_us(sqlite3_column_int64(st, 3), b, sizeof(b)),
+		    sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+		    sqlite3_column_text(st, 4), more);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	    ? 0
+	    : hq_dberr(q, "reading gaps");
 }
 
 void

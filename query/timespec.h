@@ -11,6 +11,9 @@
  * When T lies before the first snapshot, after the watermark, inside a
  * gap, or inside a span replayed after downtime (t_lo_us < T < t_hi_us),
  * the answer is still given, and a warning on stderr makes the run exit 3.
+ * "now" is the latest recorded state, answered as of the watermark, while
+ * the watermark is fresh (TS_FRESH_US: a healthy recorder moves it every
+ * second); a stale one is warned about as any T after it.
  */
 #ifndef HQ_TIMESPEC_H
 #define HQ_TIMESPEC_H
@@ -20,8 +23,12 @@
 
 #include "hq.h"
 
+/* How old the watermark may be for "now" (as /healthz allows). */
+#define TS_FRESH_US 10000000
+
 struct ts_spec {
 	int is_rev; /* "rev:N" */
+	int is_now; /* "now" */
 	int64_t us; /* !is_rev: the UTC instant */
 	int64_t etcd_rev; /* is_rev: N as given */
 	const char *text; /* as given, for messages */
@@ -64,6 +71,14 @@ int ts_arg(struct hq *q, const char *opt, const char *s, struct ts_spec *spec);
 
 /* Resolve a ts_arg result.  Returns 0 or HQ_NODB. */
 int ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt);
+
+/*
+ * A window (p1, p2] that holds a recorded gap is incomplete: what changed
+ * in the gap was inferred from a re-list, not seen.  Warns (exit 3) once,
+ * naming the first such gap.  Returns 0 or HQ_NODB.
+ */
+int ts_window_gaps(
+    struct hq *q, const struct ts_point *p1, const struct ts_point *p2);
 
 /*
  * Echoing the resolution, as every answer must: a note above a table,

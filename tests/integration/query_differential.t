@@ -44,6 +44,15 @@ is "$fails" "" "$runs CLI runs during recording all answered"
 head=$(etcd_rev)
 wait_until 30 db_reached "$db" "$head"
 ok $? "the recorder reached etcd's revision $head"
+# A live, caught-up recorder keeps the watermark fresh: "now" is the
+# latest recorded state, with no warning (a stale watermark still warns:
+# query_cli.t).
+"$BIN/hindsight" --db "$db" --format json ip 10.0.0.0/8 --at now >"$TMP/now.json" 2>"$TMP/now.err"
+is "$?:$(cat "$TMP/now.err")" "0:" "ip --at now against a live recorder: exit 0, no warning"
+is "$(jq '[.[].at_rev] | unique | .[0]' "$TMP/now.json")" "$(db_recorded "$db")" \
+	"…answered as of the watermark's revision"
+"$BIN/hindsight" --db "$db" churn --from rev:1 --to now >"$TMP/churn.txt" 2>"$TMP/now.err"
+is "$?:$(cat "$TMP/now.err")" "0:" "churn from the first snapshot to now: exit 0, no warning"
 rec_stop
 first=$(q "$db" "SELECT value FROM meta WHERE name = 'first_rev'")
 
