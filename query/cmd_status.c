@@ -220,13 +220,54 @@ blank(const char *s)
 	return 1;
 }
 
+static int
+name_taken(const char *const *cols, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (cols[i] != NULL && strcmp(cols[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A join's columns often share names (from_rev, labels): a JSON object
+ * would keep only the last of each.  The second becomes name_2, and so
+ * on (in csv and table too, so every format has the same columns).  New
+ * names go to own[i] (sqlite3_free).  -1 when out of memory.
+ */
+static int
+unique_names(const char **cols, char **own, int n)
+{
+	const char *name;
+	int i, k;
+
+	for (i = 1; i < n; i++) {
+		if (!name_taken(cols, i, cols[i]))
+			continue;
+		name = cols[i];
+		for (k = 2;; k++) {
+			own[i] = sqlite3_mprintf("%s_%d", name, k);
+			if (own[i] == NULL)
+				return -1;
+			if (!name_taken(cols, n, own[i]))
+				break;
+			sqlite3_free(own[i]);
+			own[i] = NULL;
+		}
+		cols[i] = own[i];
+	}
+	return 0;
+}
+
 int
 cmd_sql(struct hq *q, int argc, char **argv)
 {
 	const char *pos[1], *tail, **cols = NULL;
 	sqlite3_stmt *st = NULL;
-	char *b64;
-	int npos, rc, n, i;
+	char *b64, **own = NULL;
+	int npos, rc, n = 0, i;
 
 	if ((rc = hq_args(q, argc, argv, NULL, pos, 1, 1, &npos, sql_help)) !=
 	    0)
@@ -247,9 +288,17 @@ cmd_sql(struct hq *q, int argc, char **argv)
 		rc = hq_usage(q, "empty statement");
 		goto done;
 	}
+	/* What follows may be comments: they prepare to no statement. */
 	if (tail != NULL && !blank(tail)) {
-		rc = hq_usage(q, "one statement at a time");
-		goto done;
+		sqlite3_stmt *more = NULL;
+
+		if (sqlite3_prepare_v2(q->db, tail, -1, &more, NULL) !=
+			SQLITE_OK ||
+		    more != NULL) {
+			sqlite3_finalize(more);
+			rc = hq_usage(q, "one statement at a time");
+			goto done;
+		}
 	}
 	if (!sqlite3_stmt_readonly(st)) {
 		rc = hq_usage(q,
@@ -258,12 +307,17 @@ cmd_sql(struct hq *q, int argc, char **argv)
 		goto done;
 	}
 	n = sqlite3_column_count(st);
-	if ((cols = calloc((size_t)n + 1, sizeof(*cols))) == NULL) {
+	if ((cols = calloc((size_t)n + 1, sizeof(*cols))) == NULL ||
+	    (own = calloc((size_t)n + 1, sizeof(*own))) == NULL) {
 		rc = hq_usage(q, "out of memory");
 		goto done;
 	}
 	for (i = 0; i < n; i++)
 		cols[i] = sqlite3_column_name(st, i);
+	if (unique_names(cols, own, n) != 0) {
+		rc = hq_usage(q, "out of memory");
+		goto done;
+	}
 	out_columns(q->out, cols);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		out_row(q->out);
@@ -304,6 +358,9 @@ cmd_sql(struct hq *q, int argc, char **argv)
 	else
 		rc = hq_usage(q, "%s", sqlite3_errmsg(q->db));
 done:
+	for (i = 0; own != NULL && i < n; i++)
+		sqlite3_free(own[i]);
+	free(own);
 	free(cols);
 	sqlite3_finalize(st);
 	return hq_close(q, rc);

@@ -155,6 +155,18 @@ hq_args(struct hq *q, int argc, char **argv, const struct hq_opt *opts,
 			continue;
 		}
 		eq = strchr(arg + 2, '=');
+		/*
+		 * No option name holds white space: "-- who held ...\nSELECT"
+		 * is SQL that begins with a comment.
+		 */
+		if (strcspn(arg + 2, " \t\r\n") <
+		    (eq ? (size_t)(eq - arg - 2) : strlen(arg + 2))) {
+			if (n >= maxpos)
+				return hq_usage(
+				    q, "unexpected argument '%s'", arg);
+			pos[n++] = arg;
+			continue;
+		}
 		snprintf(name, sizeof(name), "%.*s",
 		    (int)(eq ? (size_t)(eq - arg - 2) : strlen(arg + 2)),
 		    arg + 2);
@@ -580,7 +592,7 @@ int
 hq_open_attached(struct hq *q)
 {
 	sqlite3_stmt *st;
-	char *uri, *sql, *names[128];
+	char *uri, *sql, *names[128], err[256];
 	int i, rc, nnames = 0;
 
 	if ((rc = hq_name_dbs(q)) != 0)
@@ -591,6 +603,8 @@ hq_open_attached(struct hq *q)
 		return hq_dberr(q, "opening");
 	sqlite3_extended_result_codes(q->db, 1);
 	sqlite3_busy_timeout(q->db, 5000);
+	if (hsdb_functions(q->db, q->dbpath, err, sizeof(err)) != 0)
+		return hq_dberr(q, "opening");
 	for (i = 0; i < q->ndb; i++) {
 		q->dbpath = q->dbs[i].path;
 		if ((uri = file_uri(q->dbs[i].path)) == NULL)

@@ -33,6 +33,18 @@ digits(const char *s, int n, int *v)
 	return 0;
 }
 
+/* Days in month mo (1-12) of year y, Gregorian. */
+static int
+days_in(int y, int mo)
+{
+	static const int days[] = {
+	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return 29;
+	return days[mo - 1];
+}
+
 /*
  * "YYYY-MM-DD[( |T)HH:MM[:SS[.frac]]]" without a zone.  Fills tm (fields
  * only) and the fraction in microseconds.
@@ -70,8 +82,8 @@ parse_local(const char *s, struct tm *tm, int64_t *frac)
 		if (*s != '\0')
 			return -1;
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
 		return -1;
 	memset(tm, 0, sizeof(*tm));
 	tm->tm_year = y - 1900;
@@ -111,18 +123,28 @@ parse_offset(const char *tz, long *off)
 	return 0;
 }
 
-/* Whether tz names a zone this machine knows (glibc silently uses UTC). */
+/*
+ * Whether tz names a zone this machine knows (glibc silently uses UTC):
+ * a file of the zone database, which begins with "TZif" (not a
+ * directory such as "Europe", nor zone.tab).
+ */
 static int
 zone_exists(const char *tz)
 {
 	const char *dir = getenv("TZDIR");
-	char path[1024];
+	char path[1024], magic[4];
+	FILE *f;
+	int ok;
 
 	if (tz[0] == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s",
 	    dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo", tz);
-	return access(path, R_OK) == 0;
+	if ((f = fopen(path, "rb")) == NULL)
+		return 0;
+	ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return ok;
 }
 
 int
@@ -602,6 +624,11 @@ ts_window_gaps(
 	char a[40], b[40], more[48] = "";
 	int rc;
 
+	/* Revisions are the truth; times only order the same revision. */
+	if (p1->rev > p2->rev ||
+	    (p1->rev == p2->rev && p1->us_known && p2->us_known &&
+		p1->us > p2->us))
+		return hq_usage(q, "the window ends before it begins");
 	/* A gap around an end was warned about when that end resolved. */
 	if ((st = hq_prepare(q,
 		 "SELECT from_rev, to_rev, from_us, to_us, reason, (SELECT "

@@ -73,9 +73,10 @@ int ts_arg(struct hq *q, const char *opt, const char *s, struct ts_spec *spec);
 int ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt);
 
 /*
- * A window (p1, p2] that holds a recorded gap is incomplete: what changed
- * in the gap was inferred from a re-list, not seen.  Warns (exit 3) once,
- * naming the first such gap.  Returns 0 or HQ_NODB.
+ * Check a window (p1, p2]: HQ_USAGE if it ends before it begins.  One
+ * that holds a recorded gap is incomplete: what changed in the gap was
+ * inferred from a re-list, not seen; warns (exit 3) once, naming the
+ * first such gap.  Returns 0, HQ_USAGE or HQ_NODB.
  */
 int ts_window_gaps(
     struct hq *q, const struct ts_point *p1, const struct ts_point *p2);

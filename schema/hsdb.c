@@ -117,8 +117,8 @@ sql_owner(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_text(ctx, r, -1, free);
 }
 
-static int
-functions(sqlite3 *db, const char *path, char *err, size_t errlen)
+int
+hsdb_functions(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	static int is_pod[2] = {0, 1};
 	const int fl = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
@@ -244,7 +244,7 @@ hsdb_open_rw(const char *path, char *err, size_t errlen)
 	/* The recorder must not stall its loop behind a reader for long. */
 	sqlite3_busy_timeout(db, 200);
 	if (check_identity(db, path, &version, err, errlen) != 0 ||
-	    functions(db, path, err, errlen) != 0)
+	    hsdb_functions(db, path, err, errlen) != 0)
 		goto err0;
 	/* SQLite silently falls back to read-only; a recorder cannot. */
 	if (sqlite3_db_readonly(db, "main") == 1) {
@@ -310,7 +310,7 @@ hsdb_open_ro(const char *path, char *err, size_t errlen)
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 5000);
 	if (check_identity(db, path, &version, err, errlen) != 0 ||
-	    functions(db, path, err, errlen) != 0)
+	    hsdb_functions(db, path, err, errlen) != 0)
 		goto err0;
 	if (version == 0) {
 		snprintf(err, errlen,

@@ -53,6 +53,13 @@ sqlite3 *hsdb_open_rw(const char *path, char *err, size_t errlen);
 sqlite3 *hsdb_open_ro(const char *path, char *err, size_t errlen);
 
 /*
+ * Register hs_namespace() and hs_pod() on db (both opens do; a
+ * connection that ATTACHes dbs needs them too).  -1 with "path: reason"
+ * in err on failure.
+ */
+int hsdb_functions(sqlite3 *db, const char *path, char *err, size_t errlen);
+
+/*
  * meta table helpers.  hsdb_meta_get_* return 0 and the value, or -1 when
  * the name is absent.  hsdb_meta_set writes (INSERT OR REPLACE); call it
  * inside the caller's transaction.

@@ -116,6 +116,11 @@ got=$("$H" --db c1="$A" --db c2="$B" --format json sql \
 	"SELECT etcd_cluster, ip, pod, from_rev FROM ip_history WHERE ip = '$ip1' ORDER BY etcd_cluster, from_rev" | jq -c 'map([.etcd_cluster, .pod, .from_rev])')
 want=$("$H" --db c1="$A" --db c2="$B" --format json ip "$ip1" | jq -c 'map([.etcd_cluster, .pod, .from_rev])')
 is "$got" "$want" "sql over ip_history agrees with ip across both dbs"
+# The SQL functions of one db (README) work over several too.
+got=$("$H" --db c1="$A" --db c2="$B" --format csv sql "SELECT
+	hs_namespace('ipcache', 'cilium/state/ip/v1/default/10.9.0.1', '{\"K8sNamespace\":\"ns1\"}') AS ns,
+	hs_pod('ipcache', 'cilium/state/ip/v1/default/10.9.0.1', '{\"K8sNamespace\":\"ns1\",\"K8sPodName\":\"p1\"}') AS pod" | sed 1d)
+is "$got" "ns1,ns1/p1" "sql over several dbs has hs_namespace() and hs_pod()"
 "$H" --db "$A" --db "$B" --format csv sql "SELECT DISTINCT etcd_cluster FROM meta ORDER BY rowid" >"$TMP/n.csv"
 is "$(sed 1d "$TMP/n.csv" | sort | tr '\n' ' ')" "$(printf '%s\n%s\n' "$id1" "$id2" | sort | tr '\n' ' ')" \
 	"sql: without names, the schemas are the etcd cluster IDs"

@@ -142,7 +142,7 @@ cov 3 "inside a gap" "a window ending in a gap" changes --from rev:10 --to '2026
 for c in "changes --from rev:10 --to rev:31" "churn --from rev:10 --to rev:31" \
 	"ip 10.6.6.50" "ip 10.6.0.0/16 --from rev:12 --to rev:31" "pod default/web-1"; do
 	eval "set -- $c"
-	cov 3 "the window holds a gap in the recording (.*revisions 22 to 30, compacted)" \
+	cov 3 "the window holds a gap in the recording (.*revisions 22 to 30, history compacted: .*)" \
 		"$c: a window holding a gap" "$@"
 done
 cov 0 "" "a window before the gap" changes --from rev:10 --to rev:21
@@ -189,7 +189,7 @@ ok $? "churn table: top churning pods"
 is "$(hs --format json churn --from rev:10 --to rev:31 --by-namespace | jq -r '[.[] | select(.namespace == "istio-system") | .kind] | join(" ")')" \
 	"identity identity_user ipcache" "churn --by-namespace"
 is "$(hs --format json status | jq -c '.[0] | [.first_rev, .first_time, .recorded_rev, .recorded_time, .events, .etcd_cluster_id, (.gaps | length), .gaps[0].reason]')" \
-	"[10,\"2026-11-20T14:00:00Z\",31,\"2026-11-20T14:50:00Z\",$(q "$db" "SELECT count(*) FROM events"),\"1111\",1,\"compacted\"]" \
+	"[10,\"2026-11-20T14:00:00Z\",31,\"2026-11-20T14:50:00Z\",$(q "$db" "SELECT count(*) FROM events"),\"1111\",1,\"history compacted: revision 23 is gone, etcd keeps from 30\"]" \
 	"status: coverage, watermark, events, gaps, cluster"
 is "$(hs --format json key cilium/blob | jq -r '.[0].value_base64')" "AP8Q7/7+gA==" \
 	"a value that is not UTF-8 comes as value_base64"
@@ -234,6 +234,11 @@ usage "malformed IPv6" --db "$db" ip fd00:::1
 usage "not an address" --db "$db" ip pod-a
 usage "malformed time" --db "$db" ip 10.6.6.43 --at 'last tuesday'
 usage "impossible date" --db "$db" ip 10.6.6.43 --at '2026-13-40 25:00'
+usage "a day February 2026 does not have" --db "$db" ip 10.6.6.43 --at '2026-02-29 10:00'
+usage "a day April does not have" --db "$db" ip 10.6.6.43 --at '2026-04-31 10:00'
+usage "a window ending before it begins" --db "$db" changes --from rev:20 --to rev:12
+usage "a window ending before it begins, in time" --db "$db" churn \
+	--from '2026-11-20T14:40:00Z' --to '2026-11-20T14:01:00Z'
 usage "malformed rev" --db "$db" snapshot --at rev:x
 usage "malformed relative" --db "$db" snapshot --at -5y
 usage "--at with --from" --db "$db" ip 10.6.6.43 --at rev:3 --from rev:2
@@ -248,6 +253,8 @@ usage "missing argument" --db "$db" ip
 usage "extra argument" --db "$db" identity 1 2
 usage "bad --format" --db "$db" --format yaml status
 usage "bad --tz" --db "$db" --tz Nowhere/City status
+usage "--tz naming a directory of zones" --db "$db" --tz Europe status
+usage "--tz naming a file that is no zone" --db "$db" --tz zone.tab status
 usage "bad --by" --db "$db" churn --by week
 usage "bad --last" --db "$db" churn --last soon
 usage "no command"
@@ -285,6 +292,18 @@ done
 ok $? "ATTACH did not create a file"
 is "$(hs --format csv sql 'SELECT count(*) AS n FROM keys')" "n
 12" "sql answers a SELECT"
+# README's examples begin with a comment; a trailing one is no statement.
+is "$(hs --format csv sql '-- the keys
+SELECT count(*) AS n FROM keys; -- all of them
+/* done */')" "n
+12" "sql takes SQL that begins and ends with comments"
+hs sql 'SELECT 1; -- then
+SELECT 2' >/dev/null 2>"$TMP/err"
+is "$?:$(cat "$TMP/err")" "1:hindsight: sql: one statement at a time" \
+	"…but not a second statement after a comment"
+is "$(hs --format json sql 'SELECT 1 AS from_rev, 2 AS from_rev, 3 AS from_rev_2' | jq -c .)" \
+	'[{"from_rev":1,"from_rev_3":2,"from_rev_2":3}]' \
+	"sql: columns sharing a name keep apart in json (name_2, ...)"
 hs sql 'SELEKT 1' >/dev/null 2>"$TMP/err"
 is "$?:$(cat "$TMP/err")" '1:hindsight: sql: near "SELEKT": syntax error' \
 	"a SQL error is a usage error"

@@ -132,7 +132,8 @@ INSERT INTO events VALUES
 	(31, 0, 0, 7, 16, 8738, 2, 8, 0, NULL);
 UPDATE events SET to_rev = (SELECT min(n.rev) FROM events n
 	WHERE n.key_id = events.key_id AND n.rev > events.rev);
-INSERT INTO gaps VALUES (1, 22, 30, $(t 1800), $(t 2400), 'compacted');
+INSERT INTO gaps VALUES (1, 22, 30, $(t 1800), $(t 2400),
+	'history compacted: revision 23 is gone, etcd keeps from 30');
 INSERT INTO labelsets VALUES (1, $(sq "$L1")), (2, $(sq "$L2")), (3, $(sq "$L3"));
 INSERT INTO labels VALUES
 	(1, 0, 'k8s', 'app', 'istio-ingressgateway'), (1, 1, 'k8s', 'chart', 'gateways'),
