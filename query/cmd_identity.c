@@ -58,7 +58,9 @@ static const char gen_cols_sql[] =
     "SELECT i.identity, i.cluster, i.create_rev, i.labelset_id,"
     " i.from_rev, i.to_rev,"
     " CASE WHEN rf.t_lo_us IS NULL THEN NULL ELSE rf.t_hi_us END,"
-    " rt.t_hi_us"
+    " rt.t_hi_us,"
+    " CASE WHEN rf.t_lo_us < rf.t_hi_us THEN rf.t_lo_us END,"
+    " CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
     " FROM identities i"
     " LEFT JOIN revisions rf ON rf.rev = i.from_rev"
     " LEFT JOIN revisions rt ON rt.rev = i.to_rev";
@@ -122,8 +124,8 @@ cmd_identity(struct hq *q, int argc, char **argv)
 	const struct hq_opt opts[] = {
 	    {"at", 1, &at, NULL}, {NULL, 0, NULL, NULL}};
 	const char *cols[] = {"identity", "cluster", "generation", "labels",
-	    "nodes", "from_rev", "to_rev", "from_time", "to_time", TS_AT_COLS,
-	    NULL};
+	    "nodes", "from_rev", "to_rev", "from_time", "to_time",
+	    "from_time_lo", "to_time_lo", TS_AT_COLS, NULL};
 	struct ts_spec spec;
 	struct ts_point pt;
 	sqlite3_stmt *st, *us;
@@ -167,6 +169,8 @@ cmd_identity(struct hq *q, int argc, char **argv)
 		hq_int_col(q, st, 5);
 		hq_time_col(q, st, 6);
 		hq_time_col(q, st, 7);
+		hq_time_col(q, st, 8);
+		hq_time_col(q, st, 9);
 		ts_cells_at(q, &pt);
 	}
 	sqlite3_finalize(st);
@@ -227,7 +231,7 @@ cmd_labels(struct hq *q, int argc, char **argv)
 	    {"at", 1, &at, NULL}, {NULL, 0, NULL, NULL}};
 	const char *cols[] = {"identity", "cluster", "generation", "labels",
 	    "ips", "nodes", "from_rev", "to_rev", "from_time", "to_time",
-	    TS_AT_COLS, NULL};
+	    "from_time_lo", "to_time_lo", TS_AT_COLS, NULL};
 	struct term terms[MAX_TERMS];
 	struct ts_spec spec;
 	struct ts_point pt;
@@ -323,6 +327,8 @@ cmd_labels(struct hq *q, int argc, char **argv)
 		hq_int_col(q, st, 5);
 		hq_time_col(q, st, 6);
 		hq_time_col(q, st, 7);
+		hq_time_col(q, st, 8);
+		hq_time_col(q, st, 9);
 		ts_cells_at(q, &pt);
 	}
 	rc = rc == SQLITE_DONE ? 0 : hq_dberr(q, "reading identities");

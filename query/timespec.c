@@ -317,9 +317,15 @@ ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
 const char *
 ts_describe(const struct ts_point *pt, char *buf, size_t size)
 {
-	char t[40];
+	char t[40], lo[40];
 
-	if (pt->us_known)
+	if (pt->us_known && pt->us_lo > 0 && pt->us_lo < pt->us)
+		snprintf(buf, size,
+		    "%s (rev %" PRId64 ", committed at an unknown moment after "
+		    "%s)",
+		    hs_rfc3339_format(pt->us, t, sizeof(t)), pt->rev,
+		    hs_rfc3339_format(pt->us_lo, lo, sizeof(lo)));
+	else if (pt->us_known)
 		snprintf(buf, size, "%s (rev %" PRId64 ")",
 		    hs_rfc3339_format(pt->us, t, sizeof(t)), pt->rev);
 	else
@@ -447,6 +453,7 @@ resolve_time(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 		pt->rev = q->recorded_rev;
 	pt->us = spec->us;
 	pt->us_known = 1;
+	pt->us_lo = 0;
 
 	if (!q->have_first) {
 		hq_warn(
@@ -487,6 +494,7 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 	pt->rev = spec->etcd_rev + q->rev_offset;
 	pt->us = 0;
 	pt->us_known = 0;
+	pt->us_lo = 0;
 	if (q->have_recorded && pt->rev > q->recorded_rev) {
 		hq_warn(q,
 		    "%s is after the watermark (everything is recorded "
@@ -514,6 +522,7 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 		pt->us = sqlite3_column_int64(st, 1);
 		pt->us_known = sqlite3_column_type(st, 0) != SQLITE_NULL ||
 		    (q->have_first && pt->rev >= q->first_rev);
+		pt->us_lo = sqlite3_column_int64(st, 0); /* NULL: 0 */
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE
@@ -540,6 +549,7 @@ ts_latest(struct hq *q, struct ts_point *pt)
 	pt->rev = q->recorded_rev;
 	pt->us = q->recorded_us;
 	pt->us_known = q->have_recorded;
+	pt->us_lo = 0;
 	if (q->have_recorded)
 		return 0;
 	if ((st = hq_prepare(q, "SELECT max(rev) FROM revisions")) == NULL)
@@ -665,4 +675,5 @@ ts_beginning(struct ts_point *pt)
 	pt->rev = 0;
 	pt->us = 0;
 	pt->us_known = 0;
+	pt->us_lo = 0;
 }

@@ -39,6 +39,7 @@ struct ts_point {
 	int64_t rev; /* 0 when nothing had been observed yet */
 	int64_t us; /* the instant echoed to the user */
 	int us_known; /* 0 when the instant is unknown */
+	int64_t us_lo; /* < us: rev was replayed, committed in (us_lo, us] */
 };
 
 /*

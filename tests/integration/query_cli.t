@@ -152,6 +152,22 @@ is "$(hs --format json ip 10.6.6.50 --at '2026-11-20T14:35:00Z' 2>/dev/null | jq
 is "$(hs --format json ip 10.6.6.50 --at '2026-11-20T14:15:00Z' 2>/dev/null | jq '.[0].at_rev')" 19 \
 	"inside a replayed span: the last revision observed before it"
 
+# Honest bounds: an interval begun in the replayed span says when it may
+# have begun; one seen live has no lower bound (exact), as in changes.
+is "$(hs --format json identity 12928 | jq -c '[.[] | [.generation, .from_time_lo, .from_time]]')" \
+	'[[3,null,null],[20,"2026-11-20T14:10:00Z","2026-11-20T14:20:00Z"]]' \
+	"identity: a generation begun in the replayed span has from_time_lo at the stop"
+is "$(hs --format json ip 10.6.6.43 2>/dev/null | jq -c '[.[] | [.from_time_lo, .to_time_lo]]')" \
+	'[[null,null],[null,null]]' "ip: an interval seen live has no lower bounds"
+is "$(hs --format json ip 10.6.6.50 2>/dev/null | jq -r '.[] | select(.to_rev == 30) | "\(.to_time_lo) \(.to_time)"')" \
+	"$(q "$db" "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', t_lo_us / 1e6, 'unixepoch') || ' ' ||
+		strftime('%Y-%m-%dT%H:%M:%SZ', t_hi_us / 1e6, 'unixepoch') FROM revisions WHERE rev = 30")" \
+	"ip: an interval closed by the re-list after the gap: to_time_lo, to_time from its revision"
+hs identity 12928 --at rev:20 >"$TMP/out"
+is "$(head -1 "$TMP/out")" \
+	"as of 2026-11-20T14:20:00Z (rev 20, committed at an unknown moment after 2026-11-20T14:10:00Z)" \
+	"rev:N of a replayed revision: the echo gives both bounds"
+
 # --- the other commands against the tables ------------------------------
 is "$(hs --format json identity 12928 | jq -c '[.[] | [.generation, .from_rev, .to_rev, (.labels | length)]]')" \
 	"$(q "$db" "SELECT '[' || group_concat('[' || i.create_rev || ',' || i.from_rev || ',' || coalesce(i.to_rev, 'null') || ',' || (SELECT count(*) FROM labels l WHERE l.labelset_id = i.labelset_id) || ']', ',') || ']' FROM (SELECT * FROM identities WHERE identity = 12928 ORDER BY from_rev) i")" \
