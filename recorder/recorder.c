@@ -102,6 +102,7 @@ struct recorder {
 	double backoff;
 	void (*retry_fn)(struct recorder *);
 	struct ev_timer retry_timer;
+	struct ev_timer fail_timer; /* stops the recorder after fail() */
 	struct ev_timer batch_timer;
 	struct ev_idle batch_idle; /* live: commit once nothing else is due */
 	double last_commit; /* ev_now() after the last commit */
@@ -122,12 +123,17 @@ static void watch_single(struct recorder *r);
 static void config_failure(struct recorder *r, const char *why);
 static void resume_start(struct recorder *r);
 
+/*
+ * Nothing more is written after a failure (commit() refuses), and the
+ * recorder stops from the loop, outside whatever callback failed.
+ */
 static void
 fail(struct recorder *r, int status)
 {
 	if (!r->fatal) {
 		r->fatal = 1;
 		r->status = status;
+		ev_timer_start(r->loop, &r->fail_timer);
 	}
 }
 
@@ -154,6 +160,11 @@ commit(struct recorder *r)
 
 	if (!store_in_txn(r->store))
 		return 0;
+	/* After a failure the open transaction may hold half a revision. */
+	if (r->fatal) {
+		store_rollback(r->store);
+		return -1;
+	}
 	t0 = ev_time();
 	if (store_commit(r->store) != 0) {
 		log_err("cannot write %s; stopping (what was committed "
@@ -185,6 +196,16 @@ retry_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	r->retry_fn(r);
+}
+
+static void
+fail_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	recorder_stop(r, r->status);
 }
 
 /* Try fn again after the backoff, on the next endpoint. */
@@ -532,6 +553,8 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 	if (rg.more && rg.nkvs > 0) {
 		const struct wire_kv *last = &rg.kvs[rg.nkvs - 1];
 
+		log_debug("%s: %ld keys listed so far",
+		    r->resync ? "re-listing" : "snapshot", r->snap_keys);
 		free(r->last_key);
 		r->last_key = last->key; /* take it over */
 		r->last_keylen = last->keylen;
@@ -819,6 +842,8 @@ process_line(
 	char err[256];
 	int rc = 0;
 
+	if (r->fatal)
+		return -1; /* nothing more is written: stopping */
 	if (r->cfg.once && r->created_rev >= 0) {
 		ev_timer_again(r->loop, &r->quiet_timer);
 		r->quiet_waits = 0;
@@ -1321,6 +1346,8 @@ recorder_new(struct ev_loop *loop, const struct recorder_config *cfg, char *err,
 		goto err0;
 	}
 	ev_timer_init(&r->retry_timer, retry_cb, 0., 0.);
+	ev_timer_init(&r->fail_timer, fail_cb, 0., 0.);
+	r->fail_timer.data = r;
 	r->retry_timer.data = r;
 	ev_timer_init(&r->batch_timer, batch_cb, 0., 0.);
 	r->batch_timer.data = r;
@@ -1373,13 +1400,17 @@ recorder_start(struct recorder *r)
 void
 recorder_stop(struct recorder *r, int status)
 {
+	/* A snapshot or a re-listing is kept whole or not at all. */
+	int listing = r->state == ST_SNAPSHOT;
+
 	if (r->state == ST_STOPPING)
 		return;
 	/* Healthy and caught up until this very moment. */
 	if (!r->fatal && caught_up(r))
 		touch_watermark(r);
 	r->state = ST_STOPPING;
-	r->status = status;
+	if (!r->fatal) /* a SIGTERM after a failure still exits with it */
+		r->status = status;
 	if (r->catchup)
 		catchup_free(r->catchup); /* owns r->stream, if live */
 	else
@@ -1388,10 +1419,11 @@ recorder_stop(struct recorder *r, int status)
 	r->stream = NULL;
 	held_drop(r); /* not whole: not written */
 	r->in_fragments = 0;
-	if (store_in_txn(r->store) && !r->fatal && commit(r) != 0)
+	if (store_in_txn(r->store) && !r->fatal && !listing && commit(r) != 0)
 		r->status = REC_EXIT_DB;
 	store_rollback(r->store); /* a half snapshot is not kept */
 	ev_timer_stop(r->loop, &r->retry_timer);
+	ev_timer_stop(r->loop, &r->fail_timer);
 	ev_timer_stop(r->loop, &r->batch_timer);
 	ev_idle_stop(r->loop, &r->batch_idle);
 	ev_timer_stop(r->loop, &r->tick_timer);

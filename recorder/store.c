@@ -258,6 +258,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_COUNT];
 	int in_txn;
+	int broken; /* a commit failed: memory and file disagree, no more */
 	int64_t epoch;
 	int64_t offset; /* rev_offset of the current epoch */
 	int64_t wm_rev; /* watermark to write at commit (etcd rev) */
@@ -617,7 +618,7 @@ store_begin(struct store *s)
 
 	if (s->in_txn)
 		return 0;
-	if (exec_st(s, S_BEGIN) != 0)
+	if (s->broken || exec_st(s, S_BEGIN) != 0)
 		return -1;
 	s->in_txn = 1;
 	s->seq_rev = -1;
@@ -675,6 +676,7 @@ store_commit(struct store *s)
 	return 0;
 fail:
 	store_rollback(s);
+	s->broken = 1;
 	return -1;
 }
 

@@ -28,6 +28,9 @@
  *   POWERCUT_EIO=N          the Nth sync of the files and every later one
  *                           fail with EIO, writing nothing (a dying disk);
  *                           what is pending then never reaches the files
+ *   POWERCUT_ENOSPC=FILE    while FILE exists, writes to the files fail
+ *                           with ENOSPC, writing nothing (a disk full for
+ *                           a moment)
  *
  * Each cut logs, on stderr, per file: the writes not synced, their bytes,
  * and how many bytes reached the disk and were lost.
@@ -86,6 +89,7 @@ static unsigned keep_pct = 50;
 static long syncs_left = -1;
 static long eio_left = -1; /* syncs until they fail; 0: failing */
 static const char *snapshot_dir;
+static const char *enospc_flag;
 
 /* The next definition of NAME (libc's), looked up once. */
 #define REAL(name)                                                             \
@@ -225,6 +229,7 @@ init(void)
 	if (getenv("POWERCUT_EIO"))
 		eio_left = atol(getenv("POWERCUT_EIO"));
 	snapshot_dir = getenv("POWERCUT_SNAPSHOT");
+	enospc_flag = getenv("POWERCUT_ENOSPC");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigusr2;
 	sa.sa_flags = SA_RESTART;
@@ -614,6 +619,10 @@ pwrite64(int fd, const void *buf, size_t len, off_t off)
 
 	if (f == NULL)
 		return sys_pwrite(fd, buf, len, off);
+	if (enospc_flag != NULL && access(enospc_flag, F_OK) == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
 	lock();
 	r = overlay_write(f, buf, len, off);
 	unlock();
