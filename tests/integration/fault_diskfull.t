@@ -11,16 +11,7 @@
 . "$TOP/tests/lib/recorder.sh"
 . "$TOP/tests/lib/fault.sh"
 
-# make check builds the shim; run alone, the test builds it.
-SO=$TOP/build/tests/powercut.so
-if [ ! -r "$SO" ]; then
-	SO=$TMP/powercut.so
-	${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -fPIC -shared -o "$SO" \
-		"$TOP/tests/lib/powercut.c" -ldl -pthread || bail "cannot build powercut.so"
-fi
-# A sanitized recorder (make SANITIZE=address) needs its runtime first.
-asan=$(ldd "$BIN/hindsight-recorder" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
-PRELOAD="${asan:+$asan }$SO"
+powercut_preload
 
 etcd_start full
 $KV "$ETCD_URL" put cilium/seed 1 >/dev/null

@@ -140,3 +140,17 @@ db_dups() {
 	q "$1" "SELECT count(*) FROM (SELECT rev, key_id FROM events
 		GROUP BY rev, key_id HAVING count(*) > 1)"
 }
+
+# powercut_preload: PRELOAD, what LD_PRELOAD must hold to run the recorder
+# under tests/lib/powercut.c (make check builds the shim; a test run alone
+# builds it; a sanitized recorder needs its runtime first).
+powercut_preload() {
+	SO=$TOP/build/tests/powercut.so
+	if [ ! -r "$SO" ]; then
+		SO=$TMP/powercut.so
+		${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -fPIC -shared -o "$SO" \
+			"$TOP/tests/lib/powercut.c" -ldl -pthread || bail "cannot build powercut.so"
+	fi
+	asan=$(ldd "$BIN/hindsight-recorder" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
+	PRELOAD="${asan:+$asan }$SO"
+}
