@@ -74,6 +74,7 @@ struct recorder {
 	int64_t resume_rev; /* wm_rev when the stream was started */
 	int64_t replay_lo_us; /* last moment known covered before it */
 	int64_t created_rev; /* store revision at watch creation, or -1 */
+	int64_t created_us; /* when the first of them was created */
 	long pending; /* events in the open transaction */
 	/* the newest revision's events, not written yet: more may follow */
 	struct wire_event *held;
@@ -717,6 +718,21 @@ held_add(struct recorder *r, struct wire_event *ev)
 }
 
 /*
+ * The watermark's time is the last moment known covered (PRODUCT.md 4).
+ * Replaying a backlog does not move it: those revisions were committed
+ * before they arrived, and a reconnect in the middle takes it as the
+ * lower bound of what it replays next (watch_reset).  Once the revision
+ * etcd had when the watch was created is in, that moment is covered.
+ */
+static void
+replay_covered(struct recorder *r)
+{
+	if (r->created_rev >= 0 && r->wm_rev >= r->created_rev &&
+	    r->created_us > r->wm_us)
+		r->wm_us = r->created_us;
+}
+
+/*
  * Write the held revision, whose events are all here, and move the
  * watermark to it.  Returns -1 when the store failed (fatal is set).
  */
@@ -762,7 +778,9 @@ held_write(struct recorder *r, int64_t now)
 	}
 	if (rev > r->wm_rev) {
 		r->wm_rev = rev;
-		r->wm_us = now;
+		replay_covered(r);
+		if (!replay)
+			r->wm_us = now;
 		store_watermark(r->store, r->wm_rev, r->wm_us);
 	}
 	return 0;
@@ -892,6 +910,8 @@ process_line(
 			rc = -1;
 			goto out;
 		}
+		if (r->created_rev < 0)
+			r->created_us = hs_now_us();
 		r->created_rev = m.hdr.revision;
 		r->backoff = 0.1;
 		if (m.hdr.revision > r->head_rev)
@@ -1063,7 +1083,7 @@ cu_segment_done(void *arg, int64_t through)
 	/* Every event up to through is written: the watermark goes there. */
 	if (through > r->wm_rev) {
 		r->wm_rev = through;
-		r->wm_us = hs_now_us();
+		replay_covered(r);
 		if (store_begin(r->store) != 0) {
 			fail(r, REC_EXIT_DB);
 			return;

@@ -80,6 +80,41 @@ if [ "$history_db" = "$history_etcd" ]; then r=0; else
 	diff "$TMP/h.etcd" "$TMP/h.db" | head -10 | sed 's/^/# /'
 fi
 ok $r "recorded history equals etcd's history, byte for byte, in order"
+# A backlog replayed after downtime keeps the stop as its lower bound
+# through a reconnect in the middle (etcd restarted), and the watermark's
+# time does not pass a moment the replay has not covered; a compaction in
+# the middle of the next replay records a gap that starts at the stop.
+rec_stop >/dev/null 2>&1
+stopped=$(q "$db" "SELECT value FROM meta WHERE name = 'recorded_us'")
+from=$(db_recorded "$db")
+$KV "$ETCD_URL" many 30000 cilium/big/ 20 >/dev/null
+head=$($KV "$ETCD_URL" rev)
+: >"$TMP/rec.log"
+rec_start "$db" --catchup-streams 1 --batch-events 200
+# One watch replays 1000 revisions per 100 ms sync round: ~3 s in all.
+wait_until 30 db_reached "$db" $((from + 1000))
+mid=$(db_recorded "$db")
+etcd_restart
+wait_until 60 db_reached "$db" "$head"
+ok $? "the replay went on after etcd restarted"
+[ "$mid" -lt "$head" ] && [ "$(grep -c ' watching cilium/ from revision' "$TMP/rec.log")" -ge 2 ]
+ok $? "…which happened in the middle of it (at revision $mid of $head)"
+is "$(q "$db" "SELECT count(*) FROM revisions WHERE etcd_rev > $from AND etcd_rev <= $head
+	AND (how <> 'replay' OR t_lo_us <> $stopped)")" 0 \
+	"every replayed revision, before and after the reconnect, is bounded below by the stop"
+rec_stop >/dev/null 2>&1
+stopped=$(q "$db" "SELECT value FROM meta WHERE name = 'recorded_us'")
+from=$(db_recorded "$db")
+$KV "$ETCD_URL" many 30000 cilium/big/ 30 >/dev/null
+head=$($KV "$ETCD_URL" rev)
+rec_start "$db" --catchup-streams 1 --batch-events 200
+wait_until 30 db_reached "$db" $((from + 1000))
+$KV "$ETCD_URL" compact "$head" >/dev/null
+gapped() { [ "$(q "$db" "SELECT count(*) FROM gaps WHERE from_rev >= $from")" -ge 1 ]; }
+wait_until 60 gapped
+ok $? "a compaction in the middle of the replay: a gap"
+is "$(q "$db" "SELECT from_us FROM gaps WHERE from_rev >= $from")" "$stopped" \
+	"…whose start is the stop, not a moment of the replay"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "final state equals etcd's"
 is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"
 is "$(db_typed_bad "$db")" 0 "every event points at its key's typed row valid at its revision"

@@ -31,6 +31,18 @@ etcd_start() {
 	wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd $_name did not start: $(tail -5 "$TMP/etcd-$_name.log")"
 }
 
+# etcd_restart: stop the member (SIGTERM) and start it again on its data
+# dir and ports: the same cluster, its history kept.
+etcd_restart() {
+	kill "$ETCD_PID"
+	wait "$ETCD_PID" 2>/dev/null
+	# shellcheck disable=SC2086 # ETCD_ARGS is a word list
+	etcd $ETCD_ARGS --log-level error --logger zap >>"$TMP/etcd-restart.log" 2>&1 &
+	ETCD_PID=$!
+	CLEANUP_PIDS="$CLEANUP_PIDS $ETCD_PID"
+	wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd did not restart: $(tail -5 "$TMP/etcd-restart.log")"
+}
+
 # etcdctl against the test member.
 ectl() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" "$@"; }
 
