@@ -21,6 +21,7 @@ struct segment {
 	FILE *spill; /* lines received while not the head */
 	int complete; /* delivered past end: nothing more needed */
 	int consumed; /* written out; the head moved past it */
+	char why[300]; /* what etcd said when the segment's watch failed */
 };
 
 struct catchup {
@@ -61,9 +62,22 @@ spill_line(struct segment *s, const char *line, size_t len)
 		    "catch-up segment %d: malformed message (%s)", s->idx, err);
 		return -1;
 	}
-	if (m.is_error || (m.canceled && !m.created) ||
-	    (m.created && m.canceled))
+	if (m.is_error) {
+		snprintf(s->why, sizeof(s->why),
+		    "segment %d: etcd error %d: %s", s->idx + 1, m.error_code,
+		    m.error_msg);
 		rc = -1;
+	} else if (m.canceled && m.compact_revision > 0) {
+		snprintf(s->why, sizeof(s->why),
+		    "segment %d: history compacted (etcd keeps from %lld)",
+		    s->idx + 1, (long long)m.compact_revision);
+		rc = -1;
+	} else if (m.canceled) {
+		snprintf(s->why, sizeof(s->why),
+		    "segment %d: watch canceled: %s", s->idx + 1,
+		    m.cancel_reason[0] ? m.cancel_reason : "no reason given");
+		rc = -1;
+	}
 	/* An event past the end shows every revision up to it delivered. */
 	while (rc == 0 && (got = wire_watch_next(&m, &ev, err, sizeof(err)))) {
 		if (got < 0) {
@@ -96,6 +110,7 @@ segment_line(void *arg, char *line, size_t len)
 	struct catchup *c = s->c;
 	int complete = 0, rc;
 
+	c->ops->heard(c->arg);
 	if (is_head(s)) {
 		if (c->ops->line(c->arg, line, len,
 			is_last(s) ? INT64_MAX : s->end, &complete) != 0)
@@ -126,7 +141,12 @@ segment_end(void *arg, int result, long status, const char *why)
 		return;
 	}
 	if (!s->complete) {
-		c->ops->failed(c->arg, why); /* may free c */
+		/* failed() may free c, s and the stream: keep the reason. */
+		char reason[300];
+
+		snprintf(
+		    reason, sizeof(reason), "%s", s->why[0] ? s->why : why);
+		c->ops->failed(c->arg, reason);
 		return;
 	}
 	if (is_head(s))

@@ -41,6 +41,8 @@ struct catchup_ops {
 	void (*ended)(void *arg, int result, long status, const char *why);
 	/* Catch-up failed before going live; fall back to one watch. */
 	void (*failed)(void *arg, const char *why);
+	/* A message arrived on some segment (not written yet, maybe). */
+	void (*heard)(void *arg);
 };
 
 /*

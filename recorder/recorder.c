@@ -104,6 +104,11 @@ struct recorder {
 	void (*retry_fn)(struct recorder *);
 	struct ev_timer retry_timer;
 	struct ev_timer fail_timer; /* stops the recorder after fail() */
+	struct ev_timer cu_idle; /* catch-up streams all silent */
+	int64_t cu_to; /* etcd's revision when the catch-up began */
+	int cu_probe; /* asking etcd whether anything is still to come */
+	int cu_nothing; /* nothing is: go on with one watch */
+	double cu_wait; /* silence before asking, doubled while etcd is slow */
 	struct ev_timer batch_timer;
 	struct ev_idle batch_idle; /* live: commit once nothing else is due */
 	double last_commit; /* ev_now() after the last commit */
@@ -676,7 +681,15 @@ arm_batch(struct recorder *r)
 static void
 once_done(struct recorder *r, const char *how)
 {
-	if (commit(r) == 0)
+	if (commit(r) != 0)
+		; /* logged; the exit status says it */
+	else if (r->created_rev >= 0 && r->wm_rev < r->created_rev)
+		/* etcd's newest revisions touched other keys. */
+		log_info("recorded through revision %lld; etcd is at %lld, "
+			 "and nothing more under %s came (%s); exiting",
+		    (long long)r->wm_rev, (long long)r->created_rev,
+		    r->cfg.prefix, how);
+	else
 		log_info("caught up to revision %lld (%s); exiting",
 		    (long long)r->wm_rev, how);
 	recorder_stop(r, r->fatal ? r->status : REC_EXIT_OK);
@@ -1134,12 +1147,106 @@ cu_failed(void *arg, const char *why)
 	watch_end(r, ETCD_RETRY, 0, why);
 }
 
+/*
+ * Catch-up streams all silent for CU_IDLE seconds: either etcd is slow,
+ * or nothing under the prefix follows the watermark (the newest revisions
+ * touched other keys), and a segment waiting for an event past its end
+ * would wait until the stall timeout.  Ask etcd for a key put under the
+ * prefix after the watermark (at its revision when the catch-up began);
+ * if there is none, go on with one watch from the watermark, which needs
+ * no such event.  (Deletes do not show in the answer: the one watch
+ * delivers them.)
+ */
+#define CU_IDLE 2.0
+
+static void
+cu_heard(void *arg)
+{
+	struct recorder *r = arg;
+
+	if (r->cu_nothing)
+		return;
+	if (r->cu_wait != CU_IDLE) {
+		r->cu_wait = CU_IDLE;
+		r->cu_idle.repeat = CU_IDLE;
+	}
+	ev_timer_again(r->loop, &r->cu_idle);
+}
+
+static void
+cu_probe_done(void *arg, int result, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct recorder *r = arg;
+	struct wire_range rg;
+	char err[256];
+	size_t n = 1; /* no answer: assume more is coming */
+
+	(void)errmsg;
+	r->cu_probe = 0;
+	if (r->state != ST_WATCH || r->catchup == NULL || r->stream != NULL)
+		return;
+	if (result == ETCD_OK && status == 200 &&
+	    wire_parse_range(body, len, &rg, err, sizeof(err)) == 0) {
+		n = rg.nkvs;
+		wire_range_release(&rg);
+	}
+	if (n > 0) {
+		/* etcd is slow: ask again later (it reads the whole prefix). */
+		if (r->cu_wait < 30.0)
+			r->cu_wait *= 2;
+		r->cu_idle.repeat = r->cu_wait;
+		ev_timer_again(r->loop, &r->cu_idle);
+		return;
+	}
+	/* Switch from the loop, not inside etcd's callback. */
+	r->cu_nothing = 1;
+	ev_timer_stop(r->loop, &r->cu_idle);
+	ev_timer_set(&r->cu_idle, 0., CU_IDLE);
+	ev_timer_start(r->loop, &r->cu_idle);
+}
+
+static void
+cu_idle_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	struct recorder *r = w->data;
+	char *body;
+
+	(void)revents;
+	if (r->state != ST_WATCH || r->catchup == NULL || r->stream != NULL) {
+		ev_timer_stop(loop, w);
+		return;
+	}
+	if (r->cu_nothing) {
+		ev_timer_stop(loop, w);
+		log_info("catch-up: nothing was put under %s after revision "
+			 "%lld; going on with one watch",
+		    r->cfg.prefix, (long long)r->wm_rev);
+		catchup_free(r->catchup);
+		r->catchup = NULL;
+		if (commit(r) != 0) {
+			recorder_stop(r, r->status);
+			return;
+		}
+		watch_single(r);
+		return;
+	}
+	if (r->cu_probe)
+		return;
+	body = wire_since_request(r->cfg.prefix, r->cu_to, r->wm_rev + 1);
+	if (body != NULL &&
+	    etcd_post(r->etcd, "/v3/kv/range", body, cu_probe_done, r) == 0)
+		r->cu_probe = 1;
+	free(body);
+}
+
 static const struct catchup_ops cu_ops = {
     cu_line,
     cu_segment_done,
     cu_live,
     cu_ended,
     cu_failed,
+    cu_heard,
 };
 
 /*
@@ -1173,8 +1280,15 @@ probe_done(void *arg, int result, long status, const char *body, size_t len,
 	watch_reset(r);
 	r->catchup = catchup_start(r->etcd, r->cfg.prefix, r->wm_rev + 1,
 	    h.revision, r->cfg.catchup_streams, &cu_ops, r);
-	if (r->catchup == NULL)
+	if (r->catchup == NULL) {
 		watch_single(r);
+		return;
+	}
+	r->cu_to = h.revision;
+	r->cu_nothing = 0;
+	r->cu_wait = CU_IDLE;
+	ev_timer_set(&r->cu_idle, CU_IDLE, CU_IDLE);
+	ev_timer_again(r->loop, &r->cu_idle);
 }
 
 /* Resume watching from the watermark: probe first when catch-up may pay. */
@@ -1368,6 +1482,8 @@ recorder_new(struct ev_loop *loop, const struct recorder_config *cfg, char *err,
 	ev_timer_init(&r->retry_timer, retry_cb, 0., 0.);
 	ev_timer_init(&r->fail_timer, fail_cb, 0., 0.);
 	r->fail_timer.data = r;
+	ev_timer_init(&r->cu_idle, cu_idle_cb, CU_IDLE, CU_IDLE);
+	r->cu_idle.data = r;
 	r->retry_timer.data = r;
 	ev_timer_init(&r->batch_timer, batch_cb, 0., 0.);
 	r->batch_timer.data = r;
@@ -1444,6 +1560,7 @@ recorder_stop(struct recorder *r, int status)
 	store_rollback(r->store); /* a half snapshot is not kept */
 	ev_timer_stop(r->loop, &r->retry_timer);
 	ev_timer_stop(r->loop, &r->fail_timer);
+	ev_timer_stop(r->loop, &r->cu_idle);
 	ev_timer_stop(r->loop, &r->batch_timer);
 	ev_idle_stop(r->loop, &r->batch_idle);
 	ev_timer_stop(r->loop, &r->tick_timer);

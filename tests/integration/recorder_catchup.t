@@ -88,6 +88,37 @@ ok $? "--once when the newest revisions are outside the prefix: exit 0"
 ok $? "…ending on the quiet limit, not on the wait for a slow etcd"
 is "$(db_recorded "$db")" "$last" "…with the watermark at the last revision under the prefix"
 
+# The newest part of the backlog outside the prefix: no event comes past
+# the end of the segments before it.  The catch-up finds nothing put after
+# the watermark and goes on with one watch; --once ends, a daemon records
+# what comes next.
+$KV "$ETCD_URL" many 600 cilium/tail/ >/dev/null
+last=$($KV "$ETCD_URL" put cilium/tail/last 1)
+$KV "$ETCD_URL" many 600 other/ >/dev/null
+t0=$(date +%s)
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
+	--catchup-min 100 --catchup-streams 4 2>"$TMP/cut.log"
+ok $? "--once with catch-up, the newest revisions outside the prefix: exit 0"
+[ $(($(date +%s) - t0)) -lt 30 ]
+ok $? "…within seconds, not at the stall timeout"
+is "$(db_recorded "$db")" "$last" "…with the watermark at the last revision under the prefix"
+grep -q 'nothing was put under cilium/ after revision' "$TMP/cut.log"
+ok $? "…saying why it went on with one watch"
+is "$(grep -c ' warn: ' "$TMP/cut.log")" 0 "…and no warning"
+$KV "$ETCD_URL" many 600 cilium/tail/ >/dev/null
+$KV "$ETCD_URL" many 600 other/ >/dev/null
+: >"$TMP/rec.log"
+rec_start "$db" --catchup-min 100 --catchup-streams 4
+wait_until 30 grep -q 'going on with one watch' "$TMP/rec.log"
+ok $? "a daemon goes on with one watch too"
+rev=$($KV "$ETCD_URL" put cilium/tail/next 1)
+wait_until 30 db_reached "$db" "$rev"
+ok $? "…and records what comes next"
+rec_stop
+grep -q 'failed' "$TMP/rec.log"
+is $? 1 "…without calling the catch-up failed"
+check "newest revisions outside the prefix"
+
 # A backlog below --catchup-min uses one watch.
 $KV "$ETCD_URL" many 20 cilium/small/ >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
