@@ -1147,6 +1147,22 @@ cu_failed(void *arg, const char *why)
 	watch_end(r, ETCD_RETRY, 0, why);
 }
 
+/* Keys in the answer to wire_since_request(); dflt when there is none. */
+static size_t
+since_keys(int result, long status, const char *body, size_t len, size_t dflt)
+{
+	struct wire_range rg;
+	char err[256];
+	size_t n;
+
+	if (result != ETCD_OK || status != 200 ||
+	    wire_parse_range(body, len, &rg, err, sizeof(err)) != 0)
+		return dflt;
+	n = rg.nkvs;
+	wire_range_release(&rg);
+	return n;
+}
+
 /*
  * Catch-up streams all silent for CU_IDLE seconds: either etcd is slow,
  * or nothing under the prefix follows the watermark (the newest revisions
@@ -1178,19 +1194,13 @@ cu_probe_done(void *arg, int result, long status, const char *body, size_t len,
     const char *errmsg)
 {
 	struct recorder *r = arg;
-	struct wire_range rg;
-	char err[256];
-	size_t n = 1; /* no answer: assume more is coming */
+	/* No answer: assume more is coming. */
+	size_t n = since_keys(result, status, body, len, 1);
 
 	(void)errmsg;
 	r->cu_probe = 0;
 	if (r->state != ST_WATCH || r->catchup == NULL || r->stream != NULL)
 		return;
-	if (result == ETCD_OK && status == 200 &&
-	    wire_parse_range(body, len, &rg, err, sizeof(err)) == 0) {
-		n = rg.nkvs;
-		wire_range_release(&rg);
-	}
 	if (n > 0) {
 		/* etcd is slow: ask again later (it reads the whole prefix). */
 		if (r->cu_wait < 30.0)
@@ -1375,9 +1385,7 @@ quiet_done(void *arg, int result, long status, const char *body, size_t len,
     const char *errmsg)
 {
 	struct recorder *r = arg;
-	struct wire_range rg;
-	char err[256];
-	size_t n = 0;
+	size_t n = since_keys(result, status, body, len, 0);
 
 	(void)errmsg;
 	r->quiet_probe = 0;
@@ -1385,11 +1393,6 @@ quiet_done(void *arg, int result, long status, const char *body, size_t len,
 	if (r->state == ST_STOPPING || r->stream == NULL ||
 	    r->wm_rev >= r->created_rev)
 		return;
-	if (result == ETCD_OK && status == 200 &&
-	    wire_parse_range(body, len, &rg, err, sizeof(err)) == 0) {
-		n = rg.nkvs;
-		wire_range_release(&rg);
-	}
 	if (n == 0) {
 		/* Nothing put is pending (or etcd cannot tell): the end. */
 		once_done(r, "no further events");
