@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "codec.h"
 #include "log.h"
 #include "wire.h"
 
@@ -31,6 +33,29 @@ struct catchup {
 	int n;
 	int head;
 };
+
+/*
+ * An unnamed temporary file under $TMPDIR (tmpfile() always uses /tmp,
+ * often a tmpfs: RAM), removed when closed.
+ */
+static FILE *
+spill_file(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	FILE *f;
+	int fd;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+	snprintf(path, sizeof(path), "%s/hindsight-spill.XXXXXX", dir);
+	if ((fd = mkstemp(path)) < 0)
+		return NULL;
+	unlink(path);
+	if ((f = fdopen(fd, "w+")) == NULL)
+		close(fd);
+	return f;
+}
 
 static int
 is_head(const struct segment *s)
@@ -94,8 +119,10 @@ spill_line(struct segment *s, const char *line, size_t len)
 	    m.watch_id != -1 && m.hdr.revision > s->end)
 		rc = 1; /* a progress notification: synced past the end */
 	wire_watch_release(&m);
+	/* Each line with the moment it arrived: its revisions' time. */
 	if (rc >= 0 &&
-	    (fwrite(line, 1, len, s->spill) != len ||
+	    (fprintf(s->spill, "%lld ", (long long)hs_now_us()) < 0 ||
+		fwrite(line, 1, len, s->spill) != len ||
 		fputc('\n', s->spill) == EOF)) {
 		log_warn("catch-up segment %d: cannot spill: %m", s->idx);
 		return -1;
@@ -113,7 +140,7 @@ segment_line(void *arg, char *line, size_t len)
 	c->ops->heard(c->arg);
 	if (is_head(s)) {
 		if (c->ops->line(c->arg, line, len,
-			is_last(s) ? INT64_MAX : s->end, &complete) != 0)
+			is_last(s) ? INT64_MAX : s->end, &complete, 0) != 0)
 			return -1;
 		if (complete)
 			s->complete = 1;
@@ -158,17 +185,25 @@ segment_end(void *arg, int result, long status, const char *why)
 static int
 replay(struct catchup *c, struct segment *s)
 {
-	char *line = NULL;
+	char *line = NULL, *msg;
 	size_t cap = 0;
 	ssize_t n;
+	long long at;
 	int complete = 0, rc = 0;
 
 	rewind(s->spill);
 	while (!complete && (n = getline(&line, &cap, s->spill)) > 0) {
 		if (line[n - 1] == '\n')
 			line[--n] = '\0';
-		if (c->ops->line(c->arg, line, (size_t)n,
-			is_last(s) ? INT64_MAX : s->end, &complete) != 0) {
+		at = strtoll(line, &msg, 10);
+		if (*msg != ' ') {
+			rc = -1; /* not what spill_line() wrote */
+			break;
+		}
+		msg++;
+		if (c->ops->line(c->arg, msg, (size_t)(line + n - msg),
+			is_last(s) ? INT64_MAX : s->end, &complete,
+			(int64_t)at) != 0) {
 			rc = -1;
 			break;
 		}
@@ -239,7 +274,7 @@ catchup_start(struct etcd *e, const char *prefix, int64_t from, int64_t to,
 		s->idx = i;
 		s->start = from + (int64_t)i * span;
 		s->end = i == k - 1 ? INT64_MAX : s->start + span - 1;
-		if (i > 0 && (s->spill = tmpfile()) == NULL) {
+		if (i > 0 && (s->spill = spill_file()) == NULL) {
 			log_warn("catch-up: no temporary file: %m");
 			goto fail;
 		}

@@ -30,9 +30,10 @@ struct catchup_ops {
 	 * limit belong to the next segment: ignore them and set *complete
 	 * (also for a progress notification above limit).  Return -1 to
 	 * stop (the recorder then knows why: fatal, resync, --once done).
+	 * at_us: when a spilled line arrived; 0 for one arriving now.
 	 */
-	int (*line)(
-	    void *arg, char *line, size_t len, int64_t limit, int *complete);
+	int (*line)(void *arg, char *line, size_t len, int64_t limit,
+	    int *complete, int64_t at_us);
 	/* The head segment is complete: everything <= through is delivered. */
 	void (*segment_done)(void *arg, int64_t through);
 	/* The last segment became the head: it is now the live watch. */

@@ -75,6 +75,7 @@ struct recorder {
 	int64_t replay_lo_us; /* last moment known covered before it */
 	int64_t created_rev; /* store revision at watch creation, or -1 */
 	int64_t created_us; /* when the first of them was created */
+	int64_t line_us; /* when the message being processed arrived */
 	long pending; /* events in the open transaction */
 	/* the newest revision's events, not written yet: more may follow */
 	struct wire_event *held;
@@ -812,7 +813,7 @@ watch_events(
     struct recorder *r, struct wire_watch *m, int64_t limit, int *complete)
 {
 	struct wire_event e;
-	int64_t now = hs_now_us();
+	int64_t now = r->line_us;
 	char err[256];
 	int rc;
 
@@ -866,8 +867,8 @@ need_resync(struct recorder *r, const char *fmt, ...)
  * Returns -1 to end the stream.
  */
 static int
-process_line(
-    struct recorder *r, char *line, size_t len, int64_t limit, int *complete)
+process_line(struct recorder *r, char *line, size_t len, int64_t limit,
+    int *complete, int64_t at_us)
 {
 	struct wire_watch m;
 	char err[256];
@@ -875,6 +876,8 @@ process_line(
 
 	if (r->fatal)
 		return -1; /* nothing more is written: stopping */
+	/* When it arrived: a catch-up segment may have spilled it a while. */
+	r->line_us = at_us ? at_us : hs_now_us();
 	if (r->cfg.once && r->created_rev >= 0) {
 		ev_timer_again(r->loop, &r->quiet_timer);
 		r->quiet_waits = 0;
@@ -924,7 +927,7 @@ process_line(
 			goto out;
 		}
 		if (r->created_rev < 0)
-			r->created_us = hs_now_us();
+			r->created_us = r->line_us;
 		r->created_rev = m.hdr.revision;
 		r->backoff = 0.1;
 		if (m.hdr.revision > r->head_rev)
@@ -983,7 +986,7 @@ process_line(
 		 * trustworthy before etcd 3.4.25 and are not requested.)
 		 */
 		r->wm_rev = m.hdr.revision;
-		r->wm_us = hs_now_us();
+		r->wm_us = r->line_us;
 		if (store_begin(r->store) != 0) {
 			fail(r, REC_EXIT_DB);
 			rc = -1;
@@ -1004,7 +1007,7 @@ watch_line(void *arg, char *line, size_t len)
 {
 	int complete = 0;
 
-	return process_line(arg, line, len, INT64_MAX, &complete);
+	return process_line(arg, line, len, INT64_MAX, &complete, 0);
 }
 
 static void
@@ -1083,9 +1086,10 @@ watch_single(struct recorder *r)
 
 /* The catch-up callbacks (catchup.h). */
 static int
-cu_line(void *arg, char *line, size_t len, int64_t limit, int *complete)
+cu_line(void *arg, char *line, size_t len, int64_t limit, int *complete,
+    int64_t at_us)
 {
-	return process_line(arg, line, len, limit, complete);
+	return process_line(arg, line, len, limit, complete, at_us);
 }
 
 static void

@@ -119,6 +119,26 @@ grep -q 'failed' "$TMP/rec.log"
 is $? 1 "…without calling the catch-up failed"
 check "newest revisions outside the prefix"
 
+# A live revision that arrives while the segments before it are still
+# being written is spilled: it keeps the moment it arrived, not the moment
+# it was written out, once its segment's turn came (-v logs that turn).
+# The first segment holds 30000 events in 300 txns, the others ~500 puts:
+# the last one and the live revision arrive long before their turn.
+$KV "$ETCD_URL" txn 300 cilium/heavy/ 100 >/dev/null
+$KV "$ETCD_URL" many 4000 cilium/spill/ >/dev/null
+: >"$TMP/rec.log"
+rec_start "$db" --catchup-min 100 --catchup-streams 8 -v
+wait_until 30 grep -q 'catching up on revisions' "$TMP/rec.log"
+marker=$($KV "$ETCD_URL" put cilium/live/marker 1)
+wait_until 60 db_reached "$db" "$marker"
+ok $? "the live revision is recorded after the catch-up"
+rec_stop
+turn=$(sed -n 's/^\([^ ]*\) debug: catch-up: segment 8 of 8 .*/\1/p' "$TMP/rec.log")
+turn_us=$(($(date -d "$turn" +%s%N) / 1000))
+is "$(q "$db" "SELECT how FROM revisions WHERE etcd_rev = $marker")" watch "…as a revision seen live"
+is "$(q "$db" "SELECT t_hi_us < $turn_us FROM revisions WHERE etcd_rev = $marker")" 1 \
+	"…dated when it arrived, before its segment's turn ($turn)"
+
 # A backlog below --catchup-min uses one watch.
 $KV "$ETCD_URL" many 20 cilium/small/ >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
