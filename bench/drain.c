@@ -1,7 +1,7 @@
 /*
  * drain: the baseline for catch-up and live lag.  A plain HTTP client (the
  * reader of etcd-gateway.md appendix A) that opens the same watch as the
- * recorder (prefix, start revision, prev_kv, progress_notify, fragment),
+ * recorder (prefix, start revision, progress_notify, fragment),
  * parses every message with cJSON and throws the events away, until it
  * has seen an event at or above END (0: until killed).
  *
@@ -155,7 +155,7 @@ main(int argc, char **argv)
 	snprintf(url, sizeof(url), "%s/v3/watch", argv[1]);
 	snprintf(body, sizeof(body),
 	    "{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\","
-	    "\"start_revision\":\"%s\",\"prev_kv\":true,"
+	    "\"start_revision\":\"%s\","
 	    "\"progress_notify\":true,\"fragment\":true}}",
 	    key, end, argv[3]);
 	curl_global_init(CURL_GLOBAL_ALL);

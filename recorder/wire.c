@@ -649,7 +649,6 @@ wire_watch_request(const char *prefix, int64_t start_rev)
 	add_b64(cr, "key", prefix, n);
 	add_b64(cr, "range_end", end, wire_prefix_end(prefix, n, end));
 	add_i64(cr, "start_revision", start_rev);
-	cJSON_AddTrueToObject(cr, "prev_kv");
 	cJSON_AddTrueToObject(cr, "progress_notify");
 	cJSON_AddTrueToObject(cr, "fragment");
 	free(end);

@@ -123,7 +123,8 @@ char *wire_range_request(const char *prefix, const char *start_after,
  */
 char *wire_since_request(const char *prefix, int64_t rev, int64_t min_mod_rev);
 /*
- * watch: the keys starting with prefix from start_rev on, with prev_kv,
+ * watch: the keys starting with prefix from start_rev on (without prev_kv:
+ * the db has every previous value, and etcd would read each one again),
  * progress notifications, and fragment, so that etcd splits a response
  * bigger than its --max-request-bytes + 512 KiB (a backlog of big txns:
  * 1000 revisions per response) into several messages; a split may fall

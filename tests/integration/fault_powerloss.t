@@ -102,8 +102,9 @@ after_cut() {
 
 # Transactions of 16 operations, not fault_crash.t's 32: etcd sends a
 # lagging watch up to 1000 revisions per message, and its JSON gateway
-# (3.4) takes seconds to encode one of 32-operation transactions with
-# prev_kv (about 10 MB); after a cut that lost many revisions, most cuts
+# (3.4) took seconds to encode one of 32-operation transactions with
+# prev_kv (about 10 MB; the recorder no longer asks for it); after a cut
+# that lost many revisions, most cuts
 # would find the recorder waiting for that message instead of committing.
 # Both writers run until the cuts under load are done (however fast this
 # machine writes), then are stopped.

@@ -20,10 +20,12 @@ db="$TMP/frag.db"
 first=$(db_recorded "$db")
 
 # backlog TAG [TXNS]: TXNS (60) txns of 128 puts of 300 bytes under
-# cilium/TAG/ (6400 keys), one revision deleting them all, 40 more txns.
+# cilium/TAG/ (6400 keys of 140 bytes: a DELETE carries only its key), one
+# revision deleting them all, 40 more txns.
 backlog() {
 	_from=$(($($KV "$ETCD_URL" rev) + 1))
-	$KV "$ETCD_URL" txn "${2:-60}" "cilium/$1/" 128 300 >/dev/null ||
+	_long=$(printf '%0120d' 0)
+	$KV "$ETCD_URL" txn "${2:-60}" "cilium/$1/$_long/" 128 300 >/dev/null ||
 		bail "cannot write the txns"
 	$KV "$ETCD_URL" delprefix "cilium/$1/" >/dev/null ||
 		bail "cannot delete the prefix"

@@ -18,8 +18,8 @@ history of every event under a prefix.
   kv.py URL state PREFIX [REV]       "key|hexvalue" lines at REV (default now)
   kv.py URL history PREFIX FROM      "rev|PUT|key|hexvalue" / "rev|DELETE|key|"
                                      for every event from revision FROM on
-  kv.py URL frags PREFIX FROM        how etcd fragments a watch from FROM (with
-                                     prev_kv, as the recorder asks): "M F C L":
+  kv.py URL frags PREFIX FROM        how etcd fragments a watch from FROM (as
+                                     the recorder asks): "M F C L":
                                      messages, fragments, fragment ends that
                                      cut a revision, and the most messages
                                      one revision spans
@@ -133,8 +133,7 @@ def fragments(url, prefix, start):
     u = urllib.parse.urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
     req = {"create_request": {"key": b64(prefix), "range_end": b64(prefix_end(prefix)),
-                              "start_revision": str(start), "prev_kv": True,
-                              "fragment": True}}
+                              "start_revision": str(start), "fragment": True}}
     conn.request("POST", "/v3/watch", json.dumps(req), headers())
     resp = conn.getresponse()
     msgs = frags = cuts = 0

@@ -322,11 +322,11 @@ main(void)
 	ok(body && strstr(body, "\"start_revision\":\"42\"") &&
 		strstr(body, "\"key\":\"Y2lsaXVtLw==\"") &&
 		strstr(body, "\"range_end\":\"Y2lsaXVtMA==\"") &&
-		strstr(body, "\"prev_kv\":true") &&
+		strstr(body, "prev_kv") == NULL &&
 		strstr(body, "\"progress_notify\":true") &&
 		strstr(body, "\"fragment\":true"),
-	    "watch request: prefix range, start revision, prev_kv, progress, "
-	    "fragment");
+	    "watch request: prefix range, start revision, progress, "
+	    "fragment, no prev_kv");
 	free(body);
 	body = wire_range_request("cilium/", "cilium/a", 8, 7, 100);
 	ok(body && strstr(body, "\"key\":\"Y2lsaXVtL2EA\"") &&
