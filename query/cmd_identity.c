@@ -56,12 +56,7 @@ users_cell(struct hq *q, sqlite3_stmt *us, int64_t identity,
 
 static const char gen_cols_sql[] =
     "SELECT i.identity, i.cluster, i.create_rev, i.labelset_id,"
-    " i.from_rev, i.to_rev,"
-    " CASE WHEN rf.t_lo_us IS NULL THEN NULL ELSE rf.t_hi_us END,"
-    " rt.t_hi_us,"
-    " CASE WHEN rf.t_lo_us < rf.t_hi_us THEN rf.t_lo_us END,"
-    " CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
-    " FROM identities i"
+    " i.from_rev, i.to_rev," INTERVAL_TIMES_SQL " FROM identities i"
     " LEFT JOIN revisions rf ON rf.rev = i.from_rev"
     " LEFT JOIN revisions rt ON rt.rev = i.to_rev";
 
@@ -124,8 +119,8 @@ cmd_identity(struct hq *q, int argc, char **argv)
 	const struct hq_opt opts[] = {
 	    {"at", 1, &at, NULL}, {NULL, 0, NULL, NULL}};
 	const char *cols[] = {"identity", "cluster", "generation", "labels",
-	    "nodes", "from_rev", "to_rev", "from_time", "to_time",
-	    "from_time_lo", "to_time_lo", TS_AT_COLS, NULL};
+	    "nodes", "from_rev", "to_rev", INTERVAL_TIMES_COLS, TS_AT_COLS,
+	    NULL};
 	struct ts_spec spec;
 	struct ts_point pt;
 	sqlite3_stmt *st, *us;
@@ -167,10 +162,7 @@ cmd_identity(struct hq *q, int argc, char **argv)
 		gen_row(q, st, us, at != NULL ? &pt : NULL);
 		hq_int_col(q, st, 4);
 		hq_int_col(q, st, 5);
-		hq_time_col(q, st, 6);
-		hq_time_col(q, st, 7);
-		hq_time_col(q, st, 8);
-		hq_time_col(q, st, 9);
+		hq_interval_times(q, st, 6);
 		ts_cells_at(q, &pt);
 	}
 	sqlite3_finalize(st);
@@ -230,8 +222,8 @@ cmd_labels(struct hq *q, int argc, char **argv)
 	const struct hq_opt opts[] = {
 	    {"at", 1, &at, NULL}, {NULL, 0, NULL, NULL}};
 	const char *cols[] = {"identity", "cluster", "generation", "labels",
-	    "ips", "nodes", "from_rev", "to_rev", "from_time", "to_time",
-	    "from_time_lo", "to_time_lo", TS_AT_COLS, NULL};
+	    "ips", "nodes", "from_rev", "to_rev", INTERVAL_TIMES_COLS,
+	    TS_AT_COLS, NULL};
 	struct term terms[MAX_TERMS];
 	struct ts_spec spec;
 	struct ts_point pt;
@@ -325,10 +317,7 @@ cmd_labels(struct hq *q, int argc, char **argv)
 		    (const char *)sqlite3_column_text(st, 1), pt.rev, 0, 0);
 		hq_int_col(q, st, 4);
 		hq_int_col(q, st, 5);
-		hq_time_col(q, st, 6);
-		hq_time_col(q, st, 7);
-		hq_time_col(q, st, 8);
-		hq_time_col(q, st, 9);
+		hq_interval_times(q, st, 6);
 		ts_cells_at(q, &pt);
 	}
 	rc = rc == SQLITE_DONE ? 0 : hq_dberr(q, "reading identities");

@@ -78,8 +78,8 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	 */
 	const char *cols[] = {"ip", "prefix_len", "cluster", "identity",
 	    "namespace", "pod", "node", "host_ip", "encrypt_key", "endpoint_id",
-	    "from_rev", "to_rev", "from_time", "to_time", "from_time_lo",
-	    "to_time_lo", "labels", TS_WINDOW_COLS, NULL};
+	    "from_rev", "to_rev", INTERVAL_TIMES_COLS, "labels", TS_WINDOW_COLS,
+	    NULL};
 	unsigned char lo[16], hi[16];
 	struct ts_spec s_at, s_from, s_to;
 	struct ts_point p1, p2;
@@ -132,11 +132,7 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	    "  AND (i.to_rev IS NULL OR i.to_rev > max(c.from_rev, ?1))"
 	    "  AND i.cluster = c.cluster ORDER BY i.from_rev DESC LIMIT 1),"
 	    " c.namespace, c.pod, c.node, c.host_ip, c.encrypt_key,"
-	    " c.endpoint_id, c.from_rev, c.to_rev,"
-	    " CASE WHEN rf.t_lo_us IS NULL THEN NULL ELSE rf.t_hi_us END,"
-	    " rt.t_hi_us,"
-	    " CASE WHEN rf.t_lo_us < rf.t_hi_us THEN rf.t_lo_us END,"
-	    " CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
+	    " c.endpoint_id, c.from_rev, c.to_rev," INTERVAL_TIMES_SQL
 	    " FROM ipcache c"
 	    " LEFT JOIN revisions rf ON rf.rev = c.from_rev"
 	    " LEFT JOIN revisions rt ON rt.rev = c.to_rev"
@@ -169,10 +165,7 @@ cmd_ip(struct hq *q, int argc, char **argv)
 		hq_int_col(q, st, 10);
 		hq_int_col(q, st, 11);
 		hq_int_col(q, st, 12);
-		hq_time_col(q, st, 13);
-		hq_time_col(q, st, 14);
-		hq_time_col(q, st, 15);
-		hq_time_col(q, st, 16);
+		hq_interval_times(q, st, 13);
 		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
 			out_null(q->out);
 		else

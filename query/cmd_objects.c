@@ -54,8 +54,7 @@ cmd_pod(struct hq *q, int argc, char **argv)
 	    {"to", 1, &to, NULL}, {NULL, 0, NULL, NULL}};
 	const char *cols[] = {"namespace", "pod", "ip", "cluster", "identity",
 	    "labels", "node", "host_ip", "endpoint_id", "from_rev", "to_rev",
-	    "from_time", "to_time", "from_time_lo", "to_time_lo",
-	    TS_WINDOW_COLS, NULL};
+	    INTERVAL_TIMES_COLS, TS_WINDOW_COLS, NULL};
 	struct ts_spec s1, s2;
 	struct ts_point p1, p2;
 	sqlite3_stmt *st;
@@ -88,12 +87,8 @@ cmd_pod(struct hq *q, int argc, char **argv)
 	    "  AND i.from_rev <= max(c.from_rev, ?1)"
 	    "  AND (i.to_rev IS NULL OR i.to_rev > max(c.from_rev, ?1))"
 	    "  AND i.cluster = c.cluster ORDER BY i.from_rev DESC LIMIT 1),"
-	    " c.node, c.host_ip, c.endpoint_id, c.from_rev, c.to_rev,"
-	    " CASE WHEN rf.t_lo_us IS NULL THEN NULL ELSE rf.t_hi_us END,"
-	    " rt.t_hi_us,"
-	    " CASE WHEN rf.t_lo_us < rf.t_hi_us THEN rf.t_lo_us END,"
-	    " CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
-	    " FROM ipcache c"
+	    " c.node, c.host_ip, c.endpoint_id, c.from_rev, "
+	    "c.to_rev," INTERVAL_TIMES_SQL " FROM ipcache c"
 	    " LEFT JOIN revisions rf ON rf.rev = c.from_rev"
 	    " LEFT JOIN revisions rt ON rt.rev = c.to_rev"
 	    " WHERE c.namespace = ?3 AND c.pod = ?4 AND c.from_rev <= ?2"
@@ -125,10 +120,7 @@ cmd_pod(struct hq *q, int argc, char **argv)
 		hq_int_col(q, st, 8);
 		hq_int_col(q, st, 9);
 		hq_int_col(q, st, 10);
-		hq_time_col(q, st, 11);
-		hq_time_col(q, st, 12);
-		hq_time_col(q, st, 13);
-		hq_time_col(q, st, 14);
+		hq_interval_times(q, st, 11);
 		ts_cells_window(q, &p1, &p2);
 	}
 	sqlite3_finalize(st);
@@ -163,8 +155,8 @@ cmd_node(struct hq *q, int argc, char **argv)
 	const char *cols[] = {"name", "cluster", "addresses", "ipv4_alloc_cidr",
 	    "ipv6_alloc_cidr", "ipv4_health_ip", "ipv6_health_ip",
 	    "ipv4_ingress_ip", "ipv6_ingress_ip", "encryption_key", "boot_id",
-	    "source", "key", "from_rev", "to_rev", "from_time", "to_time",
-	    "from_time_lo", "to_time_lo", TS_AT_COLS, NULL};
+	    "source", "key", "from_rev", "to_rev", INTERVAL_TIMES_COLS,
+	    TS_AT_COLS, NULL};
 	struct ts_spec spec;
 	struct ts_point pt;
 	sqlite3_stmt *st = NULL, *ad = NULL;
@@ -183,11 +175,8 @@ cmd_node(struct hq *q, int argc, char **argv)
 	    "SELECT n.rowid, n.name, n.cluster, n.ipv4_alloc_cidr,"
 	    " n.ipv6_alloc_cidr, n.ipv4_health_ip, n.ipv6_health_ip,"
 	    " n.ipv4_ingress_ip, n.ipv6_ingress_ip, n.encryption_key,"
-	    " n.boot_id, n.source, k.key, n.from_rev, n.to_rev,"
-	    " CASE WHEN rf.t_lo_us IS NULL THEN NULL ELSE rf.t_hi_us END,"
-	    " rt.t_hi_us,"
-	    " CASE WHEN rf.t_lo_us < rf.t_hi_us THEN rf.t_lo_us END,"
-	    " CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
+	    " n.boot_id, n.source, k.key, n.from_rev, "
+	    "n.to_rev," INTERVAL_TIMES_SQL
 	    " FROM nodes n JOIN keys k ON k.id = n.key_id"
 	    " LEFT JOIN revisions rf ON rf.rev = n.from_rev"
 	    " LEFT JOIN revisions rt ON rt.rev = n.to_rev"
@@ -228,10 +217,7 @@ cmd_node(struct hq *q, int argc, char **argv)
 		hq_str_col(q, st, 12);
 		hq_int_col(q, st, 13);
 		hq_int_col(q, st, 14);
-		hq_time_col(q, st, 15);
-		hq_time_col(q, st, 16);
-		hq_time_col(q, st, 17);
-		hq_time_col(q, st, 18);
+		hq_interval_times(q, st, 15);
 		ts_cells_at(q, &pt);
 	}
 	rc = rc == SQLITE_DONE ? 0 : hq_dberr(q, "reading nodes");
@@ -276,8 +262,7 @@ cmd_service(struct hq *q, int argc, char **argv)
 	    {"at", 1, &at, NULL}, {NULL, 0, NULL, NULL}};
 	const char *cols[] = {"namespace", "name", "cluster", "cluster_id",
 	    "frontends", "backends", "include_external", "shared", "from_rev",
-	    "to_rev", "from_time", "to_time", "from_time_lo", "to_time_lo",
-	    TS_AT_COLS, NULL};
+	    "to_rev", INTERVAL_TIMES_COLS, TS_AT_COLS, NULL};
 	struct ts_spec spec;
 	struct ts_point pt;
 	sqlite3_stmt *st = NULL, *ps = NULL;
@@ -297,12 +282,8 @@ cmd_service(struct hq *q, int argc, char **argv)
 		goto done;
 	sql = sqlite3_mprintf(
 	    "SELECT s.rowid, s.namespace, s.name, s.cluster, s.cluster_id,"
-	    " s.include_external, s.shared, s.from_rev, s.to_rev,"
-	    " CASE WHEN rf.t_lo_us IS NULL THEN NULL ELSE rf.t_hi_us END,"
-	    " rt.t_hi_us,"
-	    " CASE WHEN rf.t_lo_us < rf.t_hi_us THEN rf.t_lo_us END,"
-	    " CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
-	    " FROM services s"
+	    " s.include_external, s.shared, s.from_rev, "
+	    "s.to_rev," INTERVAL_TIMES_SQL " FROM services s"
 	    " LEFT JOIN revisions rf ON rf.rev = s.from_rev"
 	    " LEFT JOIN revisions rt ON rt.rev = s.to_rev"
 	    " WHERE s.namespace = ?2 AND s.name = ?3%s"
@@ -340,10 +321,7 @@ cmd_service(struct hq *q, int argc, char **argv)
 		}
 		hq_int_col(q, st, 7);
 		hq_int_col(q, st, 8);
-		hq_time_col(q, st, 9);
-		hq_time_col(q, st, 10);
-		hq_time_col(q, st, 11);
-		hq_time_col(q, st, 12);
+		hq_interval_times(q, st, 9);
 		ts_cells_at(q, &pt);
 	}
 	rc = rc == SQLITE_DONE ? 0 : hq_dberr(q, "reading services");

@@ -9,6 +9,19 @@
 
 #include "hq.h"
 
+/*
+ * An interval's times, its revisions joined as rf (from_rev) and rt
+ * (to_rev): from_time (NULL when unknown: before recording began),
+ * to_time, from_time_lo and to_time_lo (the lower bound of a revision
+ * replayed after an outage, else NULL).  Printed by hq_interval_times().
+ */
+#define INTERVAL_TIMES_SQL                                                     \
+	" CASE WHEN rf.t_lo_us IS NULL THEN NULL ELSE rf.t_hi_us END,"         \
+	" rt.t_hi_us,"                                                         \
+	" CASE WHEN rf.t_lo_us < rf.t_hi_us THEN rf.t_lo_us END,"              \
+	" CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
+#define INTERVAL_TIMES_COLS "from_time", "to_time", "from_time_lo", "to_time_lo"
+
 struct hq_cmd {
 	const char *name;
 	int (*run)(struct hq *q, int argc, char **argv);

@@ -483,6 +483,15 @@ hq_time_col(struct hq *q, sqlite3_stmt *st, int idx)
 }
 
 void
+hq_interval_times(struct hq *q, sqlite3_stmt *st, int idx)
+{
+	int i;
+
+	for (i = idx; i < idx + 4; i++)
+		hq_time_col(q, st, i);
+}
+
+void
 hq_int_col(struct hq *q, sqlite3_stmt *st, int idx)
 {
 	if (sqlite3_column_type(st, idx) == SQLITE_NULL)

@@ -155,6 +155,9 @@ void hq_bytes_cells(struct hq *q, sqlite3_stmt *st, int idx);
 /* A time cell from an integer column of st: null when the column is. */
 void hq_time_col(struct hq *q, sqlite3_stmt *st, int idx);
 
+/* The four INTERVAL_TIMES_SQL columns of st from idx on (cmds.h). */
+void hq_interval_times(struct hq *q, sqlite3_stmt *st, int idx);
+
 /* A nullable integer cell from a column of st. */
 void hq_int_col(struct hq *q, sqlite3_stmt *st, int idx);
 
