@@ -75,7 +75,6 @@ struct recorder {
 	int64_t replay_lo_us; /* last moment known covered before it */
 	int64_t created_rev; /* store revision at watch creation, or -1 */
 	int64_t created_us; /* when the first of them was created */
-	int64_t line_us; /* when the message being processed arrived */
 	long pending; /* events in the open transaction */
 	/* the newest revision's events, not written yet: more may follow */
 	struct wire_event *held;
@@ -109,7 +108,6 @@ struct recorder {
 	int64_t cu_to; /* etcd's revision when the catch-up began */
 	int cu_probe; /* asking etcd whether anything is still to come */
 	int cu_nothing; /* nothing is: go on with one watch */
-	double cu_wait; /* silence before asking, doubled while etcd is slow */
 	struct ev_timer batch_timer;
 	struct ev_idle batch_idle; /* live: commit once nothing else is due */
 	double last_commit; /* ev_now() after the last commit */
@@ -809,11 +807,10 @@ held_write(struct recorder *r, int64_t now)
  * to end the stream (fatal is set when the store failed).
  */
 static int
-watch_events(
-    struct recorder *r, struct wire_watch *m, int64_t limit, int *complete)
+watch_events(struct recorder *r, struct wire_watch *m, int64_t limit,
+    int *complete, int64_t now)
 {
 	struct wire_event e;
-	int64_t now = r->line_us;
 	char err[256];
 	int rc;
 
@@ -873,11 +870,11 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 	struct wire_watch m;
 	char err[256];
 	int rc = 0;
+	/* When it arrived: a catch-up segment may have spilled it a while. */
+	int64_t now = at_us ? at_us : hs_now_us();
 
 	if (r->fatal)
 		return -1; /* nothing more is written: stopping */
-	/* When it arrived: a catch-up segment may have spilled it a while. */
-	r->line_us = at_us ? at_us : hs_now_us();
 	if (r->cfg.once && r->created_rev >= 0) {
 		ev_timer_again(r->loop, &r->quiet_timer);
 		r->quiet_waits = 0;
@@ -927,7 +924,7 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 			goto out;
 		}
 		if (r->created_rev < 0)
-			r->created_us = r->line_us;
+			r->created_us = now;
 		r->created_rev = m.hdr.revision;
 		r->backoff = 0.1;
 		if (m.hdr.revision > r->head_rev)
@@ -969,7 +966,7 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		goto out;
 	}
 	if (m.nevents > 0) {
-		if (watch_events(r, &m, limit, complete) != 0) {
+		if (watch_events(r, &m, limit, complete, now) != 0) {
 			rc = -1;
 			goto out;
 		}
@@ -986,7 +983,7 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		 * trustworthy before etcd 3.4.25 and are not requested.)
 		 */
 		r->wm_rev = m.hdr.revision;
-		r->wm_us = r->line_us;
+		r->wm_us = now;
 		if (store_begin(r->store) != 0) {
 			fail(r, REC_EXIT_DB);
 			rc = -1;
@@ -1151,6 +1148,23 @@ cu_failed(void *arg, const char *why)
 	watch_end(r, ETCD_RETRY, 0, why);
 }
 
+/*
+ * Ask etcd for a key put under the prefix after the watermark, as of
+ * revision at (wire_since_request); cb gets the answer.  -1 if not sent.
+ */
+static int
+since_ask(struct recorder *r, int64_t at, etcd_done_cb *cb)
+{
+	char *body = wire_since_request(r->cfg.prefix, at, r->wm_rev + 1);
+	int rc =
+	    body != NULL && etcd_post(r->etcd, "/v3/kv/range", body, cb, r) == 0
+	    ? 0
+	    : -1;
+
+	free(body);
+	return rc;
+}
+
 /* Keys in the answer to wire_since_request(); dflt when there is none. */
 static size_t
 since_keys(int result, long status, const char *body, size_t len, size_t dflt)
@@ -1186,10 +1200,7 @@ cu_heard(void *arg)
 
 	if (r->cu_nothing)
 		return;
-	if (r->cu_wait != CU_IDLE) {
-		r->cu_wait = CU_IDLE;
-		r->cu_idle.repeat = CU_IDLE;
-	}
+	r->cu_idle.repeat = CU_IDLE;
 	ev_timer_again(r->loop, &r->cu_idle);
 }
 
@@ -1207,9 +1218,8 @@ cu_probe_done(void *arg, int result, long status, const char *body, size_t len,
 		return;
 	if (n > 0) {
 		/* etcd is slow: ask again later (it reads the whole prefix). */
-		if (r->cu_wait < 30.0)
-			r->cu_wait *= 2;
-		r->cu_idle.repeat = r->cu_wait;
+		if (r->cu_idle.repeat < 30.0)
+			r->cu_idle.repeat *= 2;
 		ev_timer_again(r->loop, &r->cu_idle);
 		return;
 	}
@@ -1224,7 +1234,6 @@ static void
 cu_idle_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct recorder *r = w->data;
-	char *body;
 
 	(void)revents;
 	if (r->state != ST_WATCH || r->catchup == NULL || r->stream != NULL) {
@@ -1245,13 +1254,8 @@ cu_idle_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		watch_single(r);
 		return;
 	}
-	if (r->cu_probe)
-		return;
-	body = wire_since_request(r->cfg.prefix, r->cu_to, r->wm_rev + 1);
-	if (body != NULL &&
-	    etcd_post(r->etcd, "/v3/kv/range", body, cu_probe_done, r) == 0)
+	if (!r->cu_probe && since_ask(r, r->cu_to, cu_probe_done) == 0)
 		r->cu_probe = 1;
-	free(body);
 }
 
 static const struct catchup_ops cu_ops = {
@@ -1300,7 +1304,6 @@ probe_done(void *arg, int result, long status, const char *body, size_t len,
 	}
 	r->cu_to = h.revision;
 	r->cu_nothing = 0;
-	r->cu_wait = CU_IDLE;
 	ev_timer_set(&r->cu_idle, CU_IDLE, CU_IDLE);
 	ev_timer_again(r->loop, &r->cu_idle);
 }
@@ -1412,15 +1415,10 @@ quiet_done(void *arg, int result, long status, const char *body, size_t len,
 static void
 quiet_probe(struct recorder *r)
 {
-	char *body =
-	    wire_since_request(r->cfg.prefix, r->created_rev, r->wm_rev + 1);
-
-	if (body != NULL &&
-	    etcd_post(r->etcd, "/v3/kv/range", body, quiet_done, r) == 0)
+	if (since_ask(r, r->created_rev, quiet_done) == 0)
 		r->quiet_probe = 1;
 	else
 		once_done(r, "no further events");
-	free(body);
 }
 
 static void
