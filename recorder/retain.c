@@ -147,6 +147,31 @@ count_down(struct retain *t, const char *name, int64_t n)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The first key of the current pass (a revision, a key id or a rowid) at
+ * or after from, into *out; *out stays as it is when there is none.
+ */
+static void
+pass_next(struct retain *t, int64_t from, int64_t *out)
+{
+	char sql[128];
+
+	if (t->table < 0)
+		snprintf(sql, sizeof(sql),
+		    "SELECT min(rev) FROM events WHERE rev >= ?1");
+	else if (t->table == PASS_REVS)
+		snprintf(sql, sizeof(sql),
+		    "SELECT min(rev) FROM revisions WHERE rev >= ?1");
+	else if (t->table == PASS_KEYS)
+		snprintf(sql, sizeof(sql),
+		    "SELECT min(id) FROM temp.gone_keys WHERE id >= ?1");
+	else
+		snprintf(sql, sizeof(sql),
+		    "SELECT min(rowid) FROM %s WHERE rowid >= ?1",
+		    typed[t->table].table);
+	one_int(t, sql, from, out);
+}
+
 /* Where the next table's ranges start and end. */
 static void
 table_bounds(struct retain *t)
@@ -155,29 +180,20 @@ table_bounds(struct retain *t)
 
 	t->lo = 0;
 	t->hi = -1;
-	if (t->table < 0) {
-		one_int(t, "SELECT min(rev) FROM events", 0, &t->lo);
+	if (t->table >= PASS_END)
+		return;
+	pass_next(t, INT64_MIN, &t->lo);
+	if (t->table < 0)
 		t->hi = t->cut;
-		return;
-	}
-	if (t->table == PASS_REVS) {
-		one_int(t, "SELECT min(rev) FROM revisions", 0, &t->lo);
+	else if (t->table == PASS_REVS)
 		t->hi = t->cut - 1; /* the cutoff's own time is pruned_us */
-		return;
-	}
-	if (t->table == PASS_KEYS) {
-		one_int(t, "SELECT min(id) FROM temp.gone_keys", 0, &t->lo);
+	else if (t->table == PASS_KEYS)
 		one_int(t, "SELECT max(id) FROM temp.gone_keys", 0, &t->hi);
-		return;
+	else {
+		snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM %s",
+		    typed[t->table].table);
+		one_int(t, sql, 0, &t->hi);
 	}
-	if (t->table >= (int)NTYPED)
-		return; /* PASS_END */
-	snprintf(sql, sizeof(sql), "SELECT min(rowid) FROM %s",
-	    typed[t->table].table);
-	one_int(t, sql, 0, &t->lo);
-	snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM %s",
-	    typed[t->table].table);
-	one_int(t, sql, 0, &t->hi);
 }
 
 /*
@@ -367,6 +383,7 @@ static void
 step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct retain *t = w->data;
+	int64_t next;
 
 	(void)loop;
 	(void)revents;
@@ -398,19 +415,10 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		t->active = 0;
 		return;
 	}
-	t->lo += STEP;
-	/* Revisions are sparse below the cutoff: go to the next one left. */
-	if (t->table < 0 || t->table == PASS_REVS) {
-		int64_t next = t->hi + 1;
-
-		one_int(t,
-		    t->table < 0
-			? "SELECT min(rev) FROM events WHERE rev >= ?1"
-			: "SELECT min(rev) FROM revisions WHERE rev >= ?1",
-		    t->lo, &next);
-		if (next > t->lo)
-			t->lo = next;
-	}
+	/* Keys are sparse (revisions below the cutoff): skip to the next. */
+	next = t->hi + 1;
+	pass_next(t, t->lo + STEP, &next);
+	t->lo = next > t->lo + STEP ? next : t->lo + STEP;
 	ev_timer_set(&t->step, 0., 0.);
 	ev_timer_start(t->loop, &t->step);
 }
