@@ -119,6 +119,21 @@ is_global(const char *name)
 	    strcmp(name, "tz") == 0;
 }
 
+/*
+ * Whether arg is a word, not an option: "-" alone, a time such as "-90m"
+ * or "-2h" (only "-h" is a short option), SQL that begins with a comment
+ * ("-- who held ...\nSELECT": no option name holds white space).
+ */
+static int
+is_word(const char *arg)
+{
+	if (arg[0] != '-' || arg[1] == '\0')
+		return 1;
+	if (arg[1] != '-')
+		return strcmp(arg, "-h") != 0;
+	return strcspn(arg + 2, " \t\r\n") < strcspn(arg + 2, "=");
+}
+
 int
 hq_args(struct hq *q, int argc, char **argv, const struct hq_opt *opts,
     const char **pos, int minpos, int maxpos, int *npos, const char *help)
@@ -130,9 +145,7 @@ hq_args(struct hq *q, int argc, char **argv, const struct hq_opt *opts,
 
 	for (i = 0; i < argc; i++) {
 		arg = argv[i];
-		if (opts_done || arg[0] != '-' || arg[1] == '\0' ||
-		    (arg[1] != '-' && arg[1] != 'h')) {
-			/* "-90m" and "-2h" are times, not options. */
+		if (opts_done || is_word(arg)) {
 			if (n >= maxpos)
 				return hq_usage(
 				    q, "unexpected argument '%s'", arg);
@@ -143,30 +156,11 @@ hq_args(struct hq *q, int argc, char **argv, const struct hq_opt *opts,
 			fputs(help, stdout);
 			return HQ_HELPED;
 		}
-		if (arg[1] != '-') {
-			if (n >= maxpos)
-				return hq_usage(
-				    q, "unexpected argument '%s'", arg);
-			pos[n++] = arg;
-			continue;
-		}
 		if (arg[2] == '\0') {
 			opts_done = 1;
 			continue;
 		}
 		eq = strchr(arg + 2, '=');
-		/*
-		 * No option name holds white space: "-- who held ...\nSELECT"
-		 * is SQL that begins with a comment.
-		 */
-		if (strcspn(arg + 2, " \t\r\n") <
-		    (eq ? (size_t)(eq - arg - 2) : strlen(arg + 2))) {
-			if (n >= maxpos)
-				return hq_usage(
-				    q, "unexpected argument '%s'", arg);
-			pos[n++] = arg;
-			continue;
-		}
 		snprintf(name, sizeof(name), "%.*s",
 		    (int)(eq ? (size_t)(eq - arg - 2) : strlen(arg + 2)),
 		    arg + 2);
