@@ -22,7 +22,9 @@
  * Churn (schema/004_churn.sql): each event but a snapshot's is classified
  * against the cached previous event and counted in memory per hour and
  * minute, kind and namespace (and pod); the counts are added to the churn
- * tables at commit, a few upserts per commit when events are dense.
+ * tables at commit, a few upserts per commit when events are dense.  The
+ * namespace and pod come from the decoded value; the cache keeps them for
+ * the key's next DELETE (else the previous value is read back and parsed).
  */
 #include "store.h"
 
@@ -233,6 +235,12 @@ struct kc_ent {
 	int32_t kind; /* keys.kind as stored (an older build may have had
 			 another classifier), for the churn counts */
 	uint32_t used; /* tick of the last use; 0: an empty way */
+	/*
+	 * The churn owners of the latest value of an ipcache or identity key
+	 * (a DELETE is counted under them): "namespace\0pod\0", "" for none;
+	 * NULL when not known (read the value back).
+	 */
+	char *own;
 };
 
 /*
@@ -426,8 +434,13 @@ hash2(const char *p, size_t n)
 static void
 kc_clear(struct store *s)
 {
-	if (s->kc != NULL)
-		memset(s->kc, 0, KC_SETS * KC_WAYS * sizeof(*s->kc));
+	size_t i;
+
+	if (s->kc == NULL)
+		return;
+	for (i = 0; i < KC_SETS * KC_WAYS; i++)
+		free(s->kc[i].own);
+	memset(s->kc, 0, KC_SETS * KC_WAYS * sizeof(*s->kc));
 	s->kc_tick = 0;
 }
 
@@ -472,6 +485,7 @@ kc_slot(struct store *s, uint64_t h1, uint64_t h2)
 		if (set[i].used < e->used)
 			e = &set[i];
 	}
+	free(e->own);
 	memset(e, 0, sizeof(*e));
 	e->h1 = h1;
 	e->h2 = h2;
@@ -579,6 +593,7 @@ store_close(struct store *s)
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	kc_clear(s);
 	free(s->kc);
 	churn_clear(s);
 	free(s->ch);
@@ -1196,13 +1211,72 @@ next_seq(struct store *s, int64_t rev, int64_t *seq)
 }
 
 /*
+ * Churn owners packed as "namespace\0pod\0" ("" for none): ns, then the
+ * pod, which is p1 "/" p2 when p2 is set, else p1.  NULL when out of
+ * memory.
+ */
+static char *
+own_pack(const char *ns, size_t nsn, const char *p1, size_t n1, const char *p2,
+    size_t n2)
+{
+	char *o = malloc(nsn + n1 + (p2 != NULL ? n2 + 1 : 0) + 2), *q;
+
+	if (o == NULL) {
+		log_err("db: out of memory for the churn counts");
+		return NULL;
+	}
+	memcpy(o, ns, nsn);
+	q = o + nsn;
+	*q++ = '\0';
+	memcpy(q, p1, n1);
+	q += n1;
+	if (p2 != NULL) {
+		*q++ = '/';
+		memcpy(q, p2, n2);
+		q += n2;
+	}
+	*q = '\0';
+	return o;
+}
+
+/* The owners of a decoded ipcache value, as hs_churn_owners() has them. */
+static char *
+own_ipcache(const struct hs_value *v)
+{
+	struct hs_str ns = v->u.ipcache.namespace, pod = v->u.ipcache.pod;
+
+	if (ns.p == NULL || ns.n == 0)
+		return own_pack("", 0, "", 0, NULL, 0);
+	if (pod.p == NULL || pod.n == 0)
+		return own_pack(ns.p, ns.n, "", 0, NULL, 0);
+	return own_pack(ns.p, ns.n, ns.p, ns.n, pod.p, pod.n);
+}
+
+/* hs_churn_owners(), packed. */
+static char *
+own_find(
+    const char *kind, const struct store_event *ev, const char *v, size_t n)
+{
+	char *ns = NULL, *pod = NULL, *o;
+
+	hs_churn_owners(kind, ev->key, ev->keylen, v, n, &ns,
+	    strcmp(kind, "ipcache") == 0 ? &pod : NULL);
+	o = own_pack(ns ? ns : "", ns ? strlen(ns) : 0, pod ? pod : "",
+	    pod ? strlen(pod) : 0, NULL, 0);
+	free(ns);
+	free(pod);
+	return o;
+}
+
+/*
  * Bring the key's typed table up to date for an event that changes its
  * value: close the open row, then insert the decoded value of a PUT.
- * *row gets the new row (0: none).
+ * *row gets the new row (0: none); *own the owners of a decoded ipcache
+ * value (else left NULL).
  */
 static int
 write_typed(struct store *s, const struct store_event *ev, struct kc_ent *e,
-    const struct hs_key *k, int64_t rev, int64_t seq, int64_t *row)
+    const struct hs_key *k, int64_t rev, int64_t seq, int64_t *row, char **own)
 {
 	struct hs_value v;
 	char err[256];
@@ -1226,6 +1300,9 @@ write_typed(struct store *s, const struct store_event *ev, struct kc_ent *e,
 	if (rc > 0)
 		return 0;
 	rc = insert_typed(s, e->key_id, k, &v, ev, rev, row);
+	if (rc == 0 && k->kind == HS_KIND_IPCACHE &&
+	    e->kind == (int32_t)k->kind)
+		*own = own_ipcache(&v);
 	hs_value_release(&v);
 	return rc;
 }
@@ -1411,19 +1488,62 @@ rev_time(struct store *s, int64_t rev, int64_t *us)
 	return 0;
 }
 
+/* Whether a DELETE of the kind is counted under its previous value. */
+static int
+owned_by_value(int kind_id)
+{
+	return kind_id == HS_KIND_IPCACHE || kind_id == HS_KIND_IDENTITY;
+}
+
+/*
+ * The packed owners of a DELETE's previous value, prev_val, read back
+ * from vals.  NULL on error.
+ */
+static char *
+own_of_val(struct store *s, const char *kind, const struct store_event *ev,
+    int64_t prev_val)
+{
+	sqlite3_stmt *st = s->st[S_VAL_GET];
+	char *copy, *o;
+	int rc;
+	size_t n;
+
+	sqlite3_bind_int64(st, 1, prev_val);
+	if ((rc = row_st(s, S_VAL_GET)) < 0)
+		return NULL;
+	if (rc == 0)
+		return own_find(kind, ev, NULL, 0);
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if ((copy = malloc(n + 1)) != NULL) {
+		const char *p = sqlite3_column_blob(st, 0);
+
+		memcpy(copy, p ? p : "", n);
+		copy[n] = '\0';
+	}
+	done_st(s, S_VAL_GET);
+	if (copy == NULL)
+		return NULL;
+	o = own_find(kind, ev, copy, n);
+	free(copy);
+	return o;
+}
+
 /*
  * Count an event written at revision rev (cls: 0 created, 1 modified,
  * 2 lease-only, 3 deleted) under its minute, kind, namespace and pod.
- * A DELETE is attributed by the key's previous value, prev_val.
+ * A DELETE is attributed by the key's previous value, prev_val, whose
+ * owners are prev_own when known.  A PUT is attributed by its value, whose
+ * owners are *own when known (else prev_own when it has the previous
+ * value, same); when neither, they are found and left in *own.
  */
 static int
 count_churn(struct store *s, const struct store_event *ev, int kind_id,
-    int64_t rev, int cls, int64_t prev_val)
+    int64_t rev, int cls, int64_t prev_val, const char *prev_own, int same,
+    char **own)
 {
 	const char *kind = hs_kind_name((enum hs_kind)kind_id);
-	const char *v = ev->value;
-	size_t n = ev->vallen;
-	char *ns = NULL, *pod = NULL, *prev = NULL;
+	const char *use, *ns, *pod;
+	char *found = NULL;
 	int64_t t, minute;
 	int rc;
 
@@ -1432,36 +1552,23 @@ count_churn(struct store *s, const struct store_event *ev, int kind_id,
 	if (t < 0)
 		return 0; /* not in the report's join either */
 	minute = t / 60000000;
-	if (ev->type == 0 && v == NULL)
-		v = "";
-	if (ev->type != 0) {
-		v = NULL;
-		n = 0;
-		if (prev_val > 0 &&
-		    (kind_id == HS_KIND_IPCACHE ||
-			kind_id == HS_KIND_IDENTITY)) {
-			sqlite3_bind_int64(s->st[S_VAL_GET], 1, prev_val);
-			if ((rc = row_st(s, S_VAL_GET)) < 0)
-				return -1;
-			if (rc == 1) {
-				sqlite3_stmt *st = s->st[S_VAL_GET];
-				const char *p = sqlite3_column_blob(st, 0);
-
-				n = (size_t)sqlite3_column_bytes(st, 0);
-				if ((prev = malloc(n + 1)) != NULL) {
-					memcpy(prev, p ? p : "", n);
-					prev[n] = '\0';
-				}
-				done_st(s, S_VAL_GET);
-				if (prev == NULL)
-					return -1;
-				v = prev;
-			}
-		}
-	}
-	hs_churn_owners(kind, ev->key, ev->keylen, v, n, &ns,
-	    kind_id == HS_KIND_IPCACHE ? &pod : NULL);
-	free(prev);
+	if (ev->type == 0) {
+		if ((use = *own) == NULL && same)
+			use = prev_own;
+		if (use == NULL)
+			use = *own = found = own_find(
+			    kind, ev, ev->value ? ev->value : "", ev->vallen);
+	} else if (prev_val > 0 && owned_by_value(kind_id)) {
+		if ((use = prev_own) == NULL)
+			use = found = own_of_val(s, kind, ev, prev_val);
+	} else
+		use = found = own_find(kind, ev, NULL, 0);
+	if (use == NULL)
+		return -1; /* logged */
+	ns = use;
+	pod = use + strlen(use) + 1;
+	if (pod[0] == '\0')
+		pod = NULL;
 	/* Per minute and per hour. */
 	rc = 0;
 	if (churn_add(s, 60, minute, kind, ns, 0, cls) != 0 ||
@@ -1474,8 +1581,8 @@ count_churn(struct store *s, const struct store_event *ev, int kind_id,
 	else if (churn_span(s, 60, minute, rev) != 0 ||
 	    churn_span(s, 3600, minute / 60, rev) != 0)
 		rc = -1;
-	free(ns);
-	free(pod);
+	if (ev->type != 0)
+		free(found); /* *own is a PUT's */
 	if (rc != 0)
 		log_err("db: out of memory for the churn counts");
 	return rc;
@@ -1490,7 +1597,8 @@ write_event(struct store *s, const struct store_event *ev)
 	sqlite3_stmt *st;
 	int64_t val_id = 0, seq, row, prev_rev, prev_val, prev_lease;
 	int64_t rev = ev->mod_rev + s->offset;
-	int same = 0, cls;
+	int same = 0, cls, rc = 0;
+	char *own = NULL;
 
 	if ((e = lookup_key(s, ev, &k)) == NULL)
 		return -1;
@@ -1505,7 +1613,7 @@ write_event(struct store *s, const struct store_event *ev)
 	/* A lease-only re-put leaves the decoded state as it was. */
 	if (same)
 		row = e->typed_row;
-	else if (write_typed(s, ev, e, &k, rev, seq, &row) != 0)
+	else if (write_typed(s, ev, e, &k, rev, seq, &row, &own) != 0)
 		return -1;
 
 	st = s->st[S_EV_INS];
@@ -1525,8 +1633,10 @@ write_event(struct store *s, const struct store_event *ev)
 	sqlite3_bind_int(st, 9, ev->origin);
 	if (row != 0)
 		sqlite3_bind_int64(st, 10, row);
-	if (exec_st(s, S_EV_INS) != 0)
+	if (exec_st(s, S_EV_INS) != 0) {
+		free(own);
 		return -1;
+	}
 	s->events++;
 	if (ev->origin == 2)
 		s->rows[R_INFERRED]++;
@@ -1537,20 +1647,30 @@ write_event(struct store *s, const struct store_event *ev)
 	e->typed_row = row;
 	if (rev > s->top_rev)
 		s->top_rev = rev;
-	if (ev->origin == 1)
-		return 0; /* found by a snapshot: not churn */
-	/* Like schema/004_churn.sql's classification, without a query. */
-	if (ev->type != 0)
-		cls = 3;
-	else if (ev->version == 1 && ev->origin == 0)
-		cls = 0;
-	else if (prev_rev == 0 || prev_val < 0)
-		cls = 0; /* no previous event, or a DELETE */
-	else if (prev_val == val_id && prev_lease != ev->lease)
-		cls = 2;
-	else
-		cls = 1;
-	return count_churn(s, ev, e->kind, rev, cls, prev_val);
+	/* Found by a snapshot (origin 1): not churn. */
+	if (ev->origin != 1) {
+		/* Like schema/004_churn.sql's classification, no query. */
+		if (ev->type != 0)
+			cls = 3;
+		else if (ev->version == 1 && ev->origin == 0)
+			cls = 0;
+		else if (prev_rev == 0 || prev_val < 0)
+			cls = 0; /* no previous event, or a DELETE */
+		else if (prev_val == val_id && prev_lease != ev->lease)
+			cls = 2;
+		else
+			cls = 1;
+		rc = count_churn(
+		    s, ev, e->kind, rev, cls, prev_val, e->own, same, &own);
+	}
+	/* The owners of the key's value now, for its next DELETE. */
+	if (!owned_by_value(e->kind) || (ev->type == 0 && own == NULL && same))
+		free(own); /* not kept, or the same value's are */
+	else {
+		free(e->own);
+		e->own = own;
+	}
+	return rc;
 }
 
 int

@@ -24,8 +24,16 @@ db="$TMP/churn.db"
 rec_start "$db"
 wait_until 20 db_reached "$db" 1 || bail "recorder did not start: $(tail -3 "$TMP/rec.log")"
 "$PY" "$TOP/tests/sim/cilium-sim" --endpoints "$ETCD_URL" --seed 5 \
-	--steps 1200 --rate 0 --nodes 4 --pods-per-node 8 --ipv6 \
-	--identity-pool 30 >"$TMP/sim.log" 2>&1
+	--steps 1200 --rate 200 --nodes 4 --pods-per-node 8 --ipv6 \
+	--identity-pool 30 >"$TMP/sim.log" 2>&1 &
+sim=$!
+# A restart halfway: the new process knows nothing of the values the
+# first one wrote, and counts their keys' deletes from the db.
+recorded() { [ "$(q "$db" "SELECT count(*) FROM events")" -ge "$1" ]; }
+wait_until 30 recorded 400
+kill -0 "$sim" 2>/dev/null && rec_stop && rec_start "$db"
+ok $? "the recorder restarted while the simulator ran"
+wait "$sim"
 ok $? "the simulator ran ($(tail -1 "$TMP/sim.log"))"
 head=$($KV "$ETCD_URL" rev)
 wait_until 30 db_reached "$db" "$head"
