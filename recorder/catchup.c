@@ -249,17 +249,35 @@ advance(struct catchup *c)
 	}
 }
 
+/*
+ * Where segment i starts, from 0: segment i is i + 1 times as long as the
+ * first.  All segments arrive at about the same rate, but must be written
+ * in order: a short first segment is written while the longer ones are
+ * still arriving, instead of all arriving at once and then waiting for
+ * the writer.
+ */
+static int64_t
+seg_start(int64_t total, int k, int i)
+{
+	return total / ((int64_t)k * (k + 1) / 2) * ((int64_t)i * (i + 1) / 2) +
+	    total % ((int64_t)k * (k + 1) / 2) * ((int64_t)i * (i + 1) / 2) /
+	    ((int64_t)k * (k + 1) / 2);
+}
+
 struct catchup *
 catchup_start(struct etcd *e, const char *prefix, int64_t from, int64_t to,
     int k, const struct catchup_ops *ops, void *arg)
 {
 	struct catchup *c;
 	struct segment *s;
-	int64_t span = (to - from + 1) / k;
+	int64_t total = to - from + 1;
 	char *body;
 	int i;
 
-	if (k < 2 || span < 1 || (c = calloc(1, sizeof(*c))) == NULL)
+	/* Segment i has i + 1 parts: the first needs a revision at least. */
+	while (k > 2 && (int64_t)k * (k + 1) / 2 > total)
+		k--;
+	if (k < 2 || 3 > total || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	if ((c->seg = calloc((size_t)k, sizeof(*c->seg))) == NULL) {
 		free(c);
@@ -272,8 +290,9 @@ catchup_start(struct etcd *e, const char *prefix, int64_t from, int64_t to,
 		s = &c->seg[i];
 		s->c = c;
 		s->idx = i;
-		s->start = from + (int64_t)i * span;
-		s->end = i == k - 1 ? INT64_MAX : s->start + span - 1;
+		s->start = from + seg_start(total, k, i);
+		s->end = i == k - 1 ? INT64_MAX
+				    : from + seg_start(total, k, i + 1) - 1;
 		if (i > 0 && (s->spill = spill_file()) == NULL) {
 			log_warn("catch-up: no temporary file: %m");
 			goto fail;

@@ -48,8 +48,9 @@ struct catchup_ops {
 
 /*
  * Start k watches covering revisions [from, to] in k segments, the last
- * one open-ended.  NULL on failure (nothing started).  No callback runs
- * inside this call.
+ * one open-ended; segment i is i + 1 times as long as the first (fewer
+ * segments when [from, to] is too short for k).  NULL on failure (nothing
+ * started).  No callback runs inside this call.
  */
 struct catchup *catchup_start(struct etcd *e, const char *prefix, int64_t from,
     int64_t to, int k, const struct catchup_ops *ops, void *arg);
