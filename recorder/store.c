@@ -244,6 +244,18 @@ struct kc_ent {
 };
 
 /*
+ * Label sets already in labelsets, by the two hashes of their string:
+ * direct-mapped, LC_SIZE entries (96 KiB); a cluster has a few hundred to
+ * a few thousand.  Emptied with the key cache.
+ */
+#define LC_SIZE 4096
+
+struct lc_ent {
+	uint64_t h1, h2;
+	int64_t id; /* 0: an empty entry */
+};
+
+/*
  * Churn counts of the open transaction, added to the churn tables at its
  * commit: one entry per (secs, bucket, kind, namespace), or per (secs,
  * bucket, pod) when pod is set.  Few entries per commit but for pods.
@@ -252,6 +264,7 @@ struct churn_ent {
 	int64_t secs, bucket; /* an hour (secs 3600) or a minute (60) */
 	const char *kind; /* static (hs_kind_name) */
 	char *name; /* namespace or pod, a copy; "" for none */
+	uint64_t nh; /* hs_hash64() of name */
 	int pod;
 	int64_t n[4]; /* created, modified, lease_only, deleted */
 };
@@ -286,6 +299,7 @@ struct store {
 	int64_t data_version;
 	struct kc_ent *kc; /* KC_SETS * KC_WAYS entries, allocated on use */
 	uint32_t kc_tick;
+	struct lc_ent *lc; /* LC_SIZE entries, allocated on use */
 	int64_t rows[R_COUNT]; /* rows inserted by the open transaction */
 	int64_t events;
 	int64_t decode_errors;
@@ -436,6 +450,8 @@ kc_clear(struct store *s)
 {
 	size_t i;
 
+	if (s->lc != NULL)
+		memset(s->lc, 0, LC_SIZE * sizeof(*s->lc));
 	if (s->kc == NULL)
 		return;
 	for (i = 0; i < KC_SETS * KC_WAYS; i++)
@@ -595,6 +611,7 @@ store_close(struct store *s)
 	sqlite3_close(s->db);
 	kc_clear(s);
 	free(s->kc);
+	free(s->lc);
 	churn_clear(s);
 	free(s->ch);
 	free(s->sp);
@@ -923,16 +940,27 @@ intern_labels(struct store *s, struct hs_str labels,
 {
 	sqlite3_stmt *st = s->st[S_LS_GET];
 	struct hs_labels own = {0, NULL};
+	uint64_t h1 = hs_hash64(labels.p, labels.n);
+	uint64_t h2 = hash2(labels.p, labels.n);
+	struct lc_ent *c = NULL;
 	size_t i;
 	int rc;
 
+	if (s->lc != NULL ||
+	    (s->lc = calloc(LC_SIZE, sizeof(*s->lc))) != NULL) {
+		c = &s->lc[h1 & (LC_SIZE - 1)];
+		if (c->id != 0 && c->h1 == h1 && c->h2 == h2) {
+			*id = c->id;
+			return 0;
+		}
+	}
 	sqlite3_bind_text(st, 1, labels.p, (int)labels.n, SQLITE_STATIC);
 	if ((rc = row_st(s, S_LS_GET)) < 0)
 		return -1;
 	if (rc == 1) {
 		*id = sqlite3_column_int64(st, 0);
 		done_st(s, S_LS_GET);
-		return 0;
+		goto found;
 	}
 	st = s->st[S_LS_INS];
 	sqlite3_bind_text(st, 1, labels.p, (int)labels.n, SQLITE_STATIC);
@@ -957,6 +985,12 @@ intern_labels(struct store *s, struct hs_str labels,
 		}
 	}
 	hs_labels_release(&own);
+found:
+	if (c != NULL) {
+		c->h1 = h1;
+		c->h2 = h2;
+		c->id = *id;
+	}
 	return 0;
 }
 
@@ -1329,34 +1363,32 @@ churn_clear(struct store *s)
 
 static size_t
 churn_slot(const struct store *s, int64_t secs, int64_t bucket,
-    const char *kind, const char *name, int pod)
+    const char *kind, const char *name, uint64_t nh, int pod)
 {
-	size_t i = (size_t)(hs_hash64(name, strlen(name)) ^
-		       ((uint64_t)(bucket + secs) * 0x9e3779b97f4a7c15ULL) ^
-		       (uint64_t)(uintptr_t)kind ^ (uint64_t)pod) &
+	size_t i =
+	    (size_t)(nh ^ ((uint64_t)(bucket + secs) * 0x9e3779b97f4a7c15ULL) ^
+		(uint64_t)(uintptr_t)kind ^ (uint64_t)pod) &
 	    (s->ch_cap - 1);
 	const struct churn_ent *c;
 
 	for (;; i = (i + 1) & (s->ch_cap - 1)) {
 		c = &s->ch[i];
 		if (c->name == NULL ||
-		    (c->bucket == bucket && c->secs == secs &&
+		    (c->nh == nh && c->bucket == bucket && c->secs == secs &&
 			c->kind == kind && c->pod == pod &&
 			strcmp(c->name, name) == 0))
 			return i;
 	}
 }
 
-/* Count one change (name: namespace or pod, NULL for none). */
+/* Count one change (name: namespace or pod; nh: its hs_hash64()). */
 static int
 churn_add(struct store *s, int64_t secs, int64_t bucket, const char *kind,
-    const char *name, int pod, int cls)
+    const char *name, uint64_t nh, int pod, int cls)
 {
 	struct churn_ent *c, *old = s->ch;
 	size_t i, n = s->ch_cap;
 
-	if (name == NULL)
-		name = "";
 	if ((s->ch_n + 1) * 2 > s->ch_cap) {
 		s->ch_cap = n ? n * 2 : 256;
 		if ((s->ch = calloc(s->ch_cap, sizeof(*s->ch))) == NULL) {
@@ -1367,14 +1399,15 @@ churn_add(struct store *s, int64_t secs, int64_t bucket, const char *kind,
 		for (i = 0; i < n; i++)
 			if (old[i].name != NULL)
 				s->ch[churn_slot(s, old[i].secs, old[i].bucket,
-				    old[i].kind, old[i].name, old[i].pod)] =
-				    old[i];
+				    old[i].kind, old[i].name, old[i].nh,
+				    old[i].pod)] = old[i];
 		free(old);
 	}
-	c = &s->ch[churn_slot(s, secs, bucket, kind, name, pod)];
+	c = &s->ch[churn_slot(s, secs, bucket, kind, name, nh, pod)];
 	if (c->name == NULL) {
 		if ((c->name = strdup(name)) == NULL)
 			return -1;
+		c->nh = nh;
 		c->secs = secs;
 		c->bucket = bucket;
 		c->kind = kind;
@@ -1544,6 +1577,7 @@ count_churn(struct store *s, const struct store_event *ev, int kind_id,
 	const char *kind = hs_kind_name((enum hs_kind)kind_id);
 	const char *use, *ns, *pod;
 	char *found = NULL;
+	uint64_t nsh, podh;
 	int64_t t, minute;
 	int rc;
 
@@ -1566,17 +1600,17 @@ count_churn(struct store *s, const struct store_event *ev, int kind_id,
 	if (use == NULL)
 		return -1; /* logged */
 	ns = use;
+	nsh = hs_hash64(ns, strlen(ns));
 	pod = use + strlen(use) + 1;
-	if (pod[0] == '\0')
-		pod = NULL;
+	podh = hs_hash64(pod, strlen(pod));
 	/* Per minute and per hour. */
 	rc = 0;
-	if (churn_add(s, 60, minute, kind, ns, 0, cls) != 0 ||
-	    churn_add(s, 3600, minute / 60, kind, ns, 0, cls) != 0)
+	if (churn_add(s, 60, minute, kind, ns, nsh, 0, cls) != 0 ||
+	    churn_add(s, 3600, minute / 60, kind, ns, nsh, 0, cls) != 0)
 		rc = -1;
-	else if (pod != NULL &&
-	    (churn_add(s, 60, minute, kind, pod, 1, cls) != 0 ||
-		churn_add(s, 3600, minute / 60, kind, pod, 1, cls) != 0))
+	else if (pod[0] != '\0' &&
+	    (churn_add(s, 60, minute, kind, pod, podh, 1, cls) != 0 ||
+		churn_add(s, 3600, minute / 60, kind, pod, podh, 1, cls) != 0))
 		rc = -1;
 	else if (churn_span(s, 60, minute, rev) != 0 ||
 	    churn_span(s, 3600, minute / 60, rev) != 0)
@@ -1663,9 +1697,17 @@ write_event(struct store *s, const struct store_event *ev)
 		rc = count_churn(
 		    s, ev, e->kind, rev, cls, prev_val, e->own, same, &own);
 	}
-	/* The owners of the key's value now, for its next DELETE. */
-	if (!owned_by_value(e->kind) || (ev->type == 0 && own == NULL && same))
-		free(own); /* not kept, or the same value's are */
+	/*
+	 * The owners of the key's value now, for its next DELETE; not for a
+	 * snapshot's keys (all of them at once: memory), whose DELETE reads
+	 * the value back.
+	 */
+	if (!owned_by_value(e->kind) || ev->origin == 1) {
+		free(own);
+		free(e->own);
+		e->own = NULL;
+	} else if (ev->type == 0 && own == NULL && same)
+		; /* the same value: the same owners */
 	else {
 		free(e->own);
 		e->own = own;
