@@ -61,7 +61,7 @@ static const char usage_text[] =
     "revisions/s\n"
     "                        (8; 1 = a single watch)\n"
     "  --catchup-min REVS    backlog that makes catch-up use several (20000)\n"
-    "  --stall-timeout SECS  reconnect after this long without a byte (660)\n"
+    "  --stall-timeout SECS  reconnect after this long without a byte (1500)\n"
     "  --retain AGE          prune history that ended more than AGE ago\n"
     "                        (90d, 12h, 30m): closed intervals and superseded\n"
     "                        events; open intervals and revision times stay\n"
@@ -330,6 +330,7 @@ print_settings(const struct recorder_config *cfg, const char *endpoints,
 	    source_of(f_key, "ETCDCTL_KEY", file->key));
 	printf("once            %s\n", cfg->once ? "yes" : "no");
 	printf("catchup-streams %d\n", cfg->catchup_streams);
+	printf("stall-timeout   %g\n", cfg->etcd.stall_timeout);
 	return 0;
 }
 
@@ -481,7 +482,11 @@ main(int argc, char **argv)
 	cfg.catchup_streams = 8;
 	cfg.retain_every = 300;
 	cfg.catchup_min = 20000;
-	cfg.etcd.stall_timeout = 660;
+	/*
+	 * etcd sends a quiet watch a progress notification every 10 minutes
+	 * but skips the first one after events: up to 20 minutes of silence.
+	 */
+	cfg.etcd.stall_timeout = 1500;
 	cfg.etcd.request_timeout = 60;
 	memset(&file, 0, sizeof(file));
 
