@@ -91,10 +91,11 @@ is "$(db_recorded "$db")" "$last" "…with the watermark at the last revision un
 # The newest part of the backlog outside the prefix: no event comes past
 # the end of the segments before it.  The catch-up finds nothing put after
 # the watermark and goes on with one watch; --once ends, a daemon records
-# what comes next.
+# what comes next.  The part outside is longer than the last segment (2/5
+# of the backlog with 4 watches), which must start past the last event.
 $KV "$ETCD_URL" many 600 cilium/tail/ >/dev/null
 last=$($KV "$ETCD_URL" put cilium/tail/last 1)
-$KV "$ETCD_URL" many 600 other/ >/dev/null
+$KV "$ETCD_URL" many 1200 other/ >/dev/null
 t0=$(date +%s)
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
 	--catchup-min 100 --catchup-streams 4 2>"$TMP/cut.log"
@@ -106,7 +107,7 @@ grep -q 'nothing was put under cilium/ after revision' "$TMP/cut.log"
 ok $? "…saying why it went on with one watch"
 is "$(grep -c ' warn: ' "$TMP/cut.log")" 0 "…and no warning"
 $KV "$ETCD_URL" many 600 cilium/tail/ >/dev/null
-$KV "$ETCD_URL" many 600 other/ >/dev/null
+$KV "$ETCD_URL" many 1800 other/ >/dev/null
 : >"$TMP/rec.log"
 rec_start "$db" --catchup-min 100 --catchup-streams 4
 wait_until 30 grep -q 'going on with one watch' "$TMP/rec.log"
