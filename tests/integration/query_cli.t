@@ -163,6 +163,27 @@ is "$(hs --format json ip 10.6.6.50 2>/dev/null | jq -r '.[] | select(.to_rev ==
 	"$(q "$db" "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', t_lo_us / 1e6, 'unixepoch') || ' ' ||
 		strftime('%Y-%m-%dT%H:%M:%SZ', t_hi_us / 1e6, 'unixepoch') FROM revisions WHERE rev = 30")" \
 	"ip: an interval closed by the re-list after the gap: to_time_lo, to_time from its revision"
+# The views give the same bounds (format 8), to the microsecond.
+us() { sed 's/\.000000Z/Z/g'; }
+is "$(q "$db" "SELECT group_concat(coalesce(from_time_lo, 'null') || ' ' ||
+	coalesce(from_time, 'null'), ',') FROM (SELECT * FROM identity_history
+	WHERE identity = 12928 ORDER BY from_rev)" | us)" \
+	"$(hs --format json identity 12928 | jq -r 'map("\(.from_time_lo) \(.from_time)") | join(",")')" \
+	"identity_history: from_time_lo and from_time as the CLI has them"
+is "$(q "$db" "SELECT coalesce(to_time_lo, 'null') || ' ' || to_time FROM ip_history
+	WHERE ip = '10.6.6.50' AND to_rev = 30" | us)" \
+	"$(hs --format json ip 10.6.6.50 2>/dev/null | jq -r '.[] | select(.to_rev == 30) | "\(.to_time_lo) \(.to_time)"')" \
+	"ip_history: to_time_lo and to_time as the CLI has them"
+is "$(q "$db" "SELECT count(*) FROM ip_history WHERE ip = '10.6.6.43'
+	AND from_time_lo IS NULL AND to_time_lo IS NULL")" \
+	"$(hs --format json ip 10.6.6.43 2>/dev/null | jq length)" \
+	"ip_history: no lower bounds for intervals seen live"
+is "$(q "$db" "SELECT count(*) FROM changes c JOIN revisions r ON r.rev = c.rev
+	WHERE (c.time_lo IS NOT NULL) != coalesce(r.t_lo_us < r.t_hi_us, 0)")" 0 \
+	"changes: time_lo exactly for the revisions whose moment is a range"
+is "$(q "$db" "SELECT count(*) FROM changes WHERE time_lo IS NOT NULL")" \
+	"$(hs --format json changes 2>/dev/null | jq '[.[] | select(.time_lo != null)] | length')" \
+	"changes: as many events with a time_lo as the CLI's changes"
 hs identity 12928 --at rev:20 >"$TMP/out"
 is "$(head -1 "$TMP/out")" \
 	"as of 2026-11-20T14:20:00Z (rev 20, committed at an unknown moment after 2026-11-20T14:10:00Z)" \
