@@ -444,7 +444,7 @@ hash2(const char *p, size_t n)
 	return h ^ (h >> 32);
 }
 
-/* Forget every cached key (after a rollback, or another writer). */
+/* Forget every cached key and label set (after a rollback, another writer). */
 static void
 kc_clear(struct store *s)
 {
