@@ -59,7 +59,7 @@ static const char usage_text[] =
     "resuming\n"
     "                        far behind: etcd replays each at ~10k "
     "revisions/s\n"
-    "                        (8; 1 = a single watch)\n"
+    "                        (16; 1 = a single watch)\n"
     "  --catchup-min REVS    backlog that makes catch-up use several (20000)\n"
     "  --stall-timeout SECS  reconnect after this long without a byte (1500)\n"
     "  --retain AGE          prune history that ended more than AGE ago\n"
@@ -479,7 +479,7 @@ main(int argc, char **argv)
 	cfg.batch_events = 10000;
 	cfg.sync_every = 1;
 	cfg.page_limit = 5000;
-	cfg.catchup_streams = 8;
+	cfg.catchup_streams = 16;
 	cfg.retain_every = 300;
 	cfg.catchup_min = 20000;
 	/*
