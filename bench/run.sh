@@ -7,7 +7,7 @@
 # members on free ports with data under a temporary directory, stopped by
 # PID at exit.
 #
-# Sizes (the defaults take about 20 minutes on 2 cores, most of it rows
+# Sizes (the defaults take about 10 minutes on 2 cores, most of it rows
 # 1b and 2 at the 200k revisions; "full" in brackets):
 #   BENCH_RUNS=3            runs per figure
 #   BENCH_EVENTS=50000      catch-up backlog, many events per revision [1M]
