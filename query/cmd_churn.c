@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "codec.h"
 #include "timespec.h"
 
 static const char help[] =
@@ -39,33 +40,7 @@ static const char help[] =
 static int
 duration(const char *s, int64_t *us)
 {
-	char *end;
-	long long n = strtoll(s, &end, 10);
-	int64_t unit;
-
-	if (end == s || n <= 0 || s[0] == '-' || s[0] == '+' ||
-	    end[0] == '\0' || end[1] != '\0')
-		return -1;
-	switch (*end) {
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	case 'w':
-		unit = 7 * 86400;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	default:
-		return -1;
-	}
-	if (n > 100000LL * 365)
-		return -1;
-	*us = n * unit * 1000000;
-	return 0;
+	return hs_parse_duration(s, strlen(s), us) != 0 || *us <= 0 ? -1 : 0;
 }
 
 /*
@@ -517,7 +492,7 @@ cmd_churn(struct hq *q, int argc, char **argv)
 		if (duration(last, &dur) != 0)
 			return hq_usage(q,
 			    "--last: bad duration '%s' (want "
-			    "e.g. 7d, 24h, 2w)",
+			    "e.g. 7d, 24h, 2w, 1d12h)",
 			    last);
 		snprintf(lastbuf, sizeof(lastbuf), "@%lld",
 		    (long long)((q->now_us - dur) / 1000000));

@@ -66,7 +66,7 @@ usage(FILE *fp)
 		fprintf(fp, "  %-9s %s\n", c->name, c->summary);
 	fputs(
 	    "\nT: RFC 3339, 'YYYY-MM-DD HH:MM[:SS]' (in --tz, default UTC), "
-	    "@UNIX, rev:N, now,\n   -90m, -2h, -7d\n"
+	    "@UNIX, rev:N, now,\n   -90m, -2h, -7d, -1h30m\n"
 	    "--db defaults to $HINDSIGHT_DB, else ./cilium.db.  Several --db:\n"
 	    "   one answer over every file, each row naming its db in the\n"
 	    "   etcd_cluster column (NAME, else the db's etcd cluster ID).\n"

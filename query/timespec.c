@@ -201,34 +201,11 @@ to_utc(struct tm *tm, const char *tz, time_t *out)
 static int
 parse_relative(const char *s, int64_t now_us, int64_t *us)
 {
-	int64_t n, unit;
-	size_t len = strlen(s);
+	int64_t d;
 
-	if (len < 3 || hs_parse_i64(s + 1, len - 2, &n) != 0 || n < 0 ||
-	    s[1] == '-' || s[1] == '+')
+	if (hs_parse_duration(s + 1, strlen(s + 1), &d) != 0)
 		return -1;
-	switch (s[len - 1]) {
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	case 'w':
-		unit = 7 * 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (n > INT64_MAX / US / unit)
-		return -1;
-	*us = now_us - n * unit * US;
+	*us = now_us - d;
 	return 0;
 }
 
@@ -286,8 +263,8 @@ ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
 		if (parse_relative(s, now_us, &out->us) == 0)
 			return 0;
 		snprintf(err, errlen,
-		    "bad relative time '%s' (want -N "
-		    "followed by s, m, h, d or w, e.g. -90m)",
+		    "bad relative time '%s' (want - and a duration: "
+		    "N followed by s, m, h, d or w, e.g. -90m, -1h30m)",
 		    s);
 		return -1;
 	}

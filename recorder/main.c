@@ -63,7 +63,8 @@ static const char usage_text[] =
     "  --catchup-min REVS    backlog that makes catch-up use several (20000)\n"
     "  --stall-timeout SECS  reconnect after this long without a byte (1500)\n"
     "  --retain AGE          prune history that ended more than AGE ago\n"
-    "                        (90d, 12h, 30m): closed intervals and superseded\n"
+    "                        (90d, 12h, 1d12h): closed intervals and "
+    "superseded\n"
     "                        events; open intervals and revision times stay\n"
     "  --retain-every SECS   how often to prune (300)\n"
     "  --metrics-addr ADDR   serve /metrics (Prometheus) and /healthz on\n"
@@ -331,6 +332,12 @@ print_settings(const struct recorder_config *cfg, const char *endpoints,
 	printf("once            %s\n", cfg->once ? "yes" : "no");
 	printf("catchup-streams %d\n", cfg->catchup_streams);
 	printf("stall-timeout   %g\n", cfg->etcd.stall_timeout);
+	if (cfg->retain_us > 0)
+		printf("retain          %lld.%06lld s, every %g s\n",
+		    (long long)(cfg->retain_us / 1000000),
+		    (long long)(cfg->retain_us % 1000000), cfg->retain_every);
+	else
+		printf("retain          -\n");
 	return 0;
 }
 
@@ -502,7 +509,7 @@ main(int argc, char **argv)
 			if ((cfg.retain_us = retain_parse(optarg)) < 0)
 				usage_error(
 				    "--retain %s: give an age like 90d, "
-				    "12h or 30m",
+				    "12h, 2w or 1d12h",
 				    optarg);
 			break;
 		case OPT_RETAIN_EVERY:

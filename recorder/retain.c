@@ -57,23 +57,11 @@ struct retain {
 int64_t
 retain_parse(const char *s)
 {
-	char *end;
-	double v = strtod(s, &end);
+	int64_t us;
 
-	if (end == s || v <= 0 || end[0] == '\0' || end[1] != '\0')
+	if (hs_parse_duration(s, strlen(s), &us) != 0 || us <= 0)
 		return -1;
-	switch (end[0]) {
-	case 'd':
-		return (int64_t)(v * 86400e6);
-	case 'h':
-		return (int64_t)(v * 3600e6);
-	case 'm':
-		return (int64_t)(v * 60e6);
-	case 's':
-		return (int64_t)(v * 1e6);
-	default:
-		return -1;
-	}
+	return us;
 }
 
 static int

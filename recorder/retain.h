@@ -33,7 +33,10 @@ struct retain *retain_start(struct ev_loop *loop, const char *db_path,
     int64_t keep_us, double every, char *err, size_t errlen);
 void retain_stop(struct retain *t);
 
-/* "90d", "12h", "30m", "45s" into microseconds; -1 if malformed. */
+/*
+ * A duration ("90d", "12h", "1w", "1d12h": hs_parse_duration) into
+ * microseconds; -1 if malformed or zero.
+ */
 int64_t retain_parse(const char *s);
 
 #endif

@@ -217,6 +217,70 @@ hs_parse_i64(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
+int
+hs_parse_duration(const char *s, size_t n, int64_t *us)
+{
+	const char *end = s + n;
+	int64_t total = 0, unit, whole, part;
+	int64_t frac, scale;
+
+	if (n == 0)
+		return -1;
+	while (s < end) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		for (whole = 0; s < end && *s >= '0' && *s <= '9'; s++) {
+			if (whole > (INT64_MAX - 9) / 10)
+				return -1;
+			whole = whole * 10 + (*s - '0');
+		}
+		frac = 0;
+		scale = 1;
+		if (s < end && *s == '.') {
+			if (++s == end || *s < '0' || *s > '9')
+				return -1;
+			/* Nine digits are more than any unit needs in us. */
+			for (; s < end && *s >= '0' && *s <= '9'; s++)
+				if (scale < 1000000000) {
+					frac = frac * 10 + (*s - '0');
+					scale *= 10;
+				}
+		}
+		if (s == end)
+			return -1; /* a number without its unit */
+		switch (*s++) {
+		case 's':
+			unit = 1000000;
+			break;
+		case 'm':
+			unit = 60 * (int64_t)1000000;
+			break;
+		case 'h':
+			unit = 3600 * (int64_t)1000000;
+			break;
+		case 'd':
+			unit = 86400 * (int64_t)1000000;
+			break;
+		case 'w':
+			unit = 7 * 86400 * (int64_t)1000000;
+			break;
+		default:
+			return -1;
+		}
+		/* frac / scale of the unit, below one unit, without overflow.
+		 */
+		part = frac * (unit / scale) + frac * (unit % scale) / scale;
+		if (whole > (INT64_MAX - part) / unit)
+			return -1;
+		part += whole * unit;
+		if (part > INT64_MAX - total)
+			return -1;
+		total += part;
+	}
+	*us = total;
+	return 0;
+}
+
 static int
 digits(const char *s, int n, int *out)
 {

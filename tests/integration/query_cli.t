@@ -278,6 +278,8 @@ usage "a window ending before it begins, in time" --db "$db" churn \
 	--from '2026-11-20T14:40:00Z' --to '2026-11-20T14:01:00Z'
 usage "malformed rev" --db "$db" snapshot --at rev:x
 usage "malformed relative" --db "$db" snapshot --at -5y
+usage "relative time whose last group lacks its unit" --db "$db" snapshot --at -1h30
+usage "relative time with two signs" --db "$db" snapshot --at --5m
 usage "--at with --from" --db "$db" ip 10.6.6.43 --at rev:3 --from rev:2
 usage "malformed selector" --db "$db" labels app
 usage "empty selector key" --db "$db" labels =web
@@ -294,6 +296,7 @@ usage "--tz naming a directory of zones" --db "$db" --tz Europe status
 usage "--tz naming a file that is no zone" --db "$db" --tz zone.tab status
 usage "bad --by" --db "$db" churn --by week
 usage "bad --last" --db "$db" churn --last soon
+usage "--last of nothing" --db "$db" churn --last 0h
 usage "no command"
 usage "time error before the db is opened" --db "$TMP/missing.db" ip 10.6.6.43 --at never
 
@@ -369,6 +372,20 @@ is "$("$H" status --format json --db "$db" | jq '.[0].recorded_rev')" 31 \
 	"global options also after the command"
 "$H" --db "$db" --format json diff -3h -2h >"$TMP/out" 2>/dev/null
 is "$?:$(jq length "$TMP/out")" "3:0" "relative times as positional arguments"
+# Durations of several groups, and fractions: the same instant as -90m
+# (diff resolves both in one process, with one "now").
+for a in -1h30m -1.5h -30m1h -5400s; do
+	line=$("$H" --db "$db" diff "$a" -90m 2>/dev/null | head -1)
+	t1=$(echo "$line" | sed -n 's/^from \([^ ]*\) .* to \([^ ]*\) .*/\1/p')
+	t2=$(echo "$line" | sed -n 's/^from \([^ ]*\) .* to \([^ ]*\) .*/\2/p')
+	ok "$([ -n "$t1" ] && [ "$t1" = "$t2" ]; echo $?)" "$a is -90m ($t1, $t2)"
+done
+line=$("$H" --db "$db" churn --last 1d12h 2>/dev/null | head -1)
+t1=$(echo "$line" | sed -n 's/^from \([^ ]*\) .* to \([^ ]*\) .*/\1/p')
+t2=$(echo "$line" | sed -n 's/^from \([^ ]*\) .* to \([^ ]*\) .*/\2/p')
+d=$(($(date -u -d "$t2" +%s) - $(date -u -d "$t1" +%s)))
+ok "$([ "$d" -ge 129599 ] && [ "$d" -le 129601 ]; echo $?)" \
+	"churn --last 1d12h spans 36 hours ($t1 to $t2: $d s)"
 if command -v groff >/dev/null 2>&1; then
 	is "$(groff -man -Tutf8 -ww -z "$TOP/query/hindsight.1" 2>&1)" "" \
 		"the man page renders without warnings"

@@ -71,4 +71,20 @@ grep -q s3cret "$TMP/err"
 is $? 1 "…and the password is not echoed"
 [ ! -e "$TMP/x.db" ]
 ok $? "no db created by a configuration error"
+
+# --retain takes the CLI's durations: groups of a number and a unit.
+for a in "1d12h:129600.000000" "2w:1209600.000000" "1.5h:5400.000000" \
+	"90m:5400.000000" "0.25s:0.250000"; do
+	out=$("$rec" --db "$TMP/x.db" --retain "${a%%:*}" --print-config)
+	is "$(echo "$out" | sed -n 's/^retain *\([^ ]*\) s,.*/\1/p')" "${a#*:}" \
+		"--retain ${a%%:*} is ${a#*:} s"
+done
+is "$("$rec" --db "$TMP/x.db" --print-config | sed -n 's/^retain *//p')" "-" \
+	"no --retain: nothing pruned"
+for a in 0s 1h30 5y -1d; do
+	"$rec" --db "$TMP/x.db" --retain "$a" --print-config >/dev/null 2>"$TMP/err"
+	is $? 1 "--retain $a: exit 1"
+done
+[ ! -e "$TMP/x.db" ]
+ok $? "--print-config creates no db"
 done_testing

@@ -281,6 +281,66 @@ test_hash(void)
 	ok(hs_hash64("foobar", 6) == 0x85944171f73967e8ULL, "FNV-1a of foobar");
 }
 
+/* Durations and their microseconds; -1: refused. */
+static const struct {
+	const char *s;
+	long long us;
+	const char *name;
+} durations[] = {
+    {"90m", 5400000000LL, "90m"},
+    {"1h30m", 5400000000LL, "1h30m = 90m"},
+    {"30m1h", 5400000000LL, "units in any order"},
+    {"2d12h", 216000000000LL, "2d12h"},
+    {"1w", 604800000000LL, "1w"},
+    {"45s", 45000000, "45s"},
+    {"0s", 0, "0s"},
+    {"1.5h", 5400000000LL, "1.5h"},
+    {"0.5d", 43200000000LL, "0.5d"},
+    {"1.000001s", 1000001, "a microsecond"},
+    {"1.0000019s", 1000001, "below a microsecond dropped"},
+    {"0.1234567891w", 74666665987LL, "digits past the ninth dropped"},
+    {"106751991d", 9223372022400000000LL, "106751991 days"},
+    {"9223372036854s", 9223372036854000000LL, "near the limit"},
+    {"9223372036855s", -1, "overflow of one group"},
+    {"9223372036854s1s", -1, "overflow of the sum"},
+    {"99999999999999999999s", -1, "overflow of the number"},
+    {"", -1, "empty"},
+    {"5", -1, "no unit"},
+    {"1h30", -1, "last group without unit"},
+    {"h", -1, "unit without number"},
+    {"-5m", -1, "negative"},
+    {"+5m", -1, "plus sign"},
+    {"5y", -1, "unknown unit"},
+    {"5 m", -1, "space"},
+    {"1.h", -1, "fraction without digits"},
+    {".5h", -1, "no whole part"},
+    {"5mm", -1, "unit twice"},
+};
+
+static void
+test_duration(void)
+{
+	size_t i;
+	int64_t us;
+	int rc;
+
+	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		us = -7;
+		rc = hs_parse_duration(
+		    durations[i].s, strlen(durations[i].s), &us);
+		if (durations[i].us < 0)
+			ok(rc == -1 && us == -7, "duration %s: refused",
+			    durations[i].name);
+		else
+			ok(rc == 0 && us == durations[i].us,
+			    "duration %s: %lld us (got %lld)",
+			    durations[i].name, durations[i].us,
+			    rc == 0 ? (long long)us : -1LL);
+	}
+	ok(hs_parse_duration("90m", 2, &(int64_t){0}) == -1,
+	    "duration: only n bytes read ('90' of '90m')");
+}
+
 int
 main(void)
 {
@@ -290,5 +350,6 @@ main(void)
 	test_utf8();
 	test_utf8_char();
 	test_hash();
+	test_duration();
 	return done_testing();
 }
