@@ -83,6 +83,30 @@ is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's"
 is "$(q "$db" "SELECT count(*) FROM gaps")" 0 "no gap"
 is "$(db_integrity "$db")" ok "integrity_check ok"
 
+# --- a full $TMPDIR during a catch-up with several watches ----------------
+# What a segment receives before its turn waits in a file under $TMPDIR.
+# When that fills up, the catch-up falls back to one watch from the
+# watermark: slower, nothing lost.
+SPILL="$TMP/spill"
+mkdir -p "$SPILL"
+if mount -t tmpfs -o size=64k tmpfs "$SPILL" 2>/dev/null; then
+	MOUNTS="$SPILL $MOUNTS"
+	from=$(db_recorded "$db")
+	$KV "$ETCD_URL" many 3000 cilium/spill/ >/dev/null
+	TMPDIR=$SPILL "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" \
+		--once --catchup-min 100 --catchup-streams 8 >"$TMP/spill.log" 2>&1
+	ok $? "catch-up with a full \$TMPDIR: --once exits 0"
+	grep -q 'cannot spill' "$TMP/spill.log"
+	ok $? "…a segment could not spill ($(grep -c 'cannot spill' "$TMP/spill.log") lines)"
+	grep -q 'going on with one watch' "$TMP/spill.log"
+	ok $? "…and the catch-up went on with one watch"
+	is "$(db_recorded "$db")" "$($KV "$ETCD_URL" rev)" "…to etcd's revision"
+	hist_check "$db" "$ETCD_URL" $((from + 1)) "…nothing lost, nothing twice"
+	is "$(q "$db" "SELECT count(*) FROM gaps")" 0 "…and no gap"
+else
+	diag "cannot mount a tmpfs for \$TMPDIR: full-\$TMPDIR case skipped"
+fi
+
 # --- unwritable db files and directories --------------------------------
 # start_error NAME DB: the recorder must fail at start, before etcd matters
 # (its endpoint does not answer), with exit 2 and an error line naming the
