@@ -189,10 +189,22 @@ replay(struct catchup *c, struct segment *s)
 	size_t cap = 0;
 	ssize_t n;
 	long long at;
-	int complete = 0, rc = 0;
+	int complete = 0, rc = 0, was_complete = s->complete;
 
-	rewind(s->spill);
-	while (!complete && (n = getline(&line, &cap, s->spill)) > 0) {
+	/*
+	 * The last lines spilled may still sit in stdio's buffer: a write
+	 * error of theirs shows only now.  A spill that cannot be read back
+	 * whole fails the catch-up (the recorder goes on with one watch from
+	 * the watermark); it must never skip revisions.
+	 */
+	if (fflush(s->spill) != 0 || fseek(s->spill, 0, SEEK_SET) != 0) {
+		log_warn("catch-up segment %d: cannot read back what it "
+			 "spilled: %m",
+		    s->idx);
+		rc = -1;
+	}
+	while (
+	    rc == 0 && !complete && (n = getline(&line, &cap, s->spill)) > 0) {
 		if (line[n - 1] == '\n')
 			line[--n] = '\0';
 		at = strtoll(line, &msg, 10);
@@ -207,6 +219,13 @@ replay(struct catchup *c, struct segment *s)
 			rc = -1;
 			break;
 		}
+	}
+	if (rc == 0 && (ferror(s->spill) || (was_complete && !complete))) {
+		/* Lines spilled past the end are missing from the file. */
+		log_warn("catch-up segment %d: what it spilled reads back "
+			 "short",
+		    s->idx);
+		rc = -1;
 	}
 	free(line);
 	fclose(s->spill);
