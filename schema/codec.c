@@ -221,55 +221,55 @@ int
 hs_parse_duration(const char *s, size_t n, int64_t *us)
 {
 	const char *end = s + n;
-	int64_t total = 0, unit, whole, part;
-	int64_t frac, scale;
+	int64_t total = 0, unit, whole, frac, part;
+	int nwhole, nfrac;
 
 	if (n == 0)
 		return -1;
 	while (s < end) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		for (whole = 0; s < end && *s >= '0' && *s <= '9'; s++) {
+		for (whole = 0, nwhole = 0; s < end && *s >= '0' && *s <= '9';
+		     s++, nwhole++) {
 			if (whole > (INT64_MAX - 9) / 10)
 				return -1;
 			whole = whole * 10 + (*s - '0');
 		}
+		/*
+		 * The fraction to 13 digits: 10^-13 of a week is 0.06 us, and
+		 * 10^13 times a week in seconds still fits in 63 bits.
+		 */
 		frac = 0;
-		scale = 1;
-		if (s < end && *s == '.') {
-			if (++s == end || *s < '0' || *s > '9')
-				return -1;
-			/* Nine digits are more than any unit needs in us. */
-			for (; s < end && *s >= '0' && *s <= '9'; s++)
-				if (scale < 1000000000) {
+		nfrac = 0;
+		if (s < end && *s == '.')
+			for (s++; s < end && *s >= '0' && *s <= '9'; s++)
+				if (nfrac++ < 13)
 					frac = frac * 10 + (*s - '0');
-					scale *= 10;
-				}
-		}
+		if (nwhole == 0 && nfrac == 0)
+			return -1; /* no number: "h", ".h", "" */
+		for (; nfrac < 13; nfrac++)
+			frac *= 10;
 		if (s == end)
 			return -1; /* a number without its unit */
 		switch (*s++) {
 		case 's':
-			unit = 1000000;
+			unit = 1;
 			break;
 		case 'm':
-			unit = 60 * (int64_t)1000000;
+			unit = 60;
 			break;
 		case 'h':
-			unit = 3600 * (int64_t)1000000;
+			unit = 3600;
 			break;
 		case 'd':
-			unit = 86400 * (int64_t)1000000;
+			unit = 86400;
 			break;
 		case 'w':
-			unit = 7 * 86400 * (int64_t)1000000;
+			unit = 7 * 86400;
 			break;
 		default:
 			return -1;
 		}
-		/* frac / scale of the unit, below one unit, without overflow.
-		 */
-		part = frac * (unit / scale) + frac * (unit % scale) / scale;
+		unit *= 1000000; /* in us */
+		part = frac * (unit / 1000000) / 10000000;
 		if (whole > (INT64_MAX - part) / unit)
 			return -1;
 		part += whole * unit;

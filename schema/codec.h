@@ -49,12 +49,14 @@ int hs_rfc3339_parse(const char *s, size_t n, int64_t *us);
 char *hs_rfc3339_format(int64_t us, char *buf, size_t size);
 
 /*
- * Parse a duration of length n: one or more groups of a number (digits,
- * optionally a fraction) and a unit, s, m, h, d or w: "90m", "1h30m",
- * "2d12h", "1.5h", "1w".  The CLI's relative times (-N...), churn --last
- * and the recorder's --retain all take it.  Returns 0 and the length in
- * microseconds (fractions below a microsecond dropped) in *us, or -1 on
- * anything else (empty, a sign, a unit missing or unknown, overflow).
+ * Parse a duration of length n: one or more groups of a number (digits
+ * and a fraction, either part may be missing but not both, as Go's
+ * time.ParseDuration reads them) and a unit, s, m, h, d or w: "90m",
+ * "1h30m", "2d12h", "1.5h", ".5d", "1w".  The CLI's relative times
+ * (-N...), churn --last and the recorder's --retain all take it.  Returns
+ * 0 and the length in microseconds in *us (each group rounded down, its
+ * fraction read to 13 digits), or -1 on anything else (empty, a sign, a
+ * unit missing or unknown, overflow).
  */
 int hs_parse_duration(const char *s, size_t n, int64_t *us);
 

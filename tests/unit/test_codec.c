@@ -298,7 +298,9 @@ static const struct {
     {"0.5d", 43200000000LL, "0.5d"},
     {"1.000001s", 1000001, "a microsecond"},
     {"1.0000019s", 1000001, "below a microsecond dropped"},
-    {"0.1234567891w", 74666665987LL, "digits past the ninth dropped"},
+    {"0.1234567891w", 74666666047LL, "ten fraction digits of a week"},
+    {"0.0000000009w", 544, "a billionth of a week"},
+    {"0.99999999999999w", 604799999999LL, "digits past the 13th dropped"},
     {"106751991d", 9223372022400000000LL, "106751991 days"},
     {"9223372036854s", 9223372036854000000LL, "near the limit"},
     {"9223372036855s", -1, "overflow of one group"},
@@ -312,8 +314,10 @@ static const struct {
     {"+5m", -1, "plus sign"},
     {"5y", -1, "unknown unit"},
     {"5 m", -1, "space"},
-    {"1.h", -1, "fraction without digits"},
-    {".5h", -1, "no whole part"},
+    {".5h", 1800000000LL, "no whole part"},
+    {"1.h", 3600000000LL, "no fraction digits"},
+    {".h", -1, "neither"},
+    {"1..5h", -1, "two points"},
     {"5mm", -1, "unit twice"},
 };
 
