@@ -221,7 +221,7 @@ int
 hs_parse_duration(const char *s, size_t n, int64_t *us)
 {
 	const char *end = s + n;
-	int64_t total = 0, unit, whole, frac, part;
+	int64_t total = 0, secs, unit, whole, frac, part;
 	int nwhole, nfrac;
 
 	if (n == 0)
@@ -251,25 +251,26 @@ hs_parse_duration(const char *s, size_t n, int64_t *us)
 			return -1; /* a number without its unit */
 		switch (*s++) {
 		case 's':
-			unit = 1;
+			secs = 1;
 			break;
 		case 'm':
-			unit = 60;
+			secs = 60;
 			break;
 		case 'h':
-			unit = 3600;
+			secs = 3600;
 			break;
 		case 'd':
-			unit = 86400;
+			secs = 86400;
 			break;
 		case 'w':
-			unit = 7 * 86400;
+			secs = 7 * 86400;
 			break;
 		default:
 			return -1;
 		}
-		unit *= 1000000; /* in us */
-		part = frac * (unit / 1000000) / 10000000;
+		/* frac * secs counts 10^-13 s: divided by 10^7, us. */
+		part = frac * secs / 10000000;
+		unit = secs * 1000000;
 		if (whole > (INT64_MAX - part) / unit)
 			return -1;
 		part += whole * unit;
