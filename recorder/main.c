@@ -61,6 +61,9 @@ static const char usage_text[] =
     "revisions/s\n"
     "                        (16; 1 = a single watch)\n"
     "  --catchup-min REVS    backlog that makes catch-up use several (20000)\n"
+    "  --catchup-dense N     stay on one watch when the backlog's first\n"
+    "                        message carries N events per revision or more\n"
+    "                        (4; 0: always several)\n"
     "  --stall-timeout SECS  reconnect after this long without a byte (1500)\n"
     "  --retain AGE          prune history that ended more than AGE ago\n"
     "                        (90d, 12h, 1d12h): closed intervals and "
@@ -96,6 +99,7 @@ enum {
 	OPT_VERSION,
 	OPT_CATCHUP_STREAMS,
 	OPT_CATCHUP_MIN,
+	OPT_CATCHUP_DENSE,
 	OPT_ETCD_CONFIG,
 	OPT_PRINT_CONFIG,
 	OPT_USER,
@@ -122,6 +126,7 @@ static const struct option long_opts[] = {
     {"page-limit", required_argument, NULL, OPT_PAGE_LIMIT},
     {"catchup-streams", required_argument, NULL, OPT_CATCHUP_STREAMS},
     {"catchup-min", required_argument, NULL, OPT_CATCHUP_MIN},
+    {"catchup-dense", required_argument, NULL, OPT_CATCHUP_DENSE},
     {"etcd-config", required_argument, NULL, OPT_ETCD_CONFIG},
     {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
     {"upgrade", no_argument, NULL, OPT_UPGRADE},
@@ -331,6 +336,8 @@ print_settings(const struct recorder_config *cfg, const char *endpoints,
 	    source_of(f_key, "ETCDCTL_KEY", file->key));
 	printf("once            %s\n", cfg->once ? "yes" : "no");
 	printf("catchup-streams %d\n", cfg->catchup_streams);
+	printf("catchup-min     %ld\n", cfg->catchup_min);
+	printf("catchup-dense   %g\n", cfg->catchup_dense);
 	printf("stall-timeout   %g\n", cfg->etcd.stall_timeout);
 	if (cfg->retain_us > 0)
 		printf("retain          %lld.%06lld s, every %g s\n",
@@ -489,6 +496,7 @@ main(int argc, char **argv)
 	cfg.catchup_streams = 16;
 	cfg.retain_every = 300;
 	cfg.catchup_min = 20000;
+	cfg.catchup_dense = 4;
 	/*
 	 * etcd sends a quiet watch a progress notification every 10 minutes
 	 * but skips the first one after events: up to 20 minutes of silence.
@@ -576,6 +584,10 @@ main(int argc, char **argv)
 		case OPT_CATCHUP_MIN:
 			cfg.catchup_min =
 			    (long)number(optarg, "--catchup-min", 2);
+			break;
+		case OPT_CATCHUP_DENSE:
+			cfg.catchup_dense =
+			    number(optarg, "--catchup-dense", 0);
 			break;
 		case OPT_STALL:
 			cfg.etcd.stall_timeout =

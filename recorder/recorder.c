@@ -108,6 +108,10 @@ struct recorder {
 	int64_t cu_to; /* etcd's revision when the catch-up began */
 	int cu_probe; /* asking etcd whether anything is still to come */
 	int cu_nothing; /* nothing is: go on with one watch */
+	int cu_sample; /* one watch's first message decides (cu_judge) */
+	int cu_go; /* it did: go on with several watches */
+	int64_t cu_rev0; /* the watermark when the sample began */
+	int64_t cu_ev0; /* events written when it began */
 	struct ev_timer batch_timer;
 	struct ev_idle batch_idle; /* live: commit once nothing else is due */
 	double last_commit; /* ev_now() after the last commit */
@@ -999,12 +1003,20 @@ out:
 	return rc;
 }
 
+static void cu_judge(struct recorder *r);
+static void cu_switch(struct recorder *r);
+
 static int
 watch_line(void *arg, char *line, size_t len)
 {
+	struct recorder *r = arg;
 	int complete = 0;
 
-	return process_line(arg, line, len, INT64_MAX, &complete, 0);
+	if (process_line(r, line, len, INT64_MAX, &complete, 0) != 0)
+		return -1;
+	if (r->cu_sample && !r->in_fragments && r->wm_rev > r->cu_rev0)
+		cu_judge(r);
+	return 0;
 }
 
 static void
@@ -1013,6 +1025,7 @@ watch_end(void *arg, int result, long status, const char *why)
 	struct recorder *r = arg;
 
 	r->stream = NULL;
+	r->cu_sample = r->cu_go = 0;
 	ev_timer_stop(r->loop, &r->quiet_timer);
 	held_drop(r); /* a revision it did not finish */
 	r->in_fragments = 0;
@@ -1236,6 +1249,11 @@ cu_idle_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	struct recorder *r = w->data;
 
 	(void)revents;
+	if (r->cu_go) {
+		ev_timer_stop(loop, w);
+		cu_switch(r);
+		return;
+	}
 	if (r->state != ST_WATCH || r->catchup == NULL || r->stream != NULL) {
 		ev_timer_stop(loop, w);
 		return;
@@ -1267,6 +1285,22 @@ static const struct catchup_ops cu_ops = {
     cu_heard,
 };
 
+/* Catch up on revisions after the watermark up to cu_to, several watches. */
+static void
+cu_begin(struct recorder *r)
+{
+	watch_reset(r);
+	r->catchup = catchup_start(r->etcd, r->cfg.prefix, r->wm_rev + 1,
+	    r->cu_to, r->cfg.catchup_streams, &cu_ops, r);
+	if (r->catchup == NULL) {
+		watch_single(r);
+		return;
+	}
+	r->cu_nothing = 0;
+	ev_timer_set(&r->cu_idle, CU_IDLE, CU_IDLE);
+	ev_timer_again(r->loop, &r->cu_idle);
+}
+
 /*
  * How far behind are we?  A long backlog is replayed with several
  * watches; otherwise, or when etcd does not answer, one watch.
@@ -1295,17 +1329,71 @@ probe_done(void *arg, int result, long status, const char *body, size_t len,
 		watch_single(r);
 		return;
 	}
-	watch_reset(r);
-	r->catchup = catchup_start(r->etcd, r->cfg.prefix, r->wm_rev + 1,
-	    h.revision, r->cfg.catchup_streams, &cu_ops, r);
-	if (r->catchup == NULL) {
-		watch_single(r);
+	r->cu_to = h.revision;
+	if (r->cfg.catchup_dense <= 0) {
+		cu_begin(r);
 		return;
 	}
-	r->cu_to = h.revision;
-	r->cu_nothing = 0;
-	ev_timer_set(&r->cu_idle, CU_IDLE, CU_IDLE);
-	ev_timer_again(r->loop, &r->cu_idle);
+	/* One watch first: its first message tells the backlog's shape. */
+	r->cu_sample = 1;
+	r->cu_rev0 = r->wm_rev;
+	r->cu_ev0 = store_events_written(r->store);
+	watch_single(r);
+}
+
+/*
+ * Several watches pay when revisions are sparse: etcd hands each watch at
+ * most 1000 revisions per sync round, so one watch of one-event revisions
+ * (Cilium's usual shape) brings ~10k events/s at best.  When revisions
+ * carry many events each (txns), one watch already brings more than the
+ * recorder writes, and more watches only cost: each spilled message is
+ * parsed twice, each watch holds a message of its own, and etcd encodes
+ * a round for every watch before the first segment can be written
+ * (bench/RESULTS.md, "Session 8").  So a long backlog starts on one
+ * watch, and its first message (up to 1000 revisions) decides: below
+ * --catchup-dense events per revision (4), the rest goes to several.
+ */
+static void
+cu_judge(struct recorder *r)
+{
+	int64_t revs = r->wm_rev - r->cu_rev0;
+	int64_t evs = store_events_written(r->store) - r->cu_ev0;
+	double per = (double)evs / (double)revs;
+
+	r->cu_sample = 0;
+	if (per >= r->cfg.catchup_dense) {
+		log_info("catch-up: revisions carry %.1f events each; "
+			 "one watch is as fast as several",
+		    per);
+		return;
+	}
+	if (r->cu_to - r->wm_rev < r->cfg.catchup_min)
+		return; /* the rest is short */
+	/* Switch from the loop, not inside the stream's callback. */
+	r->cu_go = 1;
+	ev_timer_stop(r->loop, &r->cu_idle);
+	ev_timer_set(&r->cu_idle, 0., CU_IDLE);
+	ev_timer_start(r->loop, &r->cu_idle);
+}
+
+/* Close the one watch and catch up on the rest with several. */
+static void
+cu_switch(struct recorder *r)
+{
+	r->cu_go = 0;
+	if (r->state != ST_WATCH || r->stream == NULL || r->catchup != NULL ||
+	    r->fatal || r->resync)
+		return; /* the watch ended meanwhile: its end decided */
+	etcd_stream_close(r->stream);
+	r->stream = NULL;
+	ev_timer_stop(r->loop, &r->quiet_timer);
+	held_drop(r);
+	r->in_fragments = 0;
+	if (commit(r) != 0) {
+		recorder_stop(r, r->status);
+		return;
+	}
+	cu_begin(r);
 }
 
 /* Resume watching from the watermark: probe first when catch-up may pay. */
@@ -1315,6 +1403,7 @@ resume_start(struct recorder *r)
 	char *body;
 
 	r->state = ST_WATCH;
+	r->cu_sample = r->cu_go = 0;
 	if (need_auth(r, resume_start))
 		return;
 	if (r->cfg.catchup_streams < 2 || r->catchup_off) {

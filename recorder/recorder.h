@@ -25,6 +25,7 @@ struct recorder_config {
 	long page_limit; /* keys per snapshot page */
 	int catchup_streams; /* watches for a long backlog (1: one watch) */
 	long catchup_min; /* revisions behind before several are used */
+	double catchup_dense; /* events per revision that keep one watch; 0 */
 	const char *password_file; /* re-read at each authentication */
 	const char *metrics_addr; /* HOST:PORT for /metrics, or NULL */
 	int64_t retain_us; /* --retain, 0: keep everything */

@@ -124,7 +124,9 @@ check "newest revisions outside the prefix"
 # being written is spilled: it keeps the moment it arrived, not the moment
 # it was written out, once its segment's turn came (-v logs that turn).
 # The first segment holds 30000 events in 300 txns, the others ~500 puts:
-# the last one and the live revision arrive long before their turn.
+# the last one and the live revision arrive long before their turn.  (The
+# first 1000 revisions, single puts, are the one watch's sample.)
+$KV "$ETCD_URL" many 1000 cilium/sample/ >/dev/null
 $KV "$ETCD_URL" txn 300 cilium/heavy/ 100 >/dev/null
 $KV "$ETCD_URL" many 4000 cilium/spill/ >/dev/null
 : >"$TMP/rec.log"
@@ -140,6 +142,19 @@ is "$(q "$db" "SELECT how FROM revisions WHERE etcd_rev = $marker")" watch "…a
 is "$(q "$db" "SELECT t_hi_us < $turn_us FROM revisions WHERE etcd_rev = $marker")" 1 \
 	"…dated when it arrived, before its segment's turn ($turn)"
 
+# A backlog of txns, 5 events a revision: one watch brings more than the
+# recorder writes, and several would only cost.  The one watch's first
+# message (1000 revisions) tells, and the recorder stays on it.
+$KV "$ETCD_URL" txn 1200 cilium/dense/ 5 >/dev/null
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
+	--catchup-min 100 --catchup-streams 4 2>"$TMP/cud.log"
+ok $? "--once over a backlog of txns exits 0"
+per=$(sed -n 's/.*catch-up: revisions carry \([0-9.]*\) events each; one watch is as fast as several$/\1/p' "$TMP/cud.log")
+is "$per" "5.0" "…stays on one watch: its first 1000 revisions carry 5000 events"
+grep -q 'catching up on revisions' "$TMP/cud.log"
+is $? 1 "…and starts no other"
+check "backlog of txns"
+
 # A backlog below --catchup-min uses one watch.
 $KV "$ETCD_URL" many 20 cilium/small/ >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
@@ -150,12 +165,16 @@ check "small backlog"
 
 # kill -9 in the middle of a catch-up, then resume (with catch-up again).
 backlog 3
+end=$($KV "$ETCD_URL" rev)
+: >"$TMP/rec.log"
 rec_start "$db" --catchup-min 100 --catchup-streams 4 --batch-events 50
-start=$(db_recorded "$db")
-wait_until 30 db_reached "$db" $((start + 200))
-ok $? "catch-up in progress"
+wait_until 30 grep -q 'catching up on revisions' "$TMP/rec.log"
+ok $? "catch-up with several watches in progress"
 kill -9 "$REC_PID"
 wait "$REC_PID" 2>/dev/null
+wm=$(db_recorded "$db")
+[ "$wm" -lt "$end" ]
+ok $? "…killed before its end (watermark $wm of $end)"
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
 	--catchup-min 100 2>"$TMP/cu4.log"
 ok $? "resume after kill -9 during catch-up"
