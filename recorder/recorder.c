@@ -1369,6 +1369,9 @@ cu_judge(struct recorder *r)
 	}
 	if (r->cu_to - r->wm_rev < r->cfg.catchup_min)
 		return; /* the rest is short */
+	log_debug("catch-up: revisions carry %.1f events each; several "
+		  "watches from revision %lld",
+	    per, (long long)r->wm_rev + 1);
 	/* Switch from the loop, not inside the stream's callback. */
 	r->cu_go = 1;
 	ev_timer_stop(r->loop, &r->cu_idle);

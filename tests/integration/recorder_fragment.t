@@ -77,6 +77,29 @@ grep -q 'catching up on revisions .* with 3 watches' "$TMP/f2.log"
 ok $? "the backlog was split over 3 watches"
 check "several watches" "$_from"
 
+# The one watch's sample in fragments: a long backlog's first response
+# (1000 revisions) is judged once whole, here 3.5 events a revision (20
+# txns of 128 puts, 1.2 MB, among 980 single puts): the rest goes to
+# several watches from the revision after the sample.
+_from=$(($($KV "$ETCD_URL" rev) + 1))
+$KV "$ETCD_URL" many 500 cilium/s1/ >/dev/null || bail "cannot write the puts"
+$KV "$ETCD_URL" txn 20 "cilium/s2/$(printf '%0120d' 0)/" 128 300 >/dev/null ||
+	bail "cannot write the txns"
+$KV "$ETCD_URL" many 2500 cilium/s3/ >/dev/null || bail "cannot write the puts"
+# shellcheck disable=SC2046 # four numbers
+set -- $($KV "$ETCD_URL" frags cilium/ "$_from")
+[ "$2" -ge 2 ]
+ok $? "etcd sends this backlog in fragments ($1 messages, $2 fragments, $3 cut inside a revision)"
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once \
+	--once-quiet 60 --catchup-min 50 --catchup-streams 3 2>"$TMP/f4.log"
+ok $? "--once, a sample in fragments, then 3 watches: exit 0"
+# (What the one watch had already received when it was judged is written
+# too: the several watches begin where it stopped.)
+cu=$(sed -n 's/.*catching up on revisions \([0-9]*\)\.\.[0-9]* with 3 watches.*/\1/p' "$TMP/f4.log")
+[ -n "$cu" ] && [ "$cu" -ge $((_from + 1000)) ] && [ "$cu" -lt "$($KV "$ETCD_URL" rev)" ]
+ok $? "…the catch-up began after the 1000 revisions of the sample (at ${cu:-none})"
+check "sample in fragments" "$_from"
+
 # kill -9 in the middle of a fragmented catch-up.  Small batches commit
 # after nearly every fragment, so the kill finds revisions held across a
 # fragment boundary, and a commit just made.  What was committed must be
