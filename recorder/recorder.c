@@ -1012,6 +1012,13 @@ watch_line(void *arg, char *line, size_t len)
 	struct recorder *r = arg;
 	int complete = 0;
 
+	/*
+	 * Judged: several watches take over from the watermark.  What this
+	 * one still delivers (the same read, or before the switch runs) is
+	 * theirs: nothing after the watermark is written, so nothing is lost.
+	 */
+	if (r->cu_go)
+		return 0;
 	if (process_line(r, line, len, INT64_MAX, &complete, 0) != 0)
 		return -1;
 	if (r->cu_sample && !r->in_fragments && r->wm_rev > r->cu_rev0)
