@@ -87,4 +87,17 @@ for a in 0s 1h30 5y -1d; do
 done
 [ ! -e "$TMP/x.db" ]
 ok $? "--print-config creates no db"
+
+# The catch-up's settings, defaults and flags.
+out=$("$rec" --db "$TMP/x.db" --print-config)
+echo "$out" | grep -q '^catchup-min  *20000$' && echo "$out" | grep -q '^catchup-dense  *4$'
+ok $? "--print-config shows --catchup-min 20000 and --catchup-dense 4 by default"
+is "$("$rec" --db "$TMP/x.db" --catchup-dense 2.5 --print-config | sed -n 's/^catchup-dense *//p')" 2.5 \
+	"--catchup-dense takes a fraction"
+for a in x -1 ''; do
+	"$rec" --db "$TMP/x.db" --catchup-dense "$a" --print-config >/dev/null 2>"$TMP/err"
+	is $? 1 "--catchup-dense '$a': exit 1"
+done
+grep -q 'bad value for --catchup-dense' "$TMP/err"
+ok $? "…saying which flag"
 done_testing
