@@ -1006,6 +1006,17 @@ out:
 static void cu_judge(struct recorder *r);
 static void cu_switch(struct recorder *r);
 
+/* The one watch is over (ended, or closed by us): forget its state. */
+static void
+stream_gone(struct recorder *r)
+{
+	r->stream = NULL;
+	r->cu_sample = r->cu_go = 0;
+	ev_timer_stop(r->loop, &r->quiet_timer);
+	held_drop(r); /* a revision it did not finish */
+	r->in_fragments = 0;
+}
+
 static int
 watch_line(void *arg, char *line, size_t len)
 {
@@ -1031,11 +1042,7 @@ watch_end(void *arg, int result, long status, const char *why)
 {
 	struct recorder *r = arg;
 
-	r->stream = NULL;
-	r->cu_sample = r->cu_go = 0;
-	ev_timer_stop(r->loop, &r->quiet_timer);
-	held_drop(r); /* a revision it did not finish */
-	r->in_fragments = 0;
+	stream_gone(r);
 	if (r->state == ST_STOPPING)
 		return;
 	commit(r);
@@ -1213,6 +1220,15 @@ since_keys(int result, long status, const char *body, size_t len, size_t dflt)
  */
 #define CU_IDLE 2.0
 
+/* Run cu_idle_cb from the loop at once: it acts on cu_nothing or cu_go. */
+static void
+cu_idle_now(struct recorder *r)
+{
+	ev_timer_stop(r->loop, &r->cu_idle);
+	ev_timer_set(&r->cu_idle, 0., CU_IDLE);
+	ev_timer_start(r->loop, &r->cu_idle);
+}
+
 static void
 cu_heard(void *arg)
 {
@@ -1245,9 +1261,7 @@ cu_probe_done(void *arg, int result, long status, const char *body, size_t len,
 	}
 	/* Switch from the loop, not inside etcd's callback. */
 	r->cu_nothing = 1;
-	ev_timer_stop(r->loop, &r->cu_idle);
-	ev_timer_set(&r->cu_idle, 0., CU_IDLE);
-	ev_timer_start(r->loop, &r->cu_idle);
+	cu_idle_now(r);
 }
 
 static void
@@ -1381,9 +1395,7 @@ cu_judge(struct recorder *r)
 	    per, (long long)r->wm_rev + 1);
 	/* Switch from the loop, not inside the stream's callback. */
 	r->cu_go = 1;
-	ev_timer_stop(r->loop, &r->cu_idle);
-	ev_timer_set(&r->cu_idle, 0., CU_IDLE);
-	ev_timer_start(r->loop, &r->cu_idle);
+	cu_idle_now(r);
 }
 
 /* Close the one watch and catch up on the rest with several. */
@@ -1395,10 +1407,7 @@ cu_switch(struct recorder *r)
 	    r->fatal || r->resync)
 		return; /* the watch ended meanwhile: its end decided */
 	etcd_stream_close(r->stream);
-	r->stream = NULL;
-	ev_timer_stop(r->loop, &r->quiet_timer);
-	held_drop(r);
-	r->in_fragments = 0;
+	stream_gone(r);
 	if (commit(r) != 0) {
 		recorder_stop(r, r->status);
 		return;
