@@ -105,7 +105,8 @@ static const char *const row_names[R_COUNT] = {"events", "inferred_events",
 
 static const char *const sqls[S_COUNT] = {
     [S_KEY_GET] = "SELECT id, kind FROM keys WHERE key = ?",
-    [S_KEY_INS] = "INSERT INTO keys(key, kind) VALUES (?, ?)",
+    [S_KEY_INS] = "INSERT INTO keys(key, kind) VALUES (?, ?) "
+		  "ON CONFLICT (key) DO NOTHING",
     [S_VAL_INS] = "INSERT INTO vals(value) VALUES (?)",
     /* The key's latest event, through events_key. */
     [S_OPEN_GET] = "SELECT e.rev, e.seq, e.val_id, e.typed_row, v.value, "
@@ -264,7 +265,7 @@ struct churn_ent {
 	int64_t secs, bucket; /* an hour (secs 3600) or a minute (60) */
 	const char *kind; /* static (hs_kind_name) */
 	char *name; /* namespace or pod, a copy; "" for none */
-	uint64_t nh; /* hs_hash64() of name */
+	uint64_t nh; /* hash1() of name */
 	int pod;
 	int64_t n[4]; /* created, modified, lease_only, deleted */
 };
@@ -299,6 +300,7 @@ struct store {
 	int64_t data_version;
 	struct kc_ent *kc; /* KC_SETS * KC_WAYS entries, allocated on use */
 	uint32_t kc_tick;
+	int key_new; /* >= 0: uncached keys were new lately (-8..8) */
 	struct lc_ent *lc; /* LC_SIZE entries, allocated on use */
 	int64_t rows[R_COUNT]; /* rows inserted by the open transaction */
 	int64_t events;
@@ -425,23 +427,48 @@ bind_cstr(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-/* A second hash, independent of hs_hash64() (FNV-1a): 8 bytes a step. */
-static uint64_t
-hash2(const char *p, size_t n)
+/*
+ * Two 64-bit hashes of p in one pass, 8 bytes a step.  The caches match
+ * keys, values and label sets by both (keeping the bytes would cost 100+
+ * bytes an entry).  Each lane has its own constants and shifts, and each
+ * step is a bijection of the lane's state, so inputs of one length that
+ * differ in one word never collide.  (Byte-at-a-time FNV-1a was 2% of a
+ * catch-up's instructions, and a multiply chained through every byte.)
+ */
+static void
+hash_pair(const void *v, size_t n, uint64_t *h1, uint64_t *h2)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+	const char *p = v;
+	uint64_t a = 0xcbf29ce484222325ull ^ n, b = 0x9e3779b97f4a7c15ull ^ n;
+	uint64_t w;
 
 	for (; n >= 8; p += 8, n -= 8) {
 		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+		a = (a ^ w) * 0x9fb21c651e98df25ull;
+		a ^= a >> 29;
+		b = (b ^ w) * 0xff51afd7ed558ccdull;
+		b ^= b >> 32;
 	}
 	w = 0;
 	memcpy(&w, p, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 32);
+	a = (a ^ w) * 0x9fb21c651e98df25ull;
+	a ^= a >> 33;
+	a *= 0xc4ceb9fe1a85ec53ull;
+	*h1 = a ^ (a >> 33);
+	b = (b ^ w) * 0xc4ceb9fe1a85ec53ull;
+	b ^= b >> 29;
+	b *= 0xbf58476d1ce4e5b9ull;
+	*h2 = b ^ (b >> 32);
+}
+
+/* One hash (the churn table's, which compares the names too). */
+static uint64_t
+hash1(const char *p, size_t n)
+{
+	uint64_t h1, h2;
+
+	hash_pair(p, n, &h1, &h2);
+	return h1;
 }
 
 /* Forget every cached key and label set (after a rollback, another writer). */
@@ -835,6 +862,23 @@ store_decode_errors_kind(const struct store *s, int kind)
 						 : 0;
 }
 
+/* Insert ev's key: 1 inserted (*id set), 0 it was there, -1 error. */
+static int
+insert_key(struct store *s, const struct store_event *ev,
+    const struct hs_key *k, int64_t *id)
+{
+	sqlite3_stmt *st = s->st[S_KEY_INS];
+
+	sqlite3_bind_text(st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hs_kind_name(k->kind), -1, SQLITE_STATIC);
+	if (exec_st(s, S_KEY_INS) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 1;
+}
+
 /*
  * The cache entry of the event's key: its id, latest event and typed row
  * state, from the db on a miss (inserting a new key).  NULL on error.
@@ -842,36 +886,47 @@ store_decode_errors_kind(const struct store *s, int kind)
 static struct kc_ent *
 lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 {
-	uint64_t h1 = hs_hash64(ev->key, ev->keylen);
-	uint64_t h2 = hash2(ev->key, ev->keylen);
+	uint64_t h1, h2;
 	sqlite3_stmt *st = s->st[S_KEY_GET];
 	struct kc_ent *e;
-	int64_t id;
-	int rc, kind, stored;
+	int64_t id = 0;
+	int rc = 0, kind, stored;
 
 	hs_key_parse(ev->key, ev->keylen, k);
 	kind = k->kind;
+	hash_pair(ev->key, ev->keylen, &h1, &h2);
 	if ((e = kc_find(s, h1, h2)) != NULL)
 		return e;
-	sqlite3_bind_text(st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
-	if ((rc = row_st(s, S_KEY_GET)) < 0)
-		return NULL;
-	if (rc == 1) {
-		id = sqlite3_column_int64(st, 0);
-		if ((stored = hs_kind_from_name(
-			 (const char *)sqlite3_column_text(st, 1))) >= 0)
-			kind = stored;
-		done_st(s, S_KEY_GET);
-	} else {
-		st = s->st[S_KEY_INS];
+	/*
+	 * A key the cache lacks is looked up, and inserted if new.  While
+	 * the last ones were new (a first recording, pods starting), the
+	 * INSERT goes first: one statement instead of two, and the lookup
+	 * only when the key was there after all.  rc: 1 the key was there.
+	 */
+	if (s->key_new < 0 || (rc = insert_key(s, ev, k, &id)) == 0) {
 		sqlite3_bind_text(
 		    st, 1, ev->key, (int)ev->keylen, SQLITE_STATIC);
-		sqlite3_bind_text(
-		    st, 2, hs_kind_name(k->kind), -1, SQLITE_STATIC);
-		if (exec_st(s, S_KEY_INS) != 0)
+		if ((rc = row_st(s, S_KEY_GET)) < 0)
 			return NULL;
-		id = sqlite3_last_insert_rowid(s->db);
-	}
+		if (rc == 1) {
+			id = sqlite3_column_int64(st, 0);
+			if ((stored = hs_kind_from_name((
+				 const char *)sqlite3_column_text(st, 1))) >= 0)
+				kind = stored;
+			done_st(s, S_KEY_GET);
+		} else if (s->key_new >= 0 || insert_key(s, ev, k, &id) != 1) {
+			log_err("db: cannot find or insert key %.*s",
+			    (int)ev->keylen, ev->key);
+			return NULL;
+		}
+	} else if (rc < 0)
+		return NULL;
+	else
+		rc = 0; /* inserted */
+	if (rc == 1 && s->key_new > -8)
+		s->key_new--;
+	else if (rc == 0 && s->key_new < 8)
+		s->key_new++;
 	if ((e = kc_slot(s, h1, h2)) == NULL) {
 		log_err("db: out of memory for the key cache");
 		return NULL;
@@ -895,8 +950,7 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 			size_t n = (size_t)sqlite3_column_bytes(st, 4);
 
 			e->last_val = sqlite3_column_int64(st, 2);
-			e->vh1 = hs_hash64(p ? p : "", n);
-			e->vh2 = hash2(p ? p : "", n);
+			hash_pair(p ? p : "", n, &e->vh1, &e->vh2);
 		}
 		e->typed_row = sqlite3_column_int64(st, 3);
 		e->last_lease = sqlite3_column_int64(st, 5);
@@ -918,8 +972,7 @@ intern_val(struct store *s, struct kc_ent *e, const char *v, size_t n,
 
 	if (v == NULL)
 		v = "";
-	h1 = hs_hash64(v, n);
-	h2 = hash2(v, n);
+	hash_pair(v, n, &h1, &h2);
 	*same = e->last_val > 0 && e->vh1 == h1 && e->vh2 == h2;
 	if (*same) {
 		*id = e->last_val;
@@ -940,12 +993,12 @@ intern_labels(struct store *s, struct hs_str labels,
 {
 	sqlite3_stmt *st = s->st[S_LS_GET];
 	struct hs_labels own = {0, NULL};
-	uint64_t h1 = hs_hash64(labels.p, labels.n);
-	uint64_t h2 = hash2(labels.p, labels.n);
+	uint64_t h1, h2;
 	struct lc_ent *c = NULL;
 	size_t i;
 	int rc;
 
+	hash_pair(labels.p, labels.n, &h1, &h2);
 	if (s->lc != NULL ||
 	    (s->lc = calloc(LC_SIZE, sizeof(*s->lc))) != NULL) {
 		c = &s->lc[h1 & (LC_SIZE - 1)];
@@ -1381,7 +1434,7 @@ churn_slot(const struct store *s, int64_t secs, int64_t bucket,
 	}
 }
 
-/* Count one change (name: namespace or pod; nh: its hs_hash64()). */
+/* Count one change (name: namespace or pod; nh: its hash1()). */
 static int
 churn_add(struct store *s, int64_t secs, int64_t bucket, const char *kind,
     const char *name, uint64_t nh, int pod, int cls)
@@ -1454,19 +1507,60 @@ churn_span(struct store *s, int64_t secs, int64_t bucket, int64_t rev)
 	return 0;
 }
 
-/* The open transaction's counts into the churn tables. */
+static int
+cmp_i64(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* The order of the churn tables' primary keys (BINARY text order). */
+static int
+churn_cmp(const void *a, const void *b)
+{
+	const struct churn_ent *x = a, *y = b;
+	int c;
+
+	if (x->pod != y->pod)
+		return x->pod - y->pod;
+	if ((c = cmp_i64(x->secs, y->secs)) != 0 ||
+	    (c = cmp_i64(x->bucket, y->bucket)) != 0)
+		return c;
+	if (!x->pod && x->kind != y->kind && (c = strcmp(x->kind, y->kind)))
+		return c;
+	return strcmp(x->name, y->name);
+}
+
+/* churn_pod_totals' order: by pod. */
+static int
+churn_pod_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct churn_ent *)a)->name,
+	    ((const struct churn_ent *)b)->name);
+}
+
+/*
+ * The open transaction's counts into the churn tables.  The counts are
+ * written in each table's key order: a transaction's rows then fall
+ * together in the B-trees (a few pages each) instead of one random page
+ * per row.  That empties the hash table's layout: churn_clear() follows,
+ * here or at the rollback of a failure.
+ */
 static int
 churn_flush(struct store *s)
 {
 	sqlite3_stmt *st;
-	size_t i;
+	size_t i, n = 0, p0;
 	int j, k, which;
 
-	for (i = 0; i < s->ch_cap && s->ch_n > 0; i++) {
+	for (i = 0; i < s->ch_cap && n < s->ch_n; i++)
+		if (s->ch[i].name != NULL && i != n++) {
+			s->ch[n - 1] = s->ch[i];
+			s->ch[i].name = NULL;
+		}
+	qsort(s->ch, n, sizeof(*s->ch), churn_cmp);
+	for (i = 0, p0 = n; i < n; i++) {
 		const struct churn_ent *c = &s->ch[i];
 
-		if (c->name == NULL)
-			continue;
 		which = c->pod ? S_CHURN_POD_UP : S_CHURN_UP;
 		st = s->st[which];
 		j = 1;
@@ -1479,8 +1573,14 @@ churn_flush(struct store *s)
 			sqlite3_bind_int64(st, j++, c->n[k]);
 		if (exec_st(s, which) != 0)
 			return -1;
-		if (!c->pod || c->secs != 3600)
-			continue;
+		if (c->pod && c->secs == 3600 && p0 == n)
+			p0 = i; /* the hourly pod counts run to the end */
+	}
+	/* Each pod's total, from its hourly counts. */
+	qsort(s->ch + p0, n - p0, sizeof(*s->ch), churn_pod_cmp);
+	for (i = p0; i < n; i++) {
+		const struct churn_ent *c = &s->ch[i];
+
 		st = s->st[S_CHURN_TOTAL_UP];
 		sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(
@@ -1600,9 +1700,9 @@ count_churn(struct store *s, const struct store_event *ev, int kind_id,
 	if (use == NULL)
 		return -1; /* logged */
 	ns = use;
-	nsh = hs_hash64(ns, strlen(ns));
+	nsh = hash1(ns, strlen(ns));
 	pod = use + strlen(use) + 1;
-	podh = hs_hash64(pod, strlen(pod));
+	podh = hash1(pod, strlen(pod));
 	/* Per minute and per hour. */
 	rc = 0;
 	if (churn_add(s, 60, minute, kind, ns, nsh, 0, cls) != 0 ||

@@ -438,20 +438,6 @@ hs_utf8_valid(const unsigned char *s, size_t n)
 	return 1;
 }
 
-uint64_t
-hs_hash64(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 int64_t
 hs_now_us(void)
 {

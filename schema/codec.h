@@ -70,9 +70,6 @@ int hs_utf8_valid(const unsigned char *s, size_t n);
  */
 size_t hs_utf8_char(const unsigned char *s, size_t n);
 
-/* 64-bit FNV-1a hash, as stored in vals.hash (reinterpreted as signed). */
-uint64_t hs_hash64(const void *p, size_t n);
-
 /* The current UTC time in microseconds (CLOCK_REALTIME). */
 int64_t hs_now_us(void);
 

@@ -271,16 +271,6 @@ test_utf8_char(void)
 	utf8c("\xe2\x82(", 3, 0, "bad continuation");
 }
 
-static void
-test_hash(void)
-{
-	is_int(
-	    hs_hash64("", 0), (long long)0xcbf29ce484222325ULL, "FNV-1a of ''");
-	is_int(hs_hash64("a", 1), (long long)0xaf63dc4c8601ec8cULL,
-	    "FNV-1a of 'a'");
-	ok(hs_hash64("foobar", 6) == 0x85944171f73967e8ULL, "FNV-1a of foobar");
-}
-
 /* Durations and their microseconds; -1: refused. */
 static const struct {
 	const char *s;
@@ -353,7 +343,6 @@ main(void)
 	test_rfc3339();
 	test_utf8();
 	test_utf8_char();
-	test_hash();
 	test_duration();
 	return done_testing();
 }
