@@ -219,7 +219,8 @@ static int churn_flush(struct store *s);
  * whatever the number of keys in the db.  A key is found by two
  * independent 64-bit hashes of its bytes (the key itself would cost 100
  * bytes and more per entry); mistaking one key for another takes a
- * 128-bit coincidence.
+ * 128-bit coincidence (for keys not crafted to collide: the hashes are
+ * fast, not cryptographic).
  */
 #define KC_SETS (1u << 13)
 #define KC_WAYS 4
@@ -439,8 +440,8 @@ static void
 hash_pair(const void *v, size_t n, uint64_t *h1, uint64_t *h2)
 {
 	const char *p = v;
-	uint64_t a = 0xcbf29ce484222325ull ^ n, b = 0x9e3779b97f4a7c15ull ^ n;
-	uint64_t w;
+	uint64_t a = 0xcbf29ce484222325ull, b = 0x9e3779b97f4a7c15ull;
+	uint64_t w, len = n;
 
 	for (; n >= 8; p += 8, n -= 8) {
 		memcpy(&w, p, 8);
@@ -449,15 +450,14 @@ hash_pair(const void *v, size_t n, uint64_t *h1, uint64_t *h2)
 		b = (b ^ w) * 0xff51afd7ed558ccdull;
 		b ^= b >> 32;
 	}
-	w = 0;
+	/* The tail's length in its free top byte: "" and "\0" differ. */
+	w = (uint64_t)n << 56;
 	memcpy(&w, p, n);
 	a = (a ^ w) * 0x9fb21c651e98df25ull;
-	a ^= a >> 33;
-	a *= 0xc4ceb9fe1a85ec53ull;
+	a = (a ^ (a >> 33) ^ len) * 0xc4ceb9fe1a85ec53ull;
 	*h1 = a ^ (a >> 33);
 	b = (b ^ w) * 0xc4ceb9fe1a85ec53ull;
-	b ^= b >> 29;
-	b *= 0xbf58476d1ce4e5b9ull;
+	b = (b ^ (b >> 29) ^ (len << 7)) * 0xbf58476d1ce4e5b9ull;
 	*h2 = b ^ (b >> 32);
 }
 
@@ -1557,7 +1557,8 @@ churn_flush(struct store *s)
 			s->ch[n - 1] = s->ch[i];
 			s->ch[i].name = NULL;
 		}
-	qsort(s->ch, n, sizeof(*s->ch), churn_cmp);
+	if (n > 0) /* s->ch may be NULL */
+		qsort(s->ch, n, sizeof(*s->ch), churn_cmp);
 	for (i = 0, p0 = n; i < n; i++) {
 		const struct churn_ent *c = &s->ch[i];
 
@@ -1577,7 +1578,8 @@ churn_flush(struct store *s)
 			p0 = i; /* the hourly pod counts run to the end */
 	}
 	/* Each pod's total, from its hourly counts. */
-	qsort(s->ch + p0, n - p0, sizeof(*s->ch), churn_pod_cmp);
+	if (n > p0)
+		qsort(s->ch + p0, n - p0, sizeof(*s->ch), churn_pod_cmp);
 	for (i = p0; i < n; i++) {
 		const struct churn_ent *c = &s->ch[i];
 
