@@ -158,7 +158,8 @@ cmd_key(struct hq *q, int argc, char **argv)
 	if ((rc = hq_args(q, argc, argv, NULL, pos, 1, 1, &npos, key_help)) !=
 	    0)
 		return rc;
-	if ((rc = hq_open(q)) != 0 || (rc = ts_latest(q, &pt)) != 0)
+	if ((rc = hq_open(q)) != 0 || (rc = ts_latest(q, &pt)) != 0 ||
+	    (rc = ts_history_gaps(q, &pt)) != 0)
 		return hq_close(q, rc);
 	/* keys.key is UNIQUE, then events_key (key_id, rev). */
 	sql = sqlite3_mprintf(

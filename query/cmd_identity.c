@@ -138,7 +138,8 @@ cmd_identity(struct hq *q, int argc, char **argv)
 		return rc;
 	if ((rc = hq_open(q)) != 0)
 		return hq_close(q, rc);
-	if ((rc = ts_point(q, &spec, &pt)) != 0)
+	if ((rc = ts_point(q, &spec, &pt)) != 0 ||
+	    (at == NULL && (rc = ts_history_gaps(q, &pt)) != 0))
 		return hq_close(q, rc);
 	sql = sqlite3_mprintf("%s WHERE i.identity = ?1%s"
 			      " ORDER BY i.from_rev, i.cluster",

@@ -169,7 +169,8 @@ cmd_node(struct hq *q, int argc, char **argv)
 	if (pos[0][0] == '\0')
 		return hq_usage(q, "empty node name");
 	if ((rc = ts_arg(q, "at", at, &spec)) != 0 || (rc = hq_open(q)) != 0 ||
-	    (rc = ts_point(q, &spec, &pt)) != 0)
+	    (rc = ts_point(q, &spec, &pt)) != 0 ||
+	    (at == NULL && (rc = ts_history_gaps(q, &pt)) != 0))
 		return hq_close(q, rc);
 	sql = sqlite3_mprintf(
 	    "SELECT n.rowid, n.name, n.cluster, n.ipv4_alloc_cidr,"
@@ -278,7 +279,8 @@ cmd_service(struct hq *q, int argc, char **argv)
 		return hq_usage(q, "'%s' is not NAMESPACE/NAME", pos[0]);
 	}
 	if ((rc = ts_arg(q, "at", at, &spec)) != 0 || (rc = hq_open(q)) != 0 ||
-	    (rc = ts_point(q, &spec, &pt)) != 0)
+	    (rc = ts_point(q, &spec, &pt)) != 0 ||
+	    (at == NULL && (rc = ts_history_gaps(q, &pt)) != 0))
 		goto done;
 	sql = sqlite3_mprintf(
 	    "SELECT s.rowid, s.namespace, s.name, s.cluster, s.cluster_id,"

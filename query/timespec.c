@@ -654,3 +654,12 @@ ts_beginning(struct ts_point *pt)
 	pt->us_known = 0;
 	pt->us_lo = 0;
 }
+
+int
+ts_history_gaps(struct hq *q, const struct ts_point *through)
+{
+	struct ts_point p0;
+
+	ts_beginning(&p0);
+	return ts_window_gaps(q, &p0, through);
+}

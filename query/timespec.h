@@ -83,6 +83,13 @@ int ts_window_gaps(
     struct hq *q, const struct ts_point *p1, const struct ts_point *p2);
 
 /*
+ * A whole history, from the beginning through `through`: the same check
+ * as a window (a generation, a key's value, a node's addresses can have
+ * come and gone unseen inside a gap).  Returns 0 or HQ_NODB.
+ */
+int ts_history_gaps(struct hq *q, const struct ts_point *through);
+
+/*
  * Echoing the resolution, as every answer must: a note above a table,
  * and columns in json/csv rows (at, at_rev for a point or a history known
  * up to the watermark; window_from, window_from_rev, window_to,

@@ -140,11 +140,23 @@ cov 3 "after the watermark" "rev after the watermark" snapshot --at rev:99
 cov 3 "inside a gap" "a window ending in a gap" changes --from rev:10 --to '2026-11-20T14:35:00Z'
 # A window holding a whole gap: what changed in it was not seen.
 for c in "changes --from rev:10 --to rev:31" "churn --from rev:10 --to rev:31" \
-	"ip 10.6.6.50" "ip 10.6.0.0/16 --from rev:12 --to rev:31" "pod default/web-1"; do
+	"ip 10.6.6.50" "ip 10.6.0.0/16 --from rev:12 --to rev:31" "pod default/web-1" \
+	"identity 12928" "node k8s-node1" "service default/kubernetes" \
+	"key cilium/state/ip/v1/default/10.6.6.50"; do
 	eval "set -- $c"
 	cov 3 "the window holds a gap in the recording (.*revisions 22 to 30, history compacted: .*)" \
 		"$c: a window holding a gap" "$@"
 done
+# The same whole histories on the db without its gap: no warning.
+cp "$db" "$TMP/nogap.db"
+sqlite3 "$TMP/nogap.db" "DELETE FROM gaps"
+for c in "identity 12928" "node k8s-node1" "service default/kubernetes" \
+	"key cilium/state/ip/v1/default/10.6.6.50" "ip 10.6.6.50"; do
+	eval "set -- $c"
+	"$H" --db "$TMP/nogap.db" "$@" >/dev/null 2>"$TMP/err"
+	is "$?:$(cat "$TMP/err")" "0:" "$c: a history without a gap, exit 0, no warning"
+done
+cov 0 "" "identity --at after the gap" identity 12928 --at rev:31
 cov 0 "" "a window before the gap" changes --from rev:10 --to rev:21
 cov 0 "" "diff across the gap: both states are known" diff rev:12 rev:31
 is "$(hs --format json ip 10.6.6.50 --at '2026-11-20T14:35:00Z' 2>/dev/null | jq length)" 1 \
