@@ -229,10 +229,22 @@ name_taken(const struct hq *q, int upto, const char *name)
 	return 0;
 }
 
+/* A name given with --db NAME=FILE to a file after upto. */
+static int
+named_elsewhere(const struct hq *q, int upto, const char *name)
+{
+	int i;
+
+	for (i = upto + 1; i < q->ndb; i++)
+		if (q->dbs[i].named && strcmp(q->dbs[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 int
 hq_name_dbs(struct hq *q)
 {
-	char err[512], name[64], cand[64];
+	char err[512], name[64], cand[64], by_file[HQ_MAXDB];
 	sqlite3 *db;
 	int i, j, k;
 
@@ -264,24 +276,36 @@ hq_name_dbs(struct hq *q)
 			fprintf(stderr, "hindsight: %s\n", err);
 			return HQ_NODB;
 		}
-		if (q->dbs[i].named) {
-			sqlite3_close(db);
-			continue;
-		}
-		if (hsdb_meta_get_text(
-			db, "etcd_cluster_id", name, sizeof(name)) != 0 ||
-		    name[0] == '\0')
-			base_name(q->dbs[i].path, name, sizeof(name));
+		if (!q->dbs[i].named &&
+		    (hsdb_meta_get_text(db, "etcd_cluster_id", q->dbs[i].name,
+			 sizeof(q->dbs[i].name)) != 0 ||
+			q->dbs[i].name[0] == '\0'))
+			base_name(q->dbs[i].path, q->dbs[i].name,
+			    sizeof(q->dbs[i].name));
 		sqlite3_close(db);
-		/* Two files of one etcd cluster (a backup and its source). */
-		for (j = 0; j < q->ndb; j++)
-			if (j != i && q->dbs[j].named &&
-			    strcmp(q->dbs[j].name, name) == 0)
-				break;
-		if (j < q->ndb || name_taken(q, i, name))
+	}
+	/*
+	 * Two files of one etcd cluster (a backup and its source): each is
+	 * named by its file, neither by the cluster.
+	 */
+	for (i = 0; i < q->ndb; i++) {
+		by_file[i] = 0;
+		for (j = 0; j < q->ndb && !q->dbs[i].named; j++)
+			if (j != i &&
+			    strcmp(q->dbs[j].name, q->dbs[i].name) == 0)
+				by_file[i] = 1;
+	}
+	for (i = 0; i < q->ndb; i++) {
+		if (q->dbs[i].named)
+			continue;
+		if (by_file[i])
 			base_name(q->dbs[i].path, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s", q->dbs[i].name);
+		/* Still taken (same file names): -2, -3, ... */
 		snprintf(cand, sizeof(cand), "%s", name);
-		for (k = 2; name_taken(q, i, cand); k++)
+		for (k = 2;
+		     name_taken(q, i, cand) || named_elsewhere(q, i, cand); k++)
 			snprintf(cand, sizeof(cand), "%.50s-%d", name, k);
 		snprintf(q->dbs[i].name, sizeof(q->dbs[i].name), "%s", cand);
 	}

@@ -139,7 +139,17 @@ is "$?:$(grep -c 'warning: c[12]: ' "$TMP/e")" "3:2" \
 is "$?:$(wc -c <"$TMP/o" | tr -d ' ')" "2:0" "one unreadable db: exit 2 before any output"
 "$H" --db x="$A" --db x="$B" status >/dev/null 2>&1
 is "$?" 1 "two dbs with one name: usage error"
+cp "$A" "$TMP/backup.db"
+"$H" --db "$A" --db "$TMP/backup.db" --db "$B" --format csv status | cut -d, -f1 >"$TMP/o"
+is "$(sed 1d "$TMP/o" | tr '\n' ' ')" "c1 backup $id2 " \
+	"two files of one etcd cluster: each is named by its file, the other by its cluster"
 "$H" --db "$A" --db "$A" --format csv status | cut -d, -f1 >"$TMP/o"
+is "$(sed 1d "$TMP/o" | tr '\n' ' ')" "c1 c1-2 " \
+	"one file given twice: the names still differ"
+"$H" --db "$A" --db c1="$B" --format csv status | cut -d, -f1 >"$TMP/o"
 is "$(sed 1d "$TMP/o" | tr '\n' ' ')" "$id1 c1 " \
-	"two files of one etcd cluster: the second is named by its file"
+	"a name given with NAME= is never taken by another file"
+"$H" --db "$A" --db "$TMP/backup.db" --db c1="$B" --format csv status | cut -d, -f1 >"$TMP/o"
+is "$(sed 1d "$TMP/o" | tr '\n' ' ')" "c1-2 backup c1 " \
+	"…not even by a file name"
 done_testing
