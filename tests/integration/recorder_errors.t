@@ -77,6 +77,19 @@ is $? 1 "a non-HTTP endpoint: exit 1"
 is $? 1 "a malformed number: exit 1"
 "$rec" --db "$TMP/u.db" --cacert "$TMP/missing.pem" 2>"$TMP/err"
 is $? 1 "an unreadable --cacert: exit 1"
-"$rec" --help | grep -q -- '--endpoints'
-ok $? "--help lists the flags"
+# Every long option the recorder takes (its getopt table) is in --help,
+# the man page and the README.
+"$rec" --help >"$TMP/help"
+sed -n '/^static const struct option long_opts/,/^};/s/^ *{"\([a-z-]*\)".*/\1/p' \
+	"$TOP/recorder/main.c" >"$TMP/opts"
+[ "$(wc -l <"$TMP/opts")" -gt 20 ]
+ok $? "the recorder's options read from its getopt table ($(wc -l <"$TMP/opts"))"
+tr -d '\\' <"$TOP/recorder/hindsight-recorder.8" >"$TMP/man"
+missing=""
+while read -r o; do
+	grep -q -- "--$o\b" "$TMP/help" || missing="$missing help:--$o"
+	grep -q -- "--$o\b" "$TMP/man" || missing="$missing man:--$o"
+	grep -q -- "--$o\b" "$TOP/README.md" || missing="$missing README:--$o"
+done <"$TMP/opts"
+is "$missing" "" "--help, the man page and the README list every option"
 done_testing
