@@ -84,7 +84,7 @@ sed -n '/^static const struct option long_opts/,/^};/s/^ *{"\([a-z-]*\)".*/\1/p'
 	"$TOP/recorder/main.c" >"$TMP/opts"
 [ "$(wc -l <"$TMP/opts")" -gt 20 ]
 ok $? "the recorder's options read from its getopt table ($(wc -l <"$TMP/opts"))"
-tr -d '\\' <"$TOP/recorder/hindsight-recorder.8" >"$TMP/man"
+tr -d '\134' <"$TOP/recorder/hindsight-recorder.8" >"$TMP/man"
 missing=""
 while read -r o; do
 	grep -q -- "--$o\b" "$TMP/help" || missing="$missing help:--$o"
