@@ -368,6 +368,7 @@ hs_rfc3339_format(int64_t us, char *buf, size_t size)
 	struct tm tm;
 	int64_t frac;
 	size_t len;
+	int n;
 
 	/* Floor division; us - frac would overflow at INT64_MIN. */
 	frac = us % 1000000;
@@ -377,7 +378,11 @@ hs_rfc3339_format(int64_t us, char *buf, size_t size)
 		t--;
 	}
 	gmtime_r(&t, &tm);
-	len = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* RFC 3339 wants 4 digits of year; strftime's %Y gives "26" for 26. */
+	n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec);
+	len = n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 	if (frac == 0)
 		snprintf(buf + len, size - len, "Z");
 	else if (frac % 1000 == 0)

@@ -206,6 +206,14 @@ test_rfc3339(void)
 	ok(strlen(buf) > 20, "format INT64_MIN: %s", buf);
 	hs_rfc3339_format(INT64_MAX, buf, sizeof(buf));
 	ok(strlen(buf) > 20, "format INT64_MAX: %s", buf);
+	/* Found by fuzzing: years before 1000 lost their leading zeros. */
+	is_str(hs_rfc3339_format(-61334618280000000LL, buf, sizeof(buf)),
+	    "0026-05-20T14:02:00Z", "format a year before 1000 in 4 digits");
+	ok(hs_rfc3339_parse(buf, strlen(buf), &us) == 0 &&
+		us == -61334618280000000LL,
+	    "a year before 1000 round trips");
+	is_str(hs_rfc3339_format(-62167219200000000LL, buf, sizeof(buf)),
+	    "0000-01-01T00:00:00Z", "format year 0");
 	us = 0;
 	hs_rfc3339_format(1795183320250000LL, buf, sizeof(buf));
 	ok(hs_rfc3339_parse(buf, strlen(buf), &us) == 0 &&
