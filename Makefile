@@ -79,6 +79,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librec.a $(BUILD)/libhs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
+# The CLI's time syntax, against the CLI's objects (main.o aside).
+$(BUILD)/tests/test_timespec: tests/unit/test_timespec.c \
+		$(filter-out $(BUILD)/query/main.o,$(QUERY_OBJ)) $(BUILD)/libhs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iquery -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
+
 # The power-cut simulator fault_powerloss.t preloads into the recorder;
 # never sanitized itself (a preloaded library must not need the runtime).
 $(BUILD)/tests/powercut.so: tests/lib/powercut.c

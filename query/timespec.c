@@ -228,7 +228,8 @@ parse_unix(const char *s, int64_t *us)
 		if (*dot != '\0')
 			return -1;
 	}
-	*us = sec * US + (sec < 0 ? -frac : frac);
+	/* "-0.5": the sign is the text's, sec (0) has none. */
+	*us = sec * US + (s[0] == '-' ? -frac : frac);
 	return 0;
 }
 

@@ -1,0 +1,47 @@
+/*
+ * test_timespec.c: the CLI's time syntax (query/timespec.c, ts_parse and
+ * ts_tz_check) where an integration test cannot see the value: times
+ * before any recording resolve to the same revision 0, whatever their
+ * instant.  Regressions found by fuzzing (tests/fuzz/fuzz_args.c).
+ * Linked with the CLI's objects (the Makefile's rule for it).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "timespec.h"
+
+#define NOW 1795096949123456LL
+
+/* ts_parse(s) in zone tz: want the instant, or failure when bad. */
+static void
+t_us(const char *s, const char *tz, int64_t want, const char *what)
+{
+	struct ts_spec sp;
+	char err[256];
+	int rc;
+
+	rc = ts_parse(s, tz, NOW, &sp, err, sizeof(err));
+	ok(rc == 0 && sp.us == want, "%s: '%s' is %lld us (got %lld)", what, s,
+	    (long long)want, rc == 0 ? (long long)sp.us : -1LL);
+}
+
+static void
+test_unix(void)
+{
+	t_us("@1795183290", NULL, 1795183290000000LL, "@UNIX");
+	t_us("@1.5", NULL, 1500000, "@UNIX.F");
+	t_us("@-1.5", NULL, -1500000, "before the epoch");
+	t_us("@-0.5", NULL, -500000, "less than a second before the epoch");
+	t_us("@-0.000001", NULL, -1, "a microsecond before the epoch");
+	t_us("@0.5", NULL, 500000, "less than a second after the epoch");
+}
+
+int
+main(void)
+{
+	test_unix();
+	return done_testing();
+}
