@@ -162,6 +162,18 @@ ts_tz_check(const char *tz, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * mktime, telling 1969-12-31T23:59:59Z, which is (time_t)-1, from a
+ * failure: only a success sets tm_wday.
+ */
+static int
+mktime_ok(struct tm *tm, time_t *out)
+{
+	tm->tm_wday = -1;
+	*out = mktime(tm);
+	return *out == (time_t)-1 && tm->tm_wday == -1 ? -1 : 0;
+}
+
 /* Wall-clock fields in zone tz to seconds since the epoch. */
 static int
 to_utc(struct tm *tm, const char *tz, time_t *out)
@@ -169,6 +181,7 @@ to_utc(struct tm *tm, const char *tz, time_t *out)
 	char *old = NULL;
 	const char *cur;
 	long off;
+	int rc;
 
 	if (is_utc(tz)) {
 		*out = timegm(tm);
@@ -178,24 +191,22 @@ to_utc(struct tm *tm, const char *tz, time_t *out)
 		*out = timegm(tm) - off;
 		return 0;
 	}
-	if (strcmp(tz, "local") == 0) {
-		*out = mktime(tm);
-		return *out == (time_t)-1 ? -1 : 0;
-	}
+	if (strcmp(tz, "local") == 0)
+		return mktime_ok(tm, out);
 	if (!zone_exists(tz))
 		return -1;
 	if ((cur = getenv("TZ")) != NULL && (old = strdup(cur)) == NULL)
 		return -1;
 	setenv("TZ", tz, 1);
 	tzset();
-	*out = mktime(tm);
+	rc = mktime_ok(tm, out);
 	if (old != NULL)
 		setenv("TZ", old, 1);
 	else
 		unsetenv("TZ");
 	tzset();
 	free(old);
-	return *out == (time_t)-1 ? -1 : 0;
+	return rc;
 }
 
 static int

@@ -2,8 +2,9 @@
  * test_timespec.c: the CLI's time syntax (query/timespec.c, ts_parse and
  * ts_tz_check) where an integration test cannot see the value: times
  * before any recording resolve to the same revision 0, whatever their
- * instant.  Regressions found by fuzzing (tests/fuzz/fuzz_args.c).
- * Linked with the CLI's objects (the Makefile's rule for it).
+ * instant.  Needs the zone database (Debian's tzdata).  Regressions found by
+ * fuzzing (tests/fuzz/fuzz_args.c). Linked with the CLI's objects (the
+ * Makefile's rule for it).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,9 +40,24 @@ test_unix(void)
 	t_us("@0.5", NULL, 500000, "less than a second after the epoch");
 }
 
+/* The last second before the epoch is (time_t)-1, mktime's failure. */
+static void
+test_zone(void)
+{
+	t_us("1969-12-31 23:59:59", NULL, -1000000, "UTC");
+	t_us("1969-12-31 23:59:59", "+00:00", -1000000, "--tz +00:00");
+	t_us("1969-12-31 23:59:59", "Etc/UTC", -1000000, "--tz Etc/UTC");
+	t_us("1970-01-01 00:59:59", "Europe/Berlin", -1000000,
+	    "--tz Europe/Berlin");
+	setenv("TZ", "Etc/UTC", 1);
+	t_us("1969-12-31 23:59:59", "local", -1000000, "--tz local");
+	unsetenv("TZ");
+}
+
 int
 main(void)
 {
 	test_unix();
+	test_zone();
 	return done_testing();
 }
