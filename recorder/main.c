@@ -162,16 +162,23 @@ usage_error(const char *fmt, ...)
 	exit(REC_EXIT_USAGE);
 }
 
+/*
+ * A number from min to max; the counts are cast to int or long, which
+ * is undefined for a double beyond their range ("1e30").
+ */
 static double
-number(const char *arg, const char *flag, double min)
+number(const char *arg, const char *flag, double min, double max)
 {
 	char *end;
 	double v = strtod(arg, &end);
 
-	if (*arg == '\0' || *end != '\0' || !(v >= min) || !isfinite(v))
+	if (*arg == '\0' || *end != '\0' || !(v >= min) || !(v <= max))
 		usage_error("bad value for %s", flag);
 	return v;
 }
+
+/* Seconds, milliseconds and counts: far more than any use, in a long. */
+#define NUM_MAX 1e15
 
 /*
  * --upgrade: bring the db to this build's format (or create it) and exit,
@@ -482,6 +489,7 @@ main(int argc, char **argv)
 	char *endpoints = NULL, err[512];
 	sigset_t stop;
 	int c, verbose = 0, json = 0, print_config = 0, upgrade = 0, status;
+	double v;
 
 	/*
 	 * A SIGTERM during start-up, before the loop's signal watchers exist,
@@ -528,7 +536,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_RETAIN_EVERY:
 			cfg.retain_every =
-			    number(optarg, "--retain-every", 0.1);
+			    number(optarg, "--retain-every", 0.1, NUM_MAX);
 			break;
 		case OPT_METRICS_ADDR:
 			cfg.metrics_addr = optarg;
@@ -564,40 +572,43 @@ main(int argc, char **argv)
 			cfg.once = 1;
 			break;
 		case OPT_ONCE_QUIET:
-			cfg.once_quiet = number(optarg, "--once-quiet", 0.05);
+			cfg.once_quiet =
+			    number(optarg, "--once-quiet", 0.05, NUM_MAX);
 			break;
 		case OPT_BATCH_MS:
 			cfg.batch_delay =
-			    number(optarg, "--batch-ms", 0) / 1000;
+			    number(optarg, "--batch-ms", 0, NUM_MAX) / 1000;
 			break;
 		case OPT_SYNC_EVERY:
-			cfg.sync_every = number(optarg, "--sync-every", 0);
+			cfg.sync_every =
+			    number(optarg, "--sync-every", 0, NUM_MAX);
 			break;
 		case OPT_BATCH_EVENTS:
 			cfg.batch_events =
-			    (long)number(optarg, "--batch-events", 1);
+			    (long)number(optarg, "--batch-events", 1, NUM_MAX);
 			break;
 		case OPT_PAGE_LIMIT:
 			cfg.page_limit =
-			    (long)number(optarg, "--page-limit", 1);
+			    (long)number(optarg, "--page-limit", 1, NUM_MAX);
 			break;
 		case OPT_CATCHUP_STREAMS:
-			cfg.catchup_streams =
-			    (int)number(optarg, "--catchup-streams", 1);
-			if (cfg.catchup_streams > 32)
+			/* Checked before the cast: 1e12 would wrap. */
+			v = number(optarg, "--catchup-streams", 1, NUM_MAX);
+			if (v > 32)
 				usage_error("--catchup-streams: at most 32");
+			cfg.catchup_streams = (int)v;
 			break;
 		case OPT_CATCHUP_MIN:
 			cfg.catchup_min =
-			    (long)number(optarg, "--catchup-min", 2);
+			    (long)number(optarg, "--catchup-min", 2, NUM_MAX);
 			break;
 		case OPT_CATCHUP_DENSE:
 			cfg.catchup_dense =
-			    number(optarg, "--catchup-dense", 0);
+			    number(optarg, "--catchup-dense", 0, NUM_MAX);
 			break;
 		case OPT_STALL:
 			cfg.etcd.stall_timeout =
-			    number(optarg, "--stall-timeout", 0);
+			    number(optarg, "--stall-timeout", 0, NUM_MAX);
 			break;
 		case OPT_LOG_FORMAT:
 			if (strcmp(optarg, "json") == 0)

@@ -100,4 +100,12 @@ for a in x -1 ''; do
 done
 grep -q 'bad value for --catchup-dense' "$TMP/err"
 ok $? "…saying which flag"
+# Counts are cast to int or long: a number beyond them was undefined
+# (--catchup-streams 1e12 became -2147483648 and passed "at most 32").
+for a in "--catchup-streams 1e12" "--catchup-streams 33" "--batch-events 1e30" \
+	"--page-limit 1e19" "--catchup-min inf" "--sync-every nan"; do
+	# shellcheck disable=SC2086 # flag and value are two words
+	"$rec" --db "$TMP/x.db" $a --print-config >/dev/null 2>"$TMP/err"
+	is $? 1 "$a: exit 1"
+done
 done_testing
