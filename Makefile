@@ -116,11 +116,12 @@ lint:
 # committed seed corpora (new inputs go to a scratch copy, not the repo).
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) -Ischema -Irecorder
-fuzz:
+fuzz: $(BUILD)/schema/migrations.c
 	@mkdir -p $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_decode tests/fuzz/fuzz_decode.c recorder/decode.c schema/codec.c schema/kinds.c $(PKG_LIBS)
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_stream tests/fuzz/fuzz_stream.c recorder/framer.c recorder/wire.c schema/codec.c $(PKG_LIBS)
-	@for t in decode stream; do \
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_args tests/fuzz/fuzz_args.c query/out.c recorder/retain.c recorder/log.c $(SCHEMA_SRC) $(BUILD)/schema/migrations.c $(PKG_LIBS) $(EV_LIBS) -lm
+	@for t in decode stream args; do \
 		rm -rf $(BUILD)/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t $(BUILD)/fuzz/corpus-$$t && \
 		echo "fuzzing $$t for $(FUZZ_SECONDS)s" && \
 		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
