@@ -19,30 +19,30 @@
 int
 hq_usage(struct hq *q, const char *fmt, ...)
 {
+	char raw[2048], msg[8192];
 	va_list ap;
 
-	fprintf(stderr, "hindsight: ");
-	if (q->cmd != NULL)
-		fprintf(stderr, "%s: ", q->cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* One line, whatever the argument quoted in it holds. */
+	fprintf(stderr, "hindsight: %s%s%s\n", q->cmd != NULL ? q->cmd : "",
+	    q->cmd != NULL ? ": " : "", hs_oneline(raw, msg, sizeof(msg)));
 	return HQ_USAGE;
 }
 
 void
 hq_warn(struct hq *q, const char *fmt, ...)
 {
+	char raw[2048], msg[8192];
 	va_list ap;
 
-	fprintf(stderr, "hindsight: warning: ");
-	if (q->dbname != NULL)
-		fprintf(stderr, "%s: ", q->dbname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "hindsight: warning: %s%s%s\n",
+	    q->dbname != NULL ? q->dbname : "", q->dbname != NULL ? ": " : "",
+	    hs_oneline(raw, msg, sizeof(msg)));
 	q->status = HQ_COVERAGE;
 }
 

@@ -26,7 +26,7 @@ log_setup(enum log_level verbosity, int json)
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	char when[40], msg[1024], *line;
+	char when[40], raw[1024], msg[4096], *line;
 	va_list ap;
 	int saved = errno;
 	cJSON *o;
@@ -34,8 +34,10 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (level > log_verbosity)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* One line, whatever bytes a key or a server's message carried. */
+	hs_oneline(raw, msg, sizeof(msg));
 	hs_rfc3339_format(hs_now_us() / 1000 * 1000, when, sizeof(when));
 	if (log_json && (o = cJSON_CreateObject()) != NULL) {
 		cJSON_AddStringToObject(o, "time", when);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "etcdconfig.h"
 #include "hsdb.h"
 #include "metrics.h"
@@ -152,13 +153,15 @@ static const struct option long_opts[] = {
 static void __attribute__((format(printf, 1, 2), noreturn))
 usage_error(const char *fmt, ...)
 {
+	char raw[1024], msg[4096];
 	va_list ap;
 
-	fprintf(stderr, "hindsight-recorder: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'hindsight-recorder --help'.\n");
+	fprintf(stderr,
+	    "hindsight-recorder: %s\nTry 'hindsight-recorder --help'.\n",
+	    hs_oneline(raw, msg, sizeof(msg)));
 	exit(REC_EXIT_USAGE);
 }
 

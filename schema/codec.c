@@ -443,6 +443,36 @@ hs_utf8_valid(const unsigned char *s, size_t n)
 	return 1;
 }
 
+char *
+hs_oneline(const char *s, char *buf, size_t size)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, n = strlen(s), len;
+
+	while (i < n) {
+		len = hs_utf8_char(u + i, n - i);
+		if (len == 0 || u[i] < 0x20 || u[i] == 0x7f ||
+		    (u[i] == 0xc2 && u[i + 1] < 0xa0)) {
+			/* Escaped byte by byte: 4 bytes each. */
+			if (len == 0)
+				len = 1;
+			if (o + 4 * len >= size)
+				break;
+			while (len-- > 0)
+				o += (size_t)snprintf(
+				    buf + o, size - o, "\\x%02x", u[i++]);
+			continue;
+		}
+		if (o + len >= size)
+			break;
+		memcpy(buf + o, s + i, len);
+		o += len;
+		i += len;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 int64_t
 hs_now_us(void)
 {

@@ -70,6 +70,15 @@ int hs_utf8_valid(const unsigned char *s, size_t n);
  */
 size_t hs_utf8_char(const unsigned char *s, size_t n);
 
+/*
+ * s as one line of text for a log line or an error message: each control
+ * character (C0, DEL, C1) and each byte that is not part of UTF-8 becomes
+ * "\xHH", so an etcd key or a command-line argument can neither start a
+ * new line nor drive a terminal.  Writes at most size bytes (size > 0),
+ * the NUL included, never cutting an escape or a character; returns buf.
+ */
+char *hs_oneline(const char *s, char *buf, size_t size);
+
 /* The current UTC time in microseconds (CLOCK_REALTIME). */
 int64_t hs_now_us(void);
 

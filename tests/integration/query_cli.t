@@ -281,6 +281,9 @@ usage "malformed IPv4" --db "$db" ip 10.6.6.256
 usage "malformed CIDR length" --db "$db" ip 10.6.6.0/33
 usage "malformed IPv6" --db "$db" ip fd00:::1
 usage "not an address" --db "$db" ip pod-a
+usage "an argument with a newline stays one line" --db "$db" ip "$(printf '10.0.0.1\n\033[31mx')"
+grep -qF "'10.0.0.1\x0a\x1b[31mx'" "$TMP/err"
+ok $? "…its control bytes shown as \\xHH"
 usage "malformed time" --db "$db" ip 10.6.6.43 --at 'last tuesday'
 usage "impossible date" --db "$db" ip 10.6.6.43 --at '2026-13-40 25:00'
 usage "a day February 2026 does not have" --db "$db" ip 10.6.6.43 --at '2026-02-29 10:00'

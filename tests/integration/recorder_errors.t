@@ -38,6 +38,16 @@ kill -TERM "$pid"
 wait "$pid"
 ok $? "…and stops cleanly on SIGTERM"
 
+# A log line naming an etcd key stays one line, whatever bytes the key
+# holds: a newline or a terminal escape in it is shown as \xHH.
+$KV "$ETCD_URL" put "$(printf 'cilium/state/nodes/v1/default/n7\n\033[2Jx')" 'not json' >/dev/null
+"$rec" --db "$TMP/esc.db" --endpoints "$ETCD_URL" --once 2>"$TMP/esc.log"
+is "$?" 0 "a key with control bytes and a value that does not decode: recorded"
+is "$(grep -c 'does not decode' "$TMP/esc.log")" 1 "…and logged"
+grep 'does not decode' "$TMP/esc.log" | grep -qF 'n7\x0a\x1b[2Jx'
+ok $? "…in one line, the newline and ESC as \\xHH"
+is "$(tr -d '\n -~' <"$TMP/esc.log" | wc -c)" 0 "no control byte reaches the log"
+
 # Files that are not hindsight dbs: one line, exit 2, file untouched.
 echo "hello" >"$TMP/text.db"
 "$rec" --db "$TMP/text.db" --endpoints "$ETCD_URL" --once 2>"$TMP/err"

@@ -279,6 +279,32 @@ test_utf8_char(void)
 	utf8c("\xe2\x82(", 3, 0, "bad continuation");
 }
 
+static void
+oneline(const char *s, size_t size, const char *want, const char *what)
+{
+	char buf[64];
+
+	is_str(hs_oneline(s, buf, size), want, "oneline %s", what);
+}
+
+static void
+test_oneline(void)
+{
+	oneline("cilium/state/ip/v1/default/10.0.0.1", 64,
+	    "cilium/state/ip/v1/default/10.0.0.1", "plain text as it is");
+	oneline("a\nb\r\tc", 64, "a\\x0ab\\x0d\\x09c", "C0 controls");
+	oneline("\x1b[31mred\x7f", 64, "\\x1b[31mred\\x7f",
+	    "ESC and DEL: no terminal escape gets through");
+	oneline("x\xc2\x85y", 64, "x\\xc2\\x85y", "C1 NEL, byte by byte");
+	oneline("caf\xc3\xa9 \xe2\x82\xac", 64, "caf\xc3\xa9 \xe2\x82\xac",
+	    "UTF-8 kept");
+	oneline("\xff\xfe/k", 64, "\\xff\\xfe/k", "bytes that are not UTF-8");
+	oneline("abcdef", 4, "abc", "cut to size, NUL included");
+	oneline("ab\n", 6, "ab", "an escape that does not fit is left out");
+	oneline("a\xe2\x82\xac", 4, "a", "so is a character");
+	oneline("", 1, "", "empty");
+}
+
 /* Durations and their microseconds; -1: refused. */
 static const struct {
 	const char *s;
@@ -351,6 +377,7 @@ main(void)
 	test_rfc3339();
 	test_utf8();
 	test_utf8_char();
+	test_oneline();
 	test_duration();
 	return done_testing();
 }
