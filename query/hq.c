@@ -16,33 +16,36 @@
 #include "hsdb.h"
 #include "timespec.h"
 
+/* "hindsight: HEADWHO: message", one line whatever the message quotes. */
+static void __attribute__((format(printf, 3, 0)))
+say(const char *head, const char *who, const char *fmt, va_list ap)
+{
+	char raw[2048], msg[8192];
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	fprintf(stderr, "hindsight: %s%s%s%s\n", head, who != NULL ? who : "",
+	    who != NULL ? ": " : "", hs_oneline(raw, msg, sizeof(msg)));
+}
+
 int
 hq_usage(struct hq *q, const char *fmt, ...)
 {
-	char raw[2048], msg[8192];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	say("", q->cmd, fmt, ap);
 	va_end(ap);
-	/* One line, whatever the argument quoted in it holds. */
-	fprintf(stderr, "hindsight: %s%s%s\n", q->cmd != NULL ? q->cmd : "",
-	    q->cmd != NULL ? ": " : "", hs_oneline(raw, msg, sizeof(msg)));
 	return HQ_USAGE;
 }
 
 void
 hq_warn(struct hq *q, const char *fmt, ...)
 {
-	char raw[2048], msg[8192];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	say("warning: ", q->dbname, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "hindsight: warning: %s%s%s\n",
-	    q->dbname != NULL ? q->dbname : "", q->dbname != NULL ? ": " : "",
-	    hs_oneline(raw, msg, sizeof(msg)));
 	q->status = HQ_COVERAGE;
 }
 
@@ -290,7 +293,9 @@ hq_name_dbs(struct hq *q)
 	 */
 	for (i = 0; i < q->ndb; i++) {
 		by_file[i] = 0;
-		for (j = 0; j < q->ndb && !q->dbs[i].named; j++)
+		if (q->dbs[i].named)
+			continue;
+		for (j = 0; j < q->ndb; j++)
 			if (j != i &&
 			    strcmp(q->dbs[j].name, q->dbs[i].name) == 0)
 				by_file[i] = 1;
