@@ -191,7 +191,9 @@ parse_selector(char *s, struct term *t)
 	char *part, *save = NULL, *eq, *colon;
 	int n = 0;
 
-	if (*s == '\0' || s[strlen(s) - 1] == ',')
+	/* strtok_r would skip empty pieces: ",a=b", "a=b,,c=d", "a=b,". */
+	if (*s == '\0' || *s == ',' || s[strlen(s) - 1] == ',' ||
+	    strstr(s, ",,") != NULL)
 		return -1;
 	for (part = strtok_r(s, ",", &save); part != NULL;
 	     part = strtok_r(NULL, ",", &save)) {

@@ -298,6 +298,9 @@ usage "relative time with two signs" --db "$db" snapshot --at --5m
 usage "--at with --from" --db "$db" ip 10.6.6.43 --at rev:3 --from rev:2
 usage "malformed selector" --db "$db" labels app
 usage "empty selector key" --db "$db" labels =web
+usage "selector with a trailing comma" --db "$db" labels app=web,
+usage "selector with a leading comma" --db "$db" labels ,app=web
+usage "selector with an empty piece" --db "$db" labels app=web,,k8s:x=y
 usage "pod without namespace" --db "$db" pod web-1
 usage "identity not a number" --db "$db" identity abc
 usage "unknown kind" --db "$db" changes --kind pods
