@@ -13,15 +13,18 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "codec.h"
 #include "timespec.h"
 
 static const char key_help[] =
-    "usage: hindsight key KEY\n"
+    "usage: hindsight key KEY | key --base64 B64\n"
     "\n"
     "Every recorded event on KEY (known kind or not): revision, time,\n"
     "PUT/DELETE, value (value_base64 when not UTF-8), lease, create_rev,\n"
     "version, and whether the event was seen, found by the first\n"
-    "snapshot, or inferred after a gap.  KEY is matched byte for byte.\n";
+    "snapshot, or inferred after a gap.  KEY is matched byte for byte;\n"
+    "--base64 takes it as an answer's key_base64 gives it (any bytes,\n"
+    "NUL included).\n";
 
 static const char changes_help[] =
     "usage: hindsight changes [--from T1] [--to T2] [--kind K] "
@@ -150,25 +153,45 @@ cmd_key(struct hq *q, int argc, char **argv)
 {
 	const char *pos[1];
 	const char *cols[] = {EVENT_COLS, TS_AT_COLS, NULL};
+	int b64 = 0;
+	const struct hq_opt opts[] = {
+	    {"base64", 0, NULL, &b64}, {NULL, 0, NULL, NULL}};
 	struct ts_point pt;
 	sqlite3_stmt *st;
+	unsigned char *key = NULL;
+	long keylen;
 	char *sql;
 	int npos, rc;
 
-	if ((rc = hq_args(q, argc, argv, NULL, pos, 1, 1, &npos, key_help)) !=
+	if ((rc = hq_args(q, argc, argv, opts, pos, 1, 1, &npos, key_help)) !=
 	    0)
 		return rc;
+	keylen = (long)strlen(pos[0]);
+	if (b64) {
+		if ((key = malloc(hs_b64_declen(strlen(pos[0])) + 1)) == NULL)
+			return hq_usage(q, "out of memory");
+		if ((keylen = hs_b64_decode(pos[0], strlen(pos[0]), key)) < 0) {
+			free(key);
+			return hq_usage(
+			    q, "--base64: '%s' is not base64", pos[0]);
+		}
+	}
 	if ((rc = hq_open(q)) != 0 || (rc = ts_latest(q, &pt)) != 0 ||
-	    (rc = ts_history_gaps(q, &pt)) != 0)
+	    (rc = ts_history_gaps(q, &pt)) != 0) {
+		free(key);
 		return hq_close(q, rc);
+	}
 	/* keys.key is UNIQUE, then events_key (key_id, rev). */
 	sql = sqlite3_mprintf(
 	    "%s WHERE k.key = ?1 ORDER BY e.rev, e.seq", event_select);
 	st = sql != NULL ? hq_prepare(q, sql) : NULL;
 	sqlite3_free(sql);
-	if (st == NULL)
+	if (st == NULL) {
+		free(key);
 		return hq_close(q, HQ_NODB);
-	sqlite3_bind_text(st, 1, pos[0], -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 1, key != NULL ? (const char *)key : pos[0],
+	    (int)keylen, SQLITE_STATIC);
 	ts_echo_at(q, "history through", &pt);
 	out_columns(q->out, cols);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -176,6 +199,7 @@ cmd_key(struct hq *q, int argc, char **argv)
 		ts_cells_at(q, &pt);
 	}
 	sqlite3_finalize(st);
+	free(key);
 	return hq_close(
 	    q, rc == SQLITE_DONE ? 0 : hq_dberr(q, "reading events"));
 }

@@ -31,7 +31,7 @@ static const struct hq_cmd commands[] = {
     {"service", cmd_service,
 	"NAMESPACE/NAME [--at T]  frontends and "
 	"backends over time"},
-    {"key", cmd_key, "KEY  raw history of any key"},
+    {"key", cmd_key, "KEY | --base64 B64  raw history of any key"},
     {"changes", cmd_changes,
 	"[--from T1] [--to T2] [--kind K] "
 	"[--prefix P]  every change in a window"},

@@ -145,6 +145,20 @@ k=$(printf 'cilium/odd/\377\376')
 is "$(hs --format json key "$k" | jq -c '[.[] | [.origin, .key_base64, .value_base64]]')" \
 	'[["snapshot","Y2lsaXVtL29kZC///g==","AAH/gGJpbg=="],["watch","Y2lsaXVtL29kZC///g==","//8="]]' \
 	"key KEY with raw bytes: its history, key and values as base64"
+# Every key_base64 an answer gives reads back with key --base64, NUL too.
+bad=""
+for k in $(hs --format json snapshot | jq -r '.[] | select(.key_base64 != null) | .key_base64'); do
+	got=$(hs --format json key --base64 "$k" | jq -r '[.[].key_base64] | unique | join(" ")')
+	[ "$got" = "$k" ] || bad="$bad [$k: $got]"
+done
+is "$bad" "" "key --base64 KEY_BASE64 gives the history of each such key"
+nk=$(printf 'cilium/odd/nul\000byte' | base64 -w0)
+is "$(hs --format json key --base64 "$nk" | jq length)" \
+	"$(q "$db" "SELECT count(*) FROM events e JOIN keys k ON k.id = e.key_id
+		WHERE k.key = CAST(X'$(printf 'cilium/odd/nul\000byte' | od -An -tx1 | tr -d ' \n')' AS TEXT)")" \
+	"key --base64: every event of the key with a NUL"
+hs key --base64 'not base64!' >/dev/null 2>"$TMP/err"
+is "$?:$(wc -l <"$TMP/err" | tr -d ' ')" "1:1" "key --base64 with bad base64: usage error, one line"
 is "$(hs --format json changes --prefix "$(printf 'cilium/odd/\377')" | jq -r '.[].etcd_rev' | tr '\n' ' ')" \
 	"$(q "$db" "SELECT e.rev FROM events e JOIN keys k ON k.id = e.key_id
 		WHERE k.key = CAST(X'63696C69756D2F6F64642FFFFE' AS TEXT) ORDER BY e.rev" | tr '\n' ' ')" \
