@@ -54,6 +54,16 @@ TYPED_ROWS="SELECT 'ipcache' AS kind, rowid AS r, key_id, from_rev, to_rev FROM 
 	UNION ALL SELECT 'node', rowid, key_id, from_rev, to_rev FROM nodes
 	UNION ALL SELECT 'service', rowid, key_id, from_rev, to_rev FROM services"
 
+# Events and typed rows whose revisions (from_rev, to_rev) have no
+# revisions row, hence no time (should be 0).
+db_timeless() {
+	q "$1" "SELECT (SELECT count(*) FROM events e WHERE NOT EXISTS
+		(SELECT 1 FROM revisions r WHERE r.rev = e.rev)) + (SELECT count(*)
+		FROM ($TYPED_ROWS) t WHERE NOT EXISTS (SELECT 1 FROM revisions r
+		WHERE r.rev = t.from_rev) OR (t.to_rev IS NOT NULL AND NOT EXISTS
+		(SELECT 1 FROM revisions r WHERE r.rev = t.to_rev)))"
+}
+
 # Events whose typed_row is not their key's typed row valid at their
 # revision, plus typed rows the event that opened them does not point at
 # (should be 0); and keys with more than one open typed row.
