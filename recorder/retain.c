@@ -427,9 +427,16 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	hsdb_meta_get_int(t->db, "pruned_through_rev", &done);
 	if (cut <= done)
 		return;
+	/*
+	 * The keys an earlier round cut short (stopped, or a step failing)
+	 * pruned the last event of, before its keys pass ran: this round
+	 * prunes no event of theirs, so they would never be seen again.
+	 */
 	if (sqlite3_exec(t->db,
-		"DELETE FROM temp.keep_revs; DELETE FROM temp.gone_keys", NULL,
-		NULL, NULL) != SQLITE_OK)
+		"DELETE FROM temp.keep_revs; DELETE FROM temp.gone_keys; "
+		"INSERT INTO temp.gone_keys SELECT k.id FROM keys k WHERE "
+		"NOT EXISTS (SELECT 1 FROM events e WHERE e.key_id = k.id)",
+		NULL, NULL, NULL) != SQLITE_OK)
 		return;
 	t->active = 1;
 	t->cut = cut;
