@@ -170,4 +170,45 @@ is "$(q "$db" "SELECT count(*) FROM keys k WHERE NOT EXISTS
 rec_stop
 ok $? "SIGTERM: exit 0"
 status_counts_check "$db"
+
+# A file recorded in format 2 shares a value between keys (meta
+# vals_shared_through), and a gap lies before the horizon: pruning the
+# event of one key keeps the value the other still has, and the gap row.
+db="$TMP/old.db"
+$KV "$ETCD_URL" put cilium/test/a same >/dev/null
+rev=$($KV "$ETCD_URL" put cilium/test/b same)
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
+ok $? "recorded with --once"
+key_val() {
+	q "$db" "SELECT e.val_id FROM events e JOIN keys k ON k.id = e.key_id
+		WHERE k.key = '$1' ORDER BY e.rev DESC LIMIT 1"
+}
+va=$(key_val cilium/test/a)
+q "$db" "UPDATE events SET val_id = $va WHERE val_id = $(key_val cilium/test/b);
+	DELETE FROM vals WHERE id = $(key_val cilium/test/b);
+	UPDATE row_counts SET n = n - 1 WHERE name = 'vals';
+	INSERT OR REPLACE INTO meta(name, value) SELECT 'vals_shared_through', max(id) FROM vals"
+is "$(key_val cilium/test/b)" "$va" "two keys share a value, as in format 2"
+# While the recorder is down: a's value changes, then compaction.
+$KV "$ETCD_URL" put cilium/test/a other >/dev/null
+head=$($KV "$ETCD_URL" put cilium/test/c new)
+$KV "$ETCD_URL" compact "$head" >/dev/null
+rec_start "$db" --retain 2s --retain-every 0.3
+wait_until 20 db_reached "$db" "$head"
+is "$(q "$db" "SELECT count(*) FROM gaps")" 1 "a gap is recorded"
+live=$($KV "$ETCD_URL" put cilium/test/c newer)
+wait_until 10 db_reached "$db" "$live"
+wait_until 20 pruned "$db" "$live"
+ok $? "a round ran past the gap"
+rec_stop
+ok $? "SIGTERM: exit 0"
+is "$(q "$db" "SELECT count(*) FROM gaps")" 1 "the gap stays"
+is "$(q "$db" "SELECT count(*) FROM vals WHERE id = $va")" 1 \
+	"a value shared in format 2 stays when one of its events is pruned"
+is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/ "$live")" \
+	"the latest state is etcd's"
+is "$(q "$db" "SELECT count(*) FROM events e WHERE e.val_id IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM vals v WHERE v.id = e.val_id)")" 0 \
+	"no event lost its value"
+status_counts_check "$db"
 done_testing
