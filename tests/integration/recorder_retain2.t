@@ -81,10 +81,11 @@ IPS=$(q "$copy" "SELECT ip FROM ipcache WHERE from_rev < $t1 GROUP BY ip
 	ORDER BY count(*) DESC, ip LIMIT 6")
 IDS=$(q "$copy" "SELECT identity FROM identities GROUP BY identity
 	ORDER BY count(*) DESC, identity LIMIT 4")
-# Revisions after the horizon, the horizon's own first.
+# The horizon's own revision, the next one, and revisions after it.
 REVS=$(q "$copy" "SELECT rev FROM (SELECT rev, ntile(10) OVER (ORDER BY rev) b
 	FROM revisions WHERE rev > $t1 AND rev <= $top) GROUP BY b
-	UNION SELECT min(rev) FROM revisions WHERE rev > $t1 ORDER BY 1")
+	UNION SELECT min(rev) FROM revisions WHERE rev > $t1 UNION SELECT $t1
+	ORDER BY 1")
 # same FN WHAT...: FN's answers from the copy and from the pruned db are
 # the same, stdout and stderr, for each WHAT; the ones that differ.
 same() {
@@ -97,10 +98,15 @@ same() {
 		cmp -s "$TMP/want.err" "$TMP/got.err" || printf ' %s(stderr)' "$_w"
 	done
 }
+n=$(as_of "$copy" "$t1" | wc -l)
+[ "$n" -gt 50 ] && [ -n "$IPS" ] && [ -n "$IDS" ]
+ok $? "there is something to compare ($n lines at the horizon)"
 # shellcheck disable=SC2086
 is "$(same as_of $REVS)" "" "answers at revisions after the horizon are the copy's"
 # shellcheck disable=SC2046
-is "$(same at_time $(q "$copy" "SELECT t_hi_us FROM revisions WHERE rev > $t1
+# (the horizon's time first: the earliest a question may ask about)
+is "$(same at_time $(q "$db" "SELECT value FROM meta WHERE name = 'pruned_us'") \
+	$(q "$copy" "SELECT t_hi_us FROM revisions WHERE rev > $t1
 	AND rev <= $top AND how = 'watch' ORDER BY rev LIMIT 4"))" "" \
 	"answers at times after the horizon are the copy's"
 "$H" --db "$db" snapshot --at "rev:$((t0 > 2 ? t0 - 1 : 1))" >/dev/null 2>"$TMP/warn"
