@@ -52,6 +52,7 @@ struct retain {
 	int64_t removed;
 	int64_t changed; /* rows the last exec3() statement deleted */
 	int64_t shared; /* values up to this id may be shared between keys */
+	int marked; /* meta prune_open set in a committed step of this round */
 };
 
 int64_t
@@ -354,6 +355,7 @@ finish_round(struct retain *t)
 	one_int(
 	    t, "SELECT t_hi_us FROM revisions WHERE rev = ?1", t->cut, &cut_us);
 	if (hsdb_meta_set_int(t->db, "pruned_through_rev", t->cut) != 0 ||
+	    hsdb_meta_set_int(t->db, "prune_open", 0) != 0 ||
 	    hsdb_meta_set_int(t->db, "pruned_us", cut_us) != 0 ||
 	    hsdb_meta_set_int(t->db, "pruned_rows", total + t->removed) != 0 ||
 	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -395,7 +397,9 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		ev_timer_start(t->loop, &t->step);
 		return;
 	}
-	if (prune_range(t) != 0 ||
+	/* Marked open with the round's first deletions, cleared at its end. */
+	if ((!t->marked && hsdb_meta_set_int(t->db, "prune_open", 1) != 0) ||
+	    prune_range(t) != 0 ||
 	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		log_warn(
 		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
@@ -403,6 +407,7 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		t->active = 0;
 		return;
 	}
+	t->marked = 1;
 	/* Keys are sparse (revisions below the cutoff): skip to the next. */
 	next = t->hi + 1;
 	pass_next(t, t->lo + STEP, &next);
@@ -415,7 +420,7 @@ static void
 round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct retain *t = w->data;
-	int64_t cut, done = 0;
+	int64_t cut, done = 0, open;
 
 	(void)loop;
 	(void)revents;
@@ -427,17 +432,26 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	hsdb_meta_get_int(t->db, "pruned_through_rev", &done);
 	if (cut <= done)
 		return;
-	/*
-	 * The keys an earlier round cut short (stopped, or a step failing)
-	 * pruned the last event of, before its keys pass ran: this round
-	 * prunes no event of theirs, so they would never be seen again.
-	 */
 	if (sqlite3_exec(t->db,
-		"DELETE FROM temp.keep_revs; DELETE FROM temp.gone_keys; "
+		"DELETE FROM temp.keep_revs; DELETE FROM temp.gone_keys", NULL,
+		NULL, NULL) != SQLITE_OK)
+		return;
+	/*
+	 * An earlier round cut short (the recorder stopped, or a step
+	 * failed) may have pruned the last event of keys before its keys
+	 * pass ran: this round prunes no event of theirs, so they would
+	 * never be seen again.  Only then (meta prune_open), every key
+	 * without an event is a candidate: one read of keys, not each round.
+	 */
+	open = 0;
+	hsdb_meta_get_int(t->db, "prune_open", &open);
+	if (open != 0 &&
+	    sqlite3_exec(t->db,
 		"INSERT INTO temp.gone_keys SELECT k.id FROM keys k WHERE "
 		"NOT EXISTS (SELECT 1 FROM events e WHERE e.key_id = k.id)",
 		NULL, NULL, NULL) != SQLITE_OK)
 		return;
+	t->marked = 0;
 	t->active = 1;
 	t->cut = cut;
 	t->removed = 0;
