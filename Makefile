@@ -79,6 +79,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librec.a $(BUILD)/libhs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
+# --retain with SQLite failing at each statement, on the benchmark's workload.
+$(BUILD)/tests/test_retain: tests/unit/test_retain.c bench/workload.c \
+		$(BUILD)/librec.a $(BUILD)/libhs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ibench -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
 # The CLI's time syntax, against the CLI's objects (main.o aside).
 $(BUILD)/tests/test_timespec: tests/unit/test_timespec.c \
 		$(filter-out $(BUILD)/query/main.o,$(QUERY_OBJ)) $(BUILD)/libhs.a

@@ -65,22 +65,49 @@ retain_parse(const char *s)
 	return us;
 }
 
+/*
+ * The first column of sql's first row, with ?1 bound to arg, or to name
+ * when it is not NULL: 1 and *out set; 0 when there is no row or it is
+ * NULL (*out untouched); -1 when the read failed.  A failed read is never
+ * taken for "nothing there": a pass that ended early would leave rows
+ * behind, and one that skipped a typed table would let the revisions
+ * pass delete the times of the rows it left.
+ */
 static int
-one_int(struct retain *t, const char *sql, int64_t arg, int64_t *out)
+read_int(struct retain *t, const char *sql, int64_t arg, const char *name,
+    int64_t *out)
 {
 	sqlite3_stmt *st;
-	int rc = -1;
+	int rc = -1, s;
 
 	if (sqlite3_prepare_v2(t->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(st, 1, arg);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	if (name != NULL)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, arg);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		*out = sqlite3_column_int64(st, 0);
+		rc = 1;
+	} else if (s == SQLITE_ROW || s == SQLITE_DONE)
 		rc = 0;
-	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+static int
+one_int(struct retain *t, const char *sql, int64_t arg, int64_t *out)
+{
+	return read_int(t, sql, arg, NULL, out);
+}
+
+/* A meta value, as read_int(). */
+static int
+meta_int(struct retain *t, const char *name, int64_t *out)
+{
+	return read_int(
+	    t, "SELECT value FROM meta WHERE name = ?1", 0, name, out);
 }
 
 /* Run sql with ?1..?3 bound (a statement using fewer ignores the rest). */
@@ -137,10 +164,26 @@ count_down(struct retain *t, const char *name, int64_t n)
 }
 
 /*
- * The first key of the current pass (a revision, a key id or a rowid) at
- * or after from, into *out; *out stays as it is when there is none.
+ * Add n to meta pruned_rows in the transaction that removed them, so the
+ * total stays true when a round is given up half way.
  */
-static void
+static int
+count_pruned(struct retain *t, int64_t n)
+{
+	return n == 0 ? 0
+		      : run3(t,
+			    "INSERT INTO meta(name, value) VALUES "
+			    "('pruned_rows', ?1) ON CONFLICT(name) DO UPDATE "
+			    "SET value = value + ?1",
+			    n, 0, 0);
+}
+
+/*
+ * The first key of the current pass (a revision, a key id or a rowid) at
+ * or after from, into *out; *out stays as it is when there is none.  0, or
+ * -1 when the read failed.
+ */
+static int
 pass_next(struct retain *t, int64_t from, int64_t *out)
 {
 	char sql[128];
@@ -158,11 +201,11 @@ pass_next(struct retain *t, int64_t from, int64_t *out)
 		snprintf(sql, sizeof(sql),
 		    "SELECT min(rowid) FROM %s WHERE rowid >= ?1",
 		    typed[t->table].table);
-	one_int(t, sql, from, out);
+	return one_int(t, sql, from, out) < 0 ? -1 : 0;
 }
 
-/* Where the next table's ranges start and end. */
-static void
+/* Where the next table's ranges start and end; 0, or -1 when a read failed. */
+static int
 table_bounds(struct retain *t)
 {
 	char sql[128];
@@ -170,19 +213,38 @@ table_bounds(struct retain *t)
 	t->lo = 0;
 	t->hi = -1;
 	if (t->table >= PASS_END)
-		return;
-	pass_next(t, INT64_MIN, &t->lo);
+		return 0;
+	if (pass_next(t, INT64_MIN, &t->lo) != 0)
+		return -1;
 	if (t->table < 0)
 		t->hi = t->cut;
 	else if (t->table == PASS_REVS)
 		t->hi = t->cut - 1; /* the cutoff's own time is pruned_us */
-	else if (t->table == PASS_KEYS)
-		one_int(t, "SELECT max(id) FROM temp.gone_keys", 0, &t->hi);
 	else {
-		snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM %s",
-		    typed[t->table].table);
-		one_int(t, sql, 0, &t->hi);
+		if (t->table == PASS_KEYS)
+			snprintf(sql, sizeof(sql),
+			    "SELECT max(id) FROM temp.gone_keys");
+		else
+			snprintf(sql, sizeof(sql), "SELECT max(rowid) FROM %s",
+			    typed[t->table].table);
+		if (one_int(t, sql, 0, &t->hi) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+/*
+ * Give the round up after a failure: what its steps committed stays, and
+ * the next round starts over (meta prune_open makes it look for the keys
+ * this one may have left without events).
+ */
+static void
+abandon(struct retain *t)
+{
+	log_warn("retention: %s; trying again later", sqlite3_errmsg(t->db));
+	if (!sqlite3_get_autocommit(t->db))
+		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+	t->active = 0;
 }
 
 /*
@@ -339,7 +401,7 @@ prune_range(struct retain *t)
 static void
 finish_round(struct retain *t)
 {
-	int64_t total = 0, cut_us = hs_now_us() - t->keep_us;
+	int64_t before = t->removed, cut_us = hs_now_us() - t->keep_us;
 	char when[40];
 
 	t->active = 0;
@@ -350,17 +412,16 @@ finish_round(struct retain *t)
 		t->active = 1; /* try the bookkeeping again */
 		return;
 	}
-	hsdb_meta_get_int(t->db, "pruned_rows", &total);
-	exec3(t, "DELETE FROM heartbeats WHERE rev <= ?1", t->cut, 0, 0);
-	one_int(
-	    t, "SELECT t_hi_us FROM revisions WHERE rev = ?1", t->cut, &cut_us);
-	if (hsdb_meta_set_int(t->db, "pruned_through_rev", t->cut) != 0 ||
+	if (exec3(t, "DELETE FROM heartbeats WHERE rev <= ?1", t->cut, 0, 0) !=
+		0 ||
+	    count_pruned(t, t->removed - before) != 0 ||
+	    one_int(t, "SELECT t_hi_us FROM revisions WHERE rev = ?1", t->cut,
+		&cut_us) < 0 ||
+	    hsdb_meta_set_int(t->db, "pruned_through_rev", t->cut) != 0 ||
 	    hsdb_meta_set_int(t->db, "prune_open", 0) != 0 ||
 	    hsdb_meta_set_int(t->db, "pruned_us", cut_us) != 0 ||
-	    hsdb_meta_set_int(t->db, "pruned_rows", total + t->removed) != 0 ||
 	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		log_warn("retention: %s", sqlite3_errmsg(t->db));
-		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+		abandon(t);
 		return;
 	}
 	hs_rfc3339_format(cut_us, when, sizeof(when));
@@ -373,7 +434,7 @@ static void
 step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct retain *t = w->data;
-	int64_t next;
+	int64_t next, before = t->removed;
 
 	(void)loop;
 	(void)revents;
@@ -385,7 +446,10 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	}
 	if (t->lo > t->hi) { /* this table is done */
 		t->table++;
-		table_bounds(t);
+		if (table_bounds(t) != 0) {
+			abandon(t);
+			return;
+		}
 		ev_timer_set(&t->step, 0., 0.);
 		ev_timer_start(t->loop, &t->step);
 		return;
@@ -399,18 +463,18 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	}
 	/* Marked open with the round's first deletions, cleared at its end. */
 	if ((!t->marked && hsdb_meta_set_int(t->db, "prune_open", 1) != 0) ||
-	    prune_range(t) != 0 ||
+	    prune_range(t) != 0 || count_pruned(t, t->removed - before) != 0 ||
 	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		log_warn(
-		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
-		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
-		t->active = 0;
+		abandon(t);
 		return;
 	}
 	t->marked = 1;
 	/* Keys are sparse (revisions below the cutoff): skip to the next. */
 	next = t->hi + 1;
-	pass_next(t, t->lo + STEP, &next);
+	if (pass_next(t, t->lo + STEP, &next) != 0) {
+		abandon(t);
+		return;
+	}
 	t->lo = next > t->lo + STEP ? next : t->lo + STEP;
 	ev_timer_set(&t->step, 0., 0.);
 	ev_timer_start(t->loop, &t->step);
@@ -420,16 +484,29 @@ static void
 round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct retain *t = w->data;
-	int64_t cut, done = 0, open;
+	int64_t cut, done = 0, open = 0;
 
 	(void)loop;
 	(void)revents;
 	if (t->active)
 		return;
-	if (one_int(t, "SELECT max(rev) FROM revisions WHERE t_hi_us <= ?1",
-		hs_now_us() - t->keep_us, &cut) != 0)
+	switch (one_int(t, "SELECT max(rev) FROM revisions WHERE t_hi_us <= ?1",
+	    hs_now_us() - t->keep_us, &cut)) {
+	case 0:
 		return; /* nothing that old */
-	hsdb_meta_get_int(t->db, "pruned_through_rev", &done);
+	case 1:
+		break;
+	default:
+		log_warn(
+		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
+		return;
+	}
+	if (meta_int(t, "pruned_through_rev", &done) < 0 ||
+	    meta_int(t, "prune_open", &open) < 0) {
+		log_warn(
+		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
+		return;
+	}
 	if (cut <= done)
 		return;
 	if (sqlite3_exec(t->db,
@@ -443,8 +520,6 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	 * never be seen again.  Only then (meta prune_open), every key
 	 * without an event is a candidate: one read of keys, not each round.
 	 */
-	open = 0;
-	hsdb_meta_get_int(t->db, "prune_open", &open);
 	if (open != 0 &&
 	    sqlite3_exec(t->db,
 		"INSERT INTO temp.gone_keys SELECT k.id FROM keys k WHERE "
@@ -458,7 +533,10 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	t->shared = 0;
 	hsdb_meta_get_int(t->db, "vals_shared_through", &t->shared);
 	t->table = -1;
-	table_bounds(t);
+	if (table_bounds(t) != 0) {
+		abandon(t);
+		return;
+	}
 	ev_timer_set(&t->step, 0., 0.);
 	ev_timer_start(t->loop, &t->step);
 }

@@ -1,0 +1,519 @@
+/*
+ * test_retain.c: --retain (recorder/retain.c) when SQLite fails in the
+ * middle of a pruning round.
+ *
+ * A db of the benchmark's workload (bench/workload.c: ipcache, identities,
+ * nodes, services, heartbeats): two hours of history, two quiet hours,
+ * then an hour, so that "now - 3h" falls in the quiet stretch and every
+ * round prunes through the same revision.  A copy is pruned without a
+ * fault: the reference.  Then, from fresh copies, one statement of the
+ * pruning connection fails (SQLITE_INTERRUPT, through SQLite's progress
+ * handler), at each point of a round in turn; the rounds that follow must
+ * leave exactly the file the reference left.  A failed read taken for
+ * "nothing there" shows up here as rows pruned that should have stayed,
+ * or as rows left behind.
+ */
+#include <ev.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "retain.h"
+#include "store.h"
+#include "tap.h"
+#include "workload.h"
+
+#define HOUR 3600000000LL
+#define EVENTS 30000 /* more revisions than one pruning step (20000) */
+
+static char dir[256];
+
+/* The fault: the statement numbered fault_at of the pruning connection. */
+static int hook_next; /* hook the next connection opened */
+static int counting; /* count statements (after retain_start) */
+static long n_stmt, fault_at, faults;
+static int fire;
+static int recording; /* keep the statements' texts */
+/* The statements of the reference round, for choosing fault points. */
+static char **seen;
+static long n_seen, cap_seen;
+
+static int
+on_trace(unsigned type, void *ctx, void *p, void *x)
+{
+	(void)type;
+	(void)ctx;
+	(void)p;
+	if (!counting)
+		return 0;
+	n_stmt++;
+	if (n_stmt == fault_at)
+		fire = 1;
+	if (recording) {
+		if (n_seen == cap_seen) {
+			cap_seen = cap_seen ? cap_seen * 2 : 1024;
+			seen = realloc(seen, (size_t)cap_seen * sizeof(*seen));
+			if (seen == NULL)
+				abort();
+		}
+		seen[n_seen++] = strdup((const char *)x);
+	}
+	return 0;
+}
+
+static int
+on_progress(void *arg)
+{
+	(void)arg;
+	if (!fire)
+		return 0;
+	fire = 0;
+	faults++;
+	return 1; /* SQLITE_INTERRUPT for the statement running */
+}
+
+static int
+hook(sqlite3 *db, char **msg, const void *api)
+{
+	(void)msg;
+	(void)api;
+	if (hook_next) {
+		sqlite3_trace_v2(db, SQLITE_TRACE_STMT, on_trace, NULL);
+		sqlite3_progress_handler(db, 1, on_progress, NULL);
+	}
+	return SQLITE_OK;
+}
+
+static int64_t
+q1(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/* The workload into path; then the second part moved two hours later. */
+static int
+build(const char *path, int64_t now)
+{
+	static struct store_event ev[4096];
+	static int64_t tus[4096];
+	char err[256], *msg = NULL;
+	struct store *s;
+	struct workload *w;
+	int64_t t0 = now - 5 * HOUR, last = 0, pending = 0, mid;
+	long done = 0;
+	size_t i, m;
+	sqlite3 *db;
+	int rc = 0;
+
+	if ((s = store_open(path, err, sizeof(err))) == NULL) {
+		printf("# %s\n", err);
+		return -1;
+	}
+	/* ~1.1 revisions an event over 3 hours. */
+	w = workload_new(7, 2, t0, 3 * HOUR / (EVENTS + EVENTS / 10));
+	if (store_begin(s) != 0 ||
+	    store_first_epoch(s, 0x1234, "cilium/", 1, t0) != 0 ||
+	    store_revision(s, 1, "snapshot", t0, t0) != 0)
+		rc = -1;
+	while (rc == 0 && done < EVENTS) {
+		m = workload_chunk(w, ev, tus, sizeof(ev) / sizeof(ev[0]));
+		for (i = 0; i < m && rc == 0; i++) {
+			if (ev[i].mod_rev != last) {
+				if (pending >= 2000) {
+					store_watermark(s, last, tus[i - 1]);
+					if (store_commit(s) != 0 ||
+					    store_begin(s) != 0)
+						rc = -1;
+					pending = 0;
+				}
+				last = ev[i].mod_rev;
+				if (store_revision(
+					s, last, "watch", tus[i], tus[i]) != 0)
+					rc = -1;
+			}
+			if (store_event(s, &ev[i]) != 0)
+				rc = -1;
+			pending++;
+		}
+		done += (long)m;
+	}
+	store_watermark(s, last, now - HOUR);
+	if (rc == 0 && store_commit(s) != 0)
+		rc = -1;
+	store_close(s);
+	workload_free(w);
+	if (rc != 0)
+		return -1;
+	/* Revisions after now - 3h move to now - 1h and later. */
+	mid = t0 + 2 * HOUR;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	{
+		char sql[512];
+
+		snprintf(sql, sizeof(sql),
+		    "UPDATE revisions SET t_lo_us = t_lo_us + %lld, "
+		    "t_hi_us = t_hi_us + %lld WHERE t_hi_us > %lld",
+		    2 * HOUR, 2 * HOUR, (long long)mid);
+		rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	}
+	if (rc != SQLITE_OK)
+		printf("# %s\n", msg);
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+copy(const char *from, const char *to)
+{
+	char buf[1 << 16];
+	FILE *a, *b;
+	size_t n;
+	int rc = 0;
+
+	snprintf(buf, sizeof(buf), "%s-wal", to);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-shm", to);
+	unlink(buf);
+
+	if ((a = fopen(from, "rb")) == NULL)
+		return -1;
+	if ((b = fopen(to, "wb")) == NULL) {
+		fclose(a);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), a)) > 0)
+		if (fwrite(buf, 1, n, b) != n)
+			rc = -1;
+	fclose(a);
+	if (fclose(b) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* Rounds run until one has finished through want (any, if 0). */
+static const char *check_path;
+static int64_t check_want;
+static int finished;
+
+static void
+check_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	int64_t through, open;
+
+	(void)w;
+	(void)revents;
+	through = q1(check_path,
+	    "SELECT value FROM meta WHERE name = 'pruned_through_rev'");
+	open = q1(check_path,
+	    "SELECT value FROM meta WHERE name = "
+	    "'prune_open'");
+	if (through > 0 && open <= 0 &&
+	    (check_want == 0 || through == check_want)) {
+		finished = 1;
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static void
+deadline_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int
+prune(const char *path, int64_t want)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct ev_timer check, deadline;
+	struct retain *t;
+	char err[256];
+
+	hook_next = 1;
+	t = retain_start(loop, path, 3 * HOUR, 0.005, err, sizeof(err));
+	hook_next = 0;
+	if (t == NULL) {
+		printf("# %s\n", err);
+		ev_loop_destroy(loop);
+		return -1;
+	}
+	n_stmt = 0;
+	counting = 1;
+	check_path = path;
+	check_want = want;
+	finished = 0;
+	ev_timer_init(&check, check_cb, 0.01, 0.01);
+	ev_timer_start(loop, &check);
+	ev_timer_init(&deadline, deadline_cb, 30., 0.);
+	ev_timer_start(loop, &deadline);
+	ev_run(loop, 0);
+	counting = 0;
+	retain_stop(t);
+	ev_loop_destroy(loop);
+	return finished ? 0 : -1;
+}
+
+/*
+ * A digest of every table's rows, in each table's storage order: equal
+ * files, equal digests.  0 if it could not be read.
+ */
+static uint64_t
+digest(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *tabs, *st;
+	char sql[256];
+	uint64_t h = 14695981039346656037ULL;
+	int i, n, ok_ = 1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"SELECT name FROM sqlite_schema WHERE type = 'table' "
+		"AND name NOT LIKE 'sqlite_%' ORDER BY name",
+		-1, &tabs, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return 0;
+	}
+	while (ok_ && sqlite3_step(tabs) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tabs, 0);
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			ok_ = 0;
+			break;
+		}
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			n = sqlite3_column_count(st);
+			for (i = 0; i < n; i++) {
+				const unsigned char *b =
+				    sqlite3_column_blob(st, i);
+				int len = sqlite3_column_bytes(st, i), k;
+
+				h = (h ^ (uint64_t)sqlite3_column_type(st, i) ^
+					(uint64_t)len << 8) *
+				    1099511628211ULL;
+				for (k = 0; k < len; k++)
+					h = (h ^ b[k]) * 1099511628211ULL;
+			}
+			h = (h ^ 0xff) * 1099511628211ULL;
+		}
+		sqlite3_finalize(st);
+		h = (h ^ 0xfe) * 1099511628211ULL;
+	}
+	sqlite3_finalize(tabs);
+	sqlite3_close(db);
+	return ok_ ? h : 0;
+}
+
+/*
+ * Rows of path that the reference does not have, and the reverse, over
+ * every table; -1 if the comparison itself failed.
+ */
+static long
+differ(const char *path, const char *ref)
+{
+	sqlite3 *db;
+	sqlite3_stmt *tabs, *st;
+	char sql[1024];
+	long diff = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	snprintf(sql, sizeof(sql), "ATTACH '%s' AS ref", ref);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"SELECT name FROM main.sqlite_schema WHERE type = 'table' "
+		"AND name NOT LIKE 'sqlite_%' ORDER BY name",
+		-1, &tabs, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	while (sqlite3_step(tabs) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tabs, 0);
+		long n = -1;
+
+		snprintf(sql, sizeof(sql),
+		    "SELECT (SELECT count(*) FROM (SELECT * FROM main.\"%s\" "
+		    "EXCEPT SELECT * FROM ref.\"%s\")) + (SELECT count(*) "
+		    "FROM (SELECT * FROM ref.\"%s\" EXCEPT SELECT * FROM "
+		    "main.\"%s\")) + abs((SELECT count(*) FROM "
+		    "main.\"%s\") - (SELECT count(*) FROM ref.\"%s\"))",
+		    name, name, name, name, name, name);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			n = (long)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (n != 0)
+			printf("#   %s: %ld rows differ\n", name, n);
+		if (n < 0) {
+			diff = -1;
+			break;
+		}
+		diff += n;
+	}
+	sqlite3_finalize(tabs);
+	sqlite3_close(db);
+	return diff;
+}
+
+static int
+seen_before(long i, int times)
+{
+	long j;
+	int n = 0;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(seen[j], seen[i]) == 0 && ++n >= times)
+			return 1;
+	return 0;
+}
+
+/* The files, then the directory. */
+static void
+cleanup(void)
+{
+	static const char *const names[] = {"orig.db", "ref.db", "work.db"};
+	static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
+	char p[320];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (j = 0; j < sizeof(ends) / sizeof(ends[0]); j++) {
+			snprintf(
+			    p, sizeof(p), "%s/%s%s", dir, names[i], ends[j]);
+			unlink(p);
+		}
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	char orig[300], ref[300], work[300], sql[128];
+	int64_t now = hs_now_us(), cut, rows_before, rows_after;
+	long i, bad = 0, points = 0, total, last;
+	uint64_t want;
+
+	log_setup(LOG_ERR, 0); /* the failures are expected: no warnings */
+	snprintf(dir, sizeof(dir), "%s/hs-retain-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		return 1;
+	}
+	snprintf(orig, sizeof(orig), "%s/orig.db", dir);
+	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
+	snprintf(work, sizeof(work), "%s/work.db", dir);
+	sqlite3_auto_extension((void (*)(void))hook);
+
+	if (build(orig, now) != 0) {
+		ok(0, "build the workload's db");
+		cleanup();
+		return done_testing();
+	}
+	cut = q1(orig,
+	    "SELECT max(rev) FROM revisions WHERE t_hi_us <= "
+	    "(SELECT max(t_hi_us) FROM revisions) - 2 * 3600000000");
+	ok(cut > 20000,
+	    "history to prune: through revision %lld (more than "
+	    "one step)",
+	    (long long)cut);
+
+	/* The reference: no fault; its statements are the fault points. */
+	fault_at = 0;
+	recording = 1;
+	ok(copy(orig, ref) == 0 && prune(ref, 0) == 0,
+	    "a round without fault finishes");
+	recording = 0;
+	total = n_seen;
+	is_int(q1(ref,
+		   "SELECT value FROM meta WHERE name = "
+		   "'pruned_through_rev'"),
+	    cut, "it prunes through the last revision before the quiet hours");
+	rows_before = q1(orig, "SELECT count(*) FROM ipcache");
+	rows_after = q1(ref, "SELECT count(*) FROM ipcache");
+	ok(rows_after > 0 && rows_after < rows_before,
+	    "closed ipcache rows went, open ones stayed (%lld of %lld)",
+	    (long long)rows_after, (long long)rows_before);
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(*) FROM events WHERE rev <= %lld", (long long)cut);
+	ok(q1(ref, sql) < q1(orig, sql),
+	    "events before the horizon went (%lld of %lld)",
+	    (long long)q1(ref, sql), (long long)q1(orig, sql));
+	ok(differ(ref, orig) > 0 && digest(ref) != digest(orig),
+	    "the comparison sees what pruning removed");
+	want = digest(ref);
+	ok(want != 0 && digest(ref) == want, "the reference's digest");
+
+	/*
+	 * Each statement text's first two runs and its last (the inserts of
+	 * a step run thousands of times alike), up to the round's last
+	 * COMMIT (after it, rounds find nothing to do).
+	 */
+	for (last = total; last > 0; last--)
+		if (strcmp(seen[last - 1], "COMMIT") == 0)
+			break;
+	for (i = 0; i < last; i++) {
+		if (seen_before(i, 2) && i + 1 < last) {
+			long j;
+			int later = 0;
+
+			for (j = i + 1; j < last && !later; j++)
+				later = strcmp(seen[j], seen[i]) == 0;
+			if (later)
+				continue;
+		}
+		points++;
+		fault_at = i + 1;
+		faults = 0;
+		if (copy(orig, work) != 0 || prune(work, cut) != 0) {
+			printf("#   fault at statement %ld (%s): the rounds "
+			       "after it did not finish through %lld\n",
+			    i + 1, seen[i], (long long)cut);
+			bad++;
+			continue;
+		}
+		if (faults != 1) {
+			printf("#   statement %ld (%s): no fault fired\n",
+			    i + 1, seen[i]);
+			bad++;
+		} else if (digest(work) != want && differ(work, ref) != 0) {
+			printf(
+			    "#   fault at statement %ld: %s\n", i + 1, seen[i]);
+			bad++;
+		}
+	}
+	ok(points > 30, "%ld fault points of the round's %ld statements",
+	    points, last);
+	is_int(bad, 0,
+	    "a statement failing at any point of a round: the file ends as "
+	    "without the fault");
+
+	for (i = 0; i < n_seen; i++)
+		free(seen[i]);
+	free(seen);
+	cleanup();
+	return done_testing();
+}
