@@ -25,6 +25,7 @@
 #include "log.h"
 #include "retain.h"
 #include "store.h"
+#include "fault.h"
 #include "tap.h"
 #include "workload.h"
 
@@ -32,62 +33,6 @@
 #define EVENTS 30000 /* more revisions than one pruning step (20000) */
 
 static char dir[256];
-
-/* The fault: the statement numbered fault_at of the pruning connection. */
-static int hook_next; /* hook the next connection opened */
-static int counting; /* count statements (after retain_start) */
-static long n_stmt, fault_at, faults;
-static int fire;
-static int recording; /* keep the statements' texts */
-/* The statements of the reference round, for choosing fault points. */
-static char **seen;
-static long n_seen, cap_seen;
-
-static int
-on_trace(unsigned type, void *ctx, void *p, void *x)
-{
-	(void)type;
-	(void)ctx;
-	(void)p;
-	if (!counting)
-		return 0;
-	n_stmt++;
-	if (n_stmt == fault_at)
-		fire = 1;
-	if (recording) {
-		if (n_seen == cap_seen) {
-			cap_seen = cap_seen ? cap_seen * 2 : 1024;
-			seen = realloc(seen, (size_t)cap_seen * sizeof(*seen));
-			if (seen == NULL)
-				abort();
-		}
-		seen[n_seen++] = strdup((const char *)x);
-	}
-	return 0;
-}
-
-static int
-on_progress(void *arg)
-{
-	(void)arg;
-	if (!fire)
-		return 0;
-	fire = 0;
-	faults++;
-	return 1; /* SQLITE_INTERRUPT for the statement running */
-}
-
-static int
-hook(sqlite3 *db, char **msg, const void *api)
-{
-	(void)msg;
-	(void)api;
-	if (hook_next) {
-		sqlite3_trace_v2(db, SQLITE_TRACE_STMT, on_trace, NULL);
-		sqlite3_progress_handler(db, 1, on_progress, NULL);
-	}
-	return SQLITE_OK;
-}
 
 static int64_t
 q1(const char *path, const char *sql)
@@ -250,16 +195,16 @@ prune(const char *path, int64_t want)
 	struct retain *t;
 	char err[256];
 
-	hook_next = 1;
+	fault_hook_next = 1;
 	t = retain_start(loop, path, 3 * HOUR, 0.005, err, sizeof(err));
-	hook_next = 0;
+	fault_hook_next = 0;
 	if (t == NULL) {
 		printf("# %s\n", err);
 		ev_loop_destroy(loop);
 		return -1;
 	}
-	n_stmt = 0;
-	counting = 1;
+	fault_n_stmt = 0;
+	fault_counting = 1;
 	check_path = path;
 	check_want = want;
 	finished = 0;
@@ -268,7 +213,7 @@ prune(const char *path, int64_t want)
 	ev_timer_init(&deadline, deadline_cb, 30., 0.);
 	ev_timer_start(loop, &deadline);
 	ev_run(loop, 0);
-	counting = 0;
+	fault_counting = 0;
 	retain_stop(t);
 	ev_loop_destroy(loop);
 	return finished ? 0 : -1;
@@ -385,7 +330,7 @@ seen_before(long i, int times)
 	int n = 0;
 
 	for (j = 0; j < i; j++)
-		if (strcmp(seen[j], seen[i]) == 0 && ++n >= times)
+		if (strcmp(fault_seen[j], fault_seen[i]) == 0 && ++n >= times)
 			return 1;
 	return 0;
 }
@@ -426,7 +371,7 @@ main(void)
 	snprintf(orig, sizeof(orig), "%s/orig.db", dir);
 	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
 	snprintf(work, sizeof(work), "%s/work.db", dir);
-	sqlite3_auto_extension((void (*)(void))hook);
+	fault_install();
 
 	if (build(orig, now) != 0) {
 		ok(0, "build the workload's db");
@@ -443,11 +388,11 @@ main(void)
 
 	/* The reference: no fault; its statements are the fault points. */
 	fault_at = 0;
-	recording = 1;
+	fault_recording = 1;
 	ok(copy(orig, ref) == 0 && prune(ref, 0) == 0,
 	    "a round without fault finishes");
-	recording = 0;
-	total = n_seen;
+	fault_recording = 0;
+	total = fault_n_seen;
 	is_int(q1(ref,
 		   "SELECT value FROM meta WHERE name = "
 		   "'pruned_through_rev'"),
@@ -473,7 +418,7 @@ main(void)
 	 * COMMIT (after it, rounds find nothing to do).
 	 */
 	for (last = total; last > 0; last--)
-		if (strcmp(seen[last - 1], "COMMIT") == 0)
+		if (strcmp(fault_seen[last - 1], "COMMIT") == 0)
 			break;
 	for (i = 0; i < last; i++) {
 		if (seen_before(i, 2) && i + 1 < last) {
@@ -481,27 +426,28 @@ main(void)
 			int later = 0;
 
 			for (j = i + 1; j < last && !later; j++)
-				later = strcmp(seen[j], seen[i]) == 0;
+				later =
+				    strcmp(fault_seen[j], fault_seen[i]) == 0;
 			if (later)
 				continue;
 		}
 		points++;
 		fault_at = i + 1;
-		faults = 0;
+		fault_fired = 0;
 		if (copy(orig, work) != 0 || prune(work, cut) != 0) {
 			printf("#   fault at statement %ld (%s): the rounds "
 			       "after it did not finish through %lld\n",
-			    i + 1, seen[i], (long long)cut);
+			    i + 1, fault_seen[i], (long long)cut);
 			bad++;
 			continue;
 		}
-		if (faults != 1) {
+		if (fault_fired != 1) {
 			printf("#   statement %ld (%s): no fault fired\n",
-			    i + 1, seen[i]);
+			    i + 1, fault_seen[i]);
 			bad++;
 		} else if (digest(work) != want && differ(work, ref) != 0) {
-			printf(
-			    "#   fault at statement %ld: %s\n", i + 1, seen[i]);
+			printf("#   fault at statement %ld: %s\n", i + 1,
+			    fault_seen[i]);
 			bad++;
 		}
 	}
@@ -511,9 +457,7 @@ main(void)
 	    "a statement failing at any point of a round: the file ends as "
 	    "without the fault");
 
-	for (i = 0; i < n_seen; i++)
-		free(seen[i]);
-	free(seen);
+	fault_forget();
 	cleanup();
 	return done_testing();
 }
