@@ -1619,9 +1619,13 @@ int
 recorder_start(struct recorder *r)
 {
 	struct store_state st;
+	char err[300];
 
-	if (store_state(r->store, &st) != 0)
+	if (store_state(r->store, &st, err, sizeof(err)) != 0) {
+		log_err("%s: %s", r->cfg.db_path, err);
+		r->status = REC_EXIT_DB;
 		return -1;
+	}
 	ev_timer_start(r->loop, &r->tick_timer);
 	if (r->cfg.sync_every > 0)
 		ev_timer_start(r->loop, &r->sync_timer);

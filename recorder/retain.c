@@ -501,8 +501,10 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
 		return;
 	}
+	t->shared = 0;
 	if (meta_int(t, "pruned_through_rev", &done) < 0 ||
-	    meta_int(t, "prune_open", &open) < 0) {
+	    meta_int(t, "prune_open", &open) < 0 ||
+	    meta_int(t, "vals_shared_through", &t->shared) < 0) {
 		log_warn(
 		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
 		return;
@@ -530,8 +532,6 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	t->active = 1;
 	t->cut = cut;
 	t->removed = 0;
-	t->shared = 0;
-	hsdb_meta_get_int(t->db, "vals_shared_through", &t->shared);
 	t->table = -1;
 	if (table_bounds(t) != 0) {
 		abandon(t);

@@ -550,25 +550,31 @@ query_int(struct store *s, int which, int64_t *out)
 	return 0;
 }
 
-/* The current epoch and its offset, as committed. */
-static void
+/*
+ * The current epoch and its offset, as committed; -1 when they cannot be
+ * read (revisions written with a wrong offset would be wrong for good).
+ */
+static int
 load_epoch(struct store *s)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	s->epoch = 0;
 	s->offset = 0;
-	if (hsdb_meta_get_int(s->db, "epoch", &s->epoch) != 0)
-		return;
+	if ((rc = hsdb_meta_read_int(s->db, "epoch", &s->epoch)) <= 0)
+		return rc;
 	if (sqlite3_prepare_v2(s->db,
 		"SELECT rev_offset FROM epochs "
 		"WHERE epoch = ?",
-		-1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, s->epoch);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			s->offset = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
+		-1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, s->epoch);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		s->offset = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 struct store *
@@ -611,9 +617,9 @@ store_open(const char *path, char *err, size_t errlen)
 			goto err0;
 		}
 	}
-	load_epoch(s);
-	hsdb_meta_get_int(s->db, "decode_errors", &s->decode_errors);
-	if (query_int(s, S_TOP_REV, &s->top_rev) != 0 ||
+	if (load_epoch(s) != 0 ||
+	    hsdb_meta_read_int(s->db, "decode_errors", &s->decode_errors) < 0 ||
+	    query_int(s, S_TOP_REV, &s->top_rev) != 0 ||
 	    query_int(s, S_DATA_VERSION, &s->data_version) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto err0;
@@ -646,21 +652,33 @@ store_close(struct store *s)
 }
 
 int
-store_state(struct store *s, struct store_state *out)
+store_state(struct store *s, struct store_state *out, char *err, size_t errlen)
 {
 	char buf[64];
 	int64_t rev;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (hsdb_meta_get_int(s->db, "recorded_rev", &rev) != 0)
+	buf[0] = '\0';
+	/* A read that fails is not "nothing recorded": that would snapshot. */
+	if ((rc = hsdb_meta_read_int(s->db, "recorded_rev", &rev)) == 0)
 		return 0;
+	if (rc < 0 ||
+	    hsdb_meta_read_int(s->db, "recorded_us", &out->recorded_us) < 0 ||
+	    hsdb_meta_read_text(s->db, "etcd_cluster_id", buf, sizeof(buf)) <
+		0 ||
+	    hsdb_meta_read_text(
+		s->db, "prefix", out->prefix, sizeof(out->prefix)) < 0) {
+		snprintf(err, errlen, "cannot read where recording stands: %s",
+		    sqlite3_errmsg(s->db));
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
 	out->recorded = 1;
 	out->recorded_rev = rev - s->offset;
-	hsdb_meta_get_int(s->db, "recorded_us", &out->recorded_us);
 	out->epoch = s->epoch;
-	if (hsdb_meta_get_text(s->db, "etcd_cluster_id", buf, sizeof(buf)) == 0)
+	if (buf[0] != '\0')
 		hs_parse_u64(buf, strlen(buf), &out->cluster_id);
-	hsdb_meta_get_text(s->db, "prefix", out->prefix, sizeof(out->prefix));
 	return 0;
 }
 

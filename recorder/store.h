@@ -45,7 +45,12 @@ struct store_event {
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 
-int store_state(struct store *s, struct store_state *out);
+/*
+ * Where recording stands (out->recorded 0: a new db).  -1 with a one-line
+ * reason in err when it cannot be read.
+ */
+int store_state(
+    struct store *s, struct store_state *out, char *err, size_t errlen);
 
 /*
  * Transactions.  store_begin() is a no-op inside one.  store_commit()

@@ -334,43 +334,62 @@ err0:
 	return NULL;
 }
 
-int
-hsdb_meta_get_int(sqlite3 *db, const char *name, int64_t *out)
+/* The meta value name as a row of st (prepared by the caller); see hsdb.h. */
+static int
+meta_read(sqlite3 *db, const char *name, sqlite3_stmt **st)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	int rc;
 
 	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = ?", -1,
-		&st, NULL) != SQLITE_OK)
+		st, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	sqlite3_bind_text(*st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		return sqlite3_column_type(*st, 0) != SQLITE_NULL;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+hsdb_meta_read_int(sqlite3 *db, const char *name, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = meta_read(db, name, &st);
+
+	if (rc == 1)
 		*out = sqlite3_column_int64(st, 0);
-		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+hsdb_meta_read_text(sqlite3 *db, const char *name, char *buf, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = meta_read(db, name, &st);
+
+	if (rc == 1) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		if (v != NULL)
+			snprintf(buf, size, "%s", v);
+		else
+			rc = -1; /* out of memory */
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
 int
+hsdb_meta_get_int(sqlite3 *db, const char *name, int64_t *out)
+{
+	return hsdb_meta_read_int(db, name, out) == 1 ? 0 : -1;
+}
+
+int
 hsdb_meta_get_text(sqlite3 *db, const char *name, char *buf, size_t size)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = ?", -1,
-		&st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		snprintf(
-		    buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
-		rc = 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return hsdb_meta_read_text(db, name, buf, size) == 1 ? 0 : -1;
 }
 
 static int
