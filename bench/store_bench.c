@@ -48,7 +48,7 @@ run_store(const char *path, long n, double days)
 	struct store *s;
 	struct workload *w;
 	int64_t t_end = hs_now_us(), span = (int64_t)(days * 86400e6);
-	int64_t t0 = t_end - span, last_rev = 0;
+	int64_t t0 = t_end - span, last_rev = 0, last_t = t0;
 	long done = 0, pending = 0;
 	double t = 0, a;
 	size_t i, m;
@@ -73,14 +73,14 @@ run_store(const char *path, long n, double days)
 			if (ev[i].mod_rev != last_rev) {
 				/* Batches end at a revision boundary. */
 				if (pending >= BATCH) {
-					store_watermark(
-					    s, last_rev, tus[i - 1]);
+					store_watermark(s, last_rev, last_t);
 					if (store_commit(s) != 0 ||
 					    store_begin(s) != 0)
 						rc = -1;
 					pending = 0;
 				}
 				last_rev = ev[i].mod_rev;
+				last_t = tus[i];
 				if (store_revision(
 					s, last_rev, "watch", tus[i], tus[i]))
 					rc = -1;
