@@ -79,9 +79,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librec.a $(BUILD)/libhs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
-# --retain with SQLite failing at each statement, on the benchmark's workload.
-$(BUILD)/tests/test_retain: tests/unit/test_retain.c bench/workload.c \
-		$(BUILD)/librec.a $(BUILD)/libhs.a
+# The store and --retain with SQLite failing at each statement, on the
+# benchmark's workload.
+$(BUILD)/tests/test_retain $(BUILD)/tests/test_store: $(BUILD)/tests/%: \
+		tests/unit/%.c bench/workload.c $(BUILD)/librec.a $(BUILD)/libhs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibench -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 

@@ -799,8 +799,9 @@ store_rollback(struct store *s)
 	/* After SQLITE_FULL SQLite may have rolled back already. */
 	if (!sqlite3_get_autocommit(s->db))
 		exec_st(s, S_ROLLBACK);
-	if (s->in_txn)
-		load_epoch(s); /* a new epoch may have been rolled back */
+	/* A new epoch may have been rolled back; unknown, nothing is safe. */
+	if (s->in_txn && load_epoch(s) != 0)
+		s->broken = 1;
 	kc_clear(s); /* it may hold rows that are gone */
 	churn_clear(s);
 	memset(s->rows, 0, sizeof(s->rows));

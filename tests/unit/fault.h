@@ -15,15 +15,18 @@
 #define HS_FAULT_H
 
 #include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int fault_hook_next, fault_counting, fault_recording, fault_fire;
 static long fault_n_stmt, fault_at, fault_fired;
 static char **fault_seen;
 static long fault_n_seen, fault_cap_seen;
 
-static int
+static inline int
 fault_on_trace(unsigned type, void *ctx, void *p, void *x)
 {
 	(void)type;
@@ -49,7 +52,7 @@ fault_on_trace(unsigned type, void *ctx, void *p, void *x)
 	return 0;
 }
 
-static int
+static inline int
 fault_on_progress(void *arg)
 {
 	(void)arg;
@@ -60,7 +63,7 @@ fault_on_progress(void *arg)
 	return 1; /* SQLITE_INTERRUPT for the statement running */
 }
 
-static int
+static inline int
 fault_hook(sqlite3 *db, char **msg, const void *api)
 {
 	(void)msg;
@@ -72,14 +75,14 @@ fault_hook(sqlite3 *db, char **msg, const void *api)
 	return SQLITE_OK;
 }
 
-static void
+static inline void
 fault_install(void)
 {
 	sqlite3_auto_extension((void (*)(void))fault_hook);
 }
 
 /* Forget the statements recorded. */
-static void
+static inline void
 fault_forget(void)
 {
 	long i;
@@ -89,6 +92,152 @@ fault_forget(void)
 	free(fault_seen);
 	fault_seen = NULL;
 	fault_n_seen = fault_cap_seen = 0;
+}
+
+/*
+ * A digest of every table's rows, in each table's storage order: equal
+ * files, equal digests.  0 if it could not be read.
+ */
+static inline uint64_t
+fault_digest(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *tabs, *st;
+	char sql[256];
+	uint64_t h = 14695981039346656037ULL;
+	int i, n, ok_ = 1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"SELECT name FROM sqlite_schema WHERE type = 'table' "
+		"AND name NOT LIKE 'sqlite_%' ORDER BY name",
+		-1, &tabs, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return 0;
+	}
+	while (ok_ && sqlite3_step(tabs) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tabs, 0);
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+			ok_ = 0;
+			break;
+		}
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			n = sqlite3_column_count(st);
+			for (i = 0; i < n; i++) {
+				const unsigned char *b =
+				    sqlite3_column_blob(st, i);
+				int len = sqlite3_column_bytes(st, i), k;
+
+				h = (h ^ (uint64_t)sqlite3_column_type(st, i) ^
+					(uint64_t)len << 8) *
+				    1099511628211ULL;
+				for (k = 0; k < len; k++)
+					h = (h ^ b[k]) * 1099511628211ULL;
+			}
+			h = (h ^ 0xff) * 1099511628211ULL;
+		}
+		sqlite3_finalize(st);
+		h = (h ^ 0xfe) * 1099511628211ULL;
+	}
+	sqlite3_finalize(tabs);
+	sqlite3_close(db);
+	return ok_ ? h : 0;
+}
+
+/*
+ * Rows of path that the reference does not have, and the reverse, over
+ * every table; -1 if the comparison itself failed.
+ */
+static inline long
+fault_differ(const char *path, const char *ref)
+{
+	sqlite3 *db;
+	sqlite3_stmt *tabs, *st;
+	char sql[1024];
+	long diff = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	snprintf(sql, sizeof(sql), "ATTACH '%s' AS ref", ref);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+		"SELECT name FROM main.sqlite_schema WHERE type = 'table' "
+		"AND name NOT LIKE 'sqlite_%' ORDER BY name",
+		-1, &tabs, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	while (sqlite3_step(tabs) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(tabs, 0);
+		long n = -1;
+
+		snprintf(sql, sizeof(sql),
+		    "SELECT (SELECT count(*) FROM (SELECT * FROM main.\"%s\" "
+		    "EXCEPT SELECT * FROM ref.\"%s\")) + (SELECT count(*) "
+		    "FROM (SELECT * FROM ref.\"%s\" EXCEPT SELECT * FROM "
+		    "main.\"%s\")) + abs((SELECT count(*) FROM "
+		    "main.\"%s\") - (SELECT count(*) FROM ref.\"%s\"))",
+		    name, name, name, name, name, name);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			n = (long)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (n != 0)
+			printf("#   %s: %ld rows differ\n", name, n);
+		if (n < 0) {
+			diff = -1;
+			break;
+		}
+		diff += n;
+	}
+	sqlite3_finalize(tabs);
+	sqlite3_close(db);
+	return diff;
+}
+
+static inline int
+fault_seen_before(long i, int times)
+{
+	long j;
+	int n = 0;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(fault_seen[j], fault_seen[i]) == 0 && ++n >= times)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether statement i (from 0) of the first n recorded is worth failing:
+ * the first two runs of each statement text and its last (the inserts of
+ * a loop run thousands of times alike).
+ */
+static inline int
+fault_point(long i, long n)
+{
+	long j;
+
+	if (!fault_seen_before(i, 2) || i + 1 == n)
+		return 1;
+	for (j = i + 1; j < n; j++)
+		if (strcmp(fault_seen[j], fault_seen[i]) == 0)
+			return 0;
+	return 1;
+}
+
+/* A scratch directory under $TMPDIR into dir; 0, or -1 (said on stderr). */
+static inline int
+fault_tmpdir(char *dir, size_t size, const char *tag)
+{
+	snprintf(dir, size, "%s/hs-%s-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", tag);
+	if (mkdtemp(dir) != NULL)
+		return 0;
+	perror(dir);
+	return -1;
 }
 
 #endif

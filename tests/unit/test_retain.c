@@ -62,7 +62,7 @@ build(const char *path, int64_t now)
 	char err[256], *msg = NULL;
 	struct store *s;
 	struct workload *w;
-	int64_t t0 = now - 5 * HOUR, last = 0, pending = 0, mid;
+	int64_t t0 = now - 5 * HOUR, last = 0, last_t = t0, pending = 0, mid;
 	long done = 0;
 	size_t i, m;
 	sqlite3 *db;
@@ -83,13 +83,14 @@ build(const char *path, int64_t now)
 		for (i = 0; i < m && rc == 0; i++) {
 			if (ev[i].mod_rev != last) {
 				if (pending >= 2000) {
-					store_watermark(s, last, tus[i - 1]);
+					store_watermark(s, last, last_t);
 					if (store_commit(s) != 0 ||
 					    store_begin(s) != 0)
 						rc = -1;
 					pending = 0;
 				}
 				last = ev[i].mod_rev;
+				last_t = tus[i];
 				if (store_revision(
 					s, last, "watch", tus[i], tus[i]) != 0)
 					rc = -1;
@@ -219,122 +220,6 @@ prune(const char *path, int64_t want)
 	return finished ? 0 : -1;
 }
 
-/*
- * A digest of every table's rows, in each table's storage order: equal
- * files, equal digests.  0 if it could not be read.
- */
-static uint64_t
-digest(const char *path)
-{
-	sqlite3 *db;
-	sqlite3_stmt *tabs, *st;
-	char sql[256];
-	uint64_t h = 14695981039346656037ULL;
-	int i, n, ok_ = 1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-		"SELECT name FROM sqlite_schema WHERE type = 'table' "
-		"AND name NOT LIKE 'sqlite_%' ORDER BY name",
-		-1, &tabs, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return 0;
-	}
-	while (ok_ && sqlite3_step(tabs) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(tabs, 0);
-
-		snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-			ok_ = 0;
-			break;
-		}
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			n = sqlite3_column_count(st);
-			for (i = 0; i < n; i++) {
-				const unsigned char *b =
-				    sqlite3_column_blob(st, i);
-				int len = sqlite3_column_bytes(st, i), k;
-
-				h = (h ^ (uint64_t)sqlite3_column_type(st, i) ^
-					(uint64_t)len << 8) *
-				    1099511628211ULL;
-				for (k = 0; k < len; k++)
-					h = (h ^ b[k]) * 1099511628211ULL;
-			}
-			h = (h ^ 0xff) * 1099511628211ULL;
-		}
-		sqlite3_finalize(st);
-		h = (h ^ 0xfe) * 1099511628211ULL;
-	}
-	sqlite3_finalize(tabs);
-	sqlite3_close(db);
-	return ok_ ? h : 0;
-}
-
-/*
- * Rows of path that the reference does not have, and the reverse, over
- * every table; -1 if the comparison itself failed.
- */
-static long
-differ(const char *path, const char *ref)
-{
-	sqlite3 *db;
-	sqlite3_stmt *tabs, *st;
-	char sql[1024];
-	long diff = 0;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return -1;
-	snprintf(sql, sizeof(sql), "ATTACH '%s' AS ref", ref);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-		"SELECT name FROM main.sqlite_schema WHERE type = 'table' "
-		"AND name NOT LIKE 'sqlite_%' ORDER BY name",
-		-1, &tabs, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return -1;
-	}
-	while (sqlite3_step(tabs) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(tabs, 0);
-		long n = -1;
-
-		snprintf(sql, sizeof(sql),
-		    "SELECT (SELECT count(*) FROM (SELECT * FROM main.\"%s\" "
-		    "EXCEPT SELECT * FROM ref.\"%s\")) + (SELECT count(*) "
-		    "FROM (SELECT * FROM ref.\"%s\" EXCEPT SELECT * FROM "
-		    "main.\"%s\")) + abs((SELECT count(*) FROM "
-		    "main.\"%s\") - (SELECT count(*) FROM ref.\"%s\"))",
-		    name, name, name, name, name, name);
-		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			n = (long)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		if (n != 0)
-			printf("#   %s: %ld rows differ\n", name, n);
-		if (n < 0) {
-			diff = -1;
-			break;
-		}
-		diff += n;
-	}
-	sqlite3_finalize(tabs);
-	sqlite3_close(db);
-	return diff;
-}
-
-static int
-seen_before(long i, int times)
-{
-	long j;
-	int n = 0;
-
-	for (j = 0; j < i; j++)
-		if (strcmp(fault_seen[j], fault_seen[i]) == 0 && ++n >= times)
-			return 1;
-	return 0;
-}
-
 /* The files, then the directory. */
 static void
 cleanup(void)
@@ -362,12 +247,8 @@ main(void)
 	uint64_t want;
 
 	log_setup(LOG_ERR, 0); /* the failures are expected: no warnings */
-	snprintf(dir, sizeof(dir), "%s/hs-retain-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	if (fault_tmpdir(dir, sizeof(dir), "retain") != 0)
 		return 1;
-	}
 	snprintf(orig, sizeof(orig), "%s/orig.db", dir);
 	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
 	snprintf(work, sizeof(work), "%s/work.db", dir);
@@ -407,10 +288,11 @@ main(void)
 	ok(q1(ref, sql) < q1(orig, sql),
 	    "events before the horizon went (%lld of %lld)",
 	    (long long)q1(ref, sql), (long long)q1(orig, sql));
-	ok(differ(ref, orig) > 0 && digest(ref) != digest(orig),
+	ok(fault_differ(ref, orig) > 0 &&
+		fault_digest(ref) != fault_digest(orig),
 	    "the comparison sees what pruning removed");
-	want = digest(ref);
-	ok(want != 0 && digest(ref) == want, "the reference's digest");
+	want = fault_digest(ref);
+	ok(want != 0 && fault_digest(ref) == want, "the reference's digest");
 
 	/*
 	 * Each statement text's first two runs and its last (the inserts of
@@ -421,16 +303,8 @@ main(void)
 		if (strcmp(fault_seen[last - 1], "COMMIT") == 0)
 			break;
 	for (i = 0; i < last; i++) {
-		if (seen_before(i, 2) && i + 1 < last) {
-			long j;
-			int later = 0;
-
-			for (j = i + 1; j < last && !later; j++)
-				later =
-				    strcmp(fault_seen[j], fault_seen[i]) == 0;
-			if (later)
-				continue;
-		}
+		if (!fault_point(i, last))
+			continue;
 		points++;
 		fault_at = i + 1;
 		fault_fired = 0;
@@ -445,7 +319,8 @@ main(void)
 			printf("#   statement %ld (%s): no fault fired\n",
 			    i + 1, fault_seen[i]);
 			bad++;
-		} else if (digest(work) != want && differ(work, ref) != 0) {
+		} else if (fault_digest(work) != want &&
+		    fault_differ(work, ref) != 0) {
 			printf("#   fault at statement %ld: %s\n", i + 1,
 			    fault_seen[i]);
 			bad++;

@@ -98,12 +98,8 @@ main(void)
 	char want[512], got[512], err[512];
 	long i, total, refused = 0, same = 0, bad = 0;
 
-	snprintf(dir, sizeof(dir), "%s/hs-state-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
+	if (fault_tmpdir(dir, sizeof(dir), "state") != 0)
 		return 1;
-	}
 	snprintf(path, sizeof(path), "%s/s.db", dir);
 	fault_install();
 	ok(build() == 0, "a db recorded in two epochs");

@@ -1,0 +1,217 @@
+/*
+ * test_store.c: the store's write path (recorder/store.c) when SQLite
+ * fails in the middle of a batch.
+ *
+ * The benchmark's workload (bench/workload.c) is written through the
+ * store in batches, as the recorder writes a watch: store_revision() per
+ * revision, store_event() per event, a commit every BATCH events with the
+ * watermark.  Then again from scratch with one statement failing
+ * (SQLITE_INTERRUPT through fault.h), at each point worth failing in turn.
+ * After a failure the writer does what the recorder does: roll back, and
+ * go on from the committed watermark, with the same store while it still
+ * begins transactions, else with the db opened again (a restart).  The
+ * file must end as it did without the fault: the store's caches (keys,
+ * open events, churn counts, row counts, the latest revision) must
+ * forget whatever the rollback took back.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "fault.h"
+#include "store.h"
+#include "tap.h"
+#include "workload.h"
+
+#define EVENTS 2500
+#define BATCH 200
+#define CHUNK 1024
+
+static char dir[256], path[300];
+
+static struct store *
+reopen(struct store *s)
+{
+	char err[256];
+
+	store_close(s);
+	if ((s = store_open(path, err, sizeof(err))) == NULL)
+		printf("#   %s\n", err);
+	return s;
+}
+
+/*
+ * The workload into path, all of it; after a failure, roll back and go on
+ * after the committed watermark.  0, or -1 when the store could not go on.
+ */
+static int
+record(int *failures)
+{
+	static struct store_event ev[CHUNK];
+	static int64_t tus[CHUNK];
+	struct store_state st;
+	struct workload *w;
+	struct store *s = NULL;
+	int64_t t0 = 1790000000000000LL, last, last_t, from;
+	long done, pending;
+	size_t i, m;
+	char err[256];
+	int rc, tries;
+
+	*failures = 0;
+	for (tries = 0; tries < 6; tries++) {
+		/* No store, or one that cannot begin: a restart. */
+		if (s == NULL && (s = reopen(NULL)) == NULL) {
+			++*failures;
+			continue;
+		}
+		if (store_state(s, &st, err, sizeof(err)) != 0 ||
+		    store_begin(s) != 0) {
+			++*failures;
+			s = reopen(s);
+			continue;
+		}
+		from = st.recorded ? st.recorded_rev : 0;
+		rc = 0;
+		if (!st.recorded &&
+		    (store_first_epoch(s, 0x1234, "cilium/", 1, t0) != 0 ||
+			store_revision(s, 1, "snapshot", t0, t0) != 0))
+			rc = -1;
+		w = workload_new(11, 2, t0, 1000000);
+		last = last_t = 0;
+		pending = 0;
+		done = 0;
+		while (rc == 0 && done < EVENTS) {
+			m = workload_chunk(w, ev, tus, CHUNK);
+			for (i = 0; i < m && rc == 0; i++) {
+				if (ev[i].mod_rev <= from)
+					continue; /* committed before */
+				if (ev[i].mod_rev != last) {
+					if (pending >= BATCH) {
+						store_watermark(
+						    s, last, last_t);
+						if (store_commit(s) != 0 ||
+						    store_begin(s) != 0)
+							rc = -1;
+						pending = 0;
+					}
+					last = ev[i].mod_rev;
+					last_t = tus[i];
+					if (rc == 0 &&
+					    store_revision(s, last, "watch",
+						tus[i], tus[i]) != 0)
+						rc = -1;
+				}
+				if (rc == 0 && store_event(s, &ev[i]) != 0)
+					rc = -1;
+				pending++;
+			}
+			done += (long)m;
+		}
+		workload_free(w);
+		if (rc == 0 && last > 0) {
+			store_watermark(s, last, t0 + 86400000000LL);
+			if (store_commit(s) != 0)
+				rc = -1;
+		}
+		if (rc == 0) {
+			store_close(s);
+			return 0;
+		}
+		/* Roll back; the same store goes on if it can begin. */
+		++*failures;
+		store_rollback(s);
+	}
+	store_close(s);
+	return -1;
+}
+
+static void
+remove_db(void)
+{
+	static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
+	char p[320];
+	size_t j;
+
+	for (j = 0; j < sizeof(ends) / sizeof(ends[0]); j++) {
+		snprintf(p, sizeof(p), "%s%s", path, ends[j]);
+		unlink(p);
+	}
+}
+
+int
+main(void)
+{
+	char ref[320];
+	uint64_t want;
+	long i, total, last, points = 0, bad = 0, recovered = 0;
+	int failures;
+
+	if (fault_tmpdir(dir, sizeof(dir), "store") != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/w.db", dir);
+	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
+	fault_install();
+
+	/* The reference: no fault; its statements are the fault points. */
+	fault_hook_next = fault_counting = fault_recording = 1;
+	fault_at = 0;
+	fault_n_stmt = 0;
+	ok(record(&failures) == 0 && failures == 0,
+	    "the workload recorded without fault");
+	fault_recording = 0;
+	total = fault_n_seen;
+	want = fault_digest(path);
+	ok(want != 0 && rename(path, ref) == 0, "the reference file");
+	remove_db();
+	/* Up to the last COMMIT (after it, only closing). */
+	for (last = total; last > 0; last--)
+		if (strcmp(fault_seen[last - 1], "COMMIT") == 0)
+			break;
+	ok(last > 1000, "%ld statements", last);
+
+	for (i = 0; i < last; i++) {
+		if (!fault_point(i, last))
+			continue;
+		points++;
+		remove_db();
+		fault_at = i + 1;
+		fault_fired = 0;
+		fault_n_stmt = 0;
+		if (record(&failures) != 0) {
+			printf(
+			    "#   statement %ld (%s) failing: the store could "
+			    "not go on\n",
+			    i + 1, fault_seen[i]);
+			bad++;
+			continue;
+		}
+		if (fault_fired != 1 || failures < 1) {
+			printf("#   statement %ld (%s): %ld faults fired, %d "
+			       "failures seen\n",
+			    i + 1, fault_seen[i], fault_fired, failures);
+			bad++;
+		} else if (fault_digest(path) != want &&
+		    fault_differ(path, ref) != 0) {
+			printf("#   statement %ld failing: %s\n", i + 1,
+			    fault_seen[i]);
+			bad++;
+		} else
+			recovered++;
+	}
+	fault_hook_next = fault_counting = 0;
+	ok(points > 40, "%ld fault points", points);
+	is_int(bad, 0,
+	    "a statement failing anywhere in a batch: rolled back and "
+	    "written again, the file ends as without the fault (%ld)",
+	    recovered);
+
+	fault_forget();
+	remove_db();
+	unlink(ref);
+	rmdir(dir);
+	return done_testing();
+}
