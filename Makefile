@@ -86,6 +86,12 @@ $(BUILD)/tests/test_retain $(BUILD)/tests/test_store: $(BUILD)/tests/%: \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibench -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
+# Opening a db, by the recorder and by the CLI, with SQLite failing.
+$(BUILD)/tests/test_state: tests/unit/test_state.c \
+		$(filter-out $(BUILD)/query/main.o,$(QUERY_OBJ)) $(BUILD)/librec.a $(BUILD)/libhs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iquery -Itests/unit $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
+
 # The CLI's time syntax, against the CLI's objects (main.o aside).
 $(BUILD)/tests/test_timespec: tests/unit/test_timespec.c \
 		$(filter-out $(BUILD)/query/main.o,$(QUERY_OBJ)) $(BUILD)/libhs.a

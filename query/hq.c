@@ -201,10 +201,33 @@ hq_args(struct hq *q, int argc, char **argv, const struct hq_opt *opts,
 	return 0;
 }
 
+/*
+ * The meta values hq_open reads: present or not, or -1 when one could not
+ * be read (an answer that forgot the --retain horizon or the epoch's
+ * revision offset would be wrong, not just incomplete).
+ */
 static int
-meta_int(struct hq *q, const char *name, int64_t *v)
+read_meta(struct hq *q, int64_t *through, int64_t *pruned_us, int *have_pruned,
+    int *have_epoch)
 {
-	return hsdb_meta_get_int(q->db, name, v) == 0;
+	int f1, f2, p1, p2, r1, r2, e;
+
+	if ((f1 = hsdb_meta_read_int(q->db, "first_rev", &q->first_rev)) < 0 ||
+	    (f2 = hsdb_meta_read_int(q->db, "first_us", &q->first_us)) < 0 ||
+	    (p1 = hsdb_meta_read_int(q->db, "pruned_through_rev", through)) <
+		0 ||
+	    (p2 = hsdb_meta_read_int(q->db, "pruned_us", pruned_us)) < 0 ||
+	    (r1 = hsdb_meta_read_int(q->db, "recorded_rev", &q->recorded_rev)) <
+		0 ||
+	    (r2 = hsdb_meta_read_int(q->db, "recorded_us", &q->recorded_us)) <
+		0 ||
+	    (e = hsdb_meta_read_int(q->db, "epoch", &q->epoch)) < 0)
+		return -1;
+	q->have_first = f1 && f2;
+	*have_pruned = p1 && p2;
+	q->have_recorded = r1 && r2;
+	*have_epoch = e;
+	return 0;
 }
 
 /* The file name without directories and a ".db" ending. */
@@ -334,9 +357,9 @@ int
 hq_open(struct hq *q)
 {
 	char err[512];
-	int64_t v, us;
+	int64_t v = 0, us = 0;
 	sqlite3_stmt *st;
-	int rc;
+	int rc, have_pruned, have_epoch;
 
 	if ((rc = hq_name_dbs(q)) != 0)
 		return rc;
@@ -346,36 +369,35 @@ hq_open(struct hq *q)
 		fprintf(stderr, "hindsight: %s\n", err);
 		return HQ_NODB;
 	}
-	q->have_first = meta_int(q, "first_rev", &q->first_rev) &&
-	    meta_int(q, "first_us", &q->first_us);
+	if (read_meta(q, &v, &us, &have_pruned, &have_epoch) != 0)
+		return hq_dberr(q, "reading meta");
 	/*
 	 * History pruned by the recorder's --retain: coverage starts at the
 	 * pruning horizon, since intervals that ended before it are gone.
 	 */
 	q->pruned = 0;
-	if (q->have_first && meta_int(q, "pruned_through_rev", &v) &&
-	    v > q->first_rev && meta_int(q, "pruned_us", &us)) {
+	if (q->have_first && have_pruned && v > q->first_rev) {
 		q->first_rev = v;
 		q->first_us = us;
 		q->pruned = 1;
 	}
-	q->have_recorded = meta_int(q, "recorded_rev", &q->recorded_rev) &&
-	    meta_int(q, "recorded_us", &q->recorded_us);
 	if (!q->have_recorded) {
 		/* A db that never committed a revision: nothing is covered. */
 		q->recorded_rev = 0;
 		q->recorded_us = 0;
 	}
 	q->rev_offset = 0;
-	if (meta_int(q, "epoch", &q->epoch)) {
+	if (have_epoch) {
 		st = hq_prepare(
 		    q, "SELECT rev_offset FROM epochs WHERE epoch = ?");
 		if (st == NULL)
 			return HQ_NODB;
 		sqlite3_bind_int64(st, 1, q->epoch);
-		if (sqlite3_step(st) == SQLITE_ROW)
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			q->rev_offset = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return hq_dberr(q, "reading the epoch");
 	}
 	if (q->out != NULL) {
 		/* The next db's rows, into the printer of the first. */

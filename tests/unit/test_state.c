@@ -1,15 +1,16 @@
 /*
- * test_state.c: what the recorder reads when it opens a db
- * (store_open(), store_state()) while SQLite fails.
+ * test_state.c: what the recorder (store_open(), store_state()) and the
+ * CLI (hq_open()) read when they open a db, while SQLite fails.
  *
  * A db recorded in two epochs (a replaced cluster: revisions offset), with
- * a decode error.  Opened without fault, it says where recording stands;
- * then each statement of opening it fails in turn (SQLITE_INTERRUPT
- * through fault.h).  Each time the store must either refuse (store_open
- * NULL, or store_state -1, with a reason) or say exactly what it said
- * without the fault.  A failed read taken for "absent" would have the
- * recorder snapshot a recorded db as new, start a new epoch for a cluster
- * it knows, or number revisions with the wrong offset.
+ * a decode error and a --retain horizon.  Opened without fault, it says
+ * where recording stands; then each statement of opening it fails in turn
+ * (SQLITE_INTERRUPT through fault.h).  Each time the opener must either
+ * refuse (with a reason) or say exactly what it said without the fault.
+ * A failed read taken for "absent" would have the recorder snapshot a
+ * recorded db as new, start a new epoch for a cluster it knows, or number
+ * revisions with the wrong offset; and the CLI answer before the pruning
+ * horizon without a warning, or turn rev: times into the wrong revisions.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "codec.h"
 #include "fault.h"
+#include "hq.h"
 #include "store.h"
 #include "tap.h"
 
@@ -66,12 +68,28 @@ build(void)
 	store_watermark(s, 4, now + 2);
 	rc = rc || store_commit(s);
 	store_close(s);
+	if (rc)
+		return -1;
+	/* A --retain round's horizon (recorder/retain.c). */
+	{
+		sqlite3 *db;
+		char sql[256];
+
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO meta VALUES ('pruned_through_rev', 11), "
+		    "('pruned_us', %lld), ('pruned_rows', 1)",
+		    (long long)now);
+		if (sqlite3_open(path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			rc = -1;
+		sqlite3_close(db);
+	}
 	return rc ? -1 : 0;
 }
 
 /* What an open store says, as one line. */
 static int
-describe(char *out, size_t size, char *err, size_t errlen)
+describe_store(char *out, size_t size, char *err, size_t errlen)
 {
 	struct store_state st;
 	struct store *s;
@@ -92,29 +110,58 @@ describe(char *out, size_t size, char *err, size_t errlen)
 	return 0;
 }
 
-int
-main(void)
+/* What the CLI takes from an open db, as one line. */
+static int
+describe_cli(char *out, size_t size, char *err, size_t errlen)
+{
+	struct hq q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.dbs[0].path = path;
+	q.ndb = 1;
+	q.format = OUT_JSON;
+	q.cmd = "test";
+	q.keep_out = 1; /* nothing printed */
+	if ((rc = hq_open(&q)) == 0)
+		snprintf(out, size,
+		    "first=%lld@%lld pruned=%d recorded=%lld@%lld (%d) "
+		    "epoch=%lld offset=%lld",
+		    (long long)q.first_rev, (long long)q.first_us, q.pruned,
+		    (long long)q.recorded_rev, (long long)q.recorded_us,
+		    q.have_recorded, (long long)q.epoch,
+		    (long long)q.rev_offset);
+	else
+		snprintf(err, errlen, "exit %d (said on stderr)", rc);
+	if (q.out != NULL)
+		out_free(q.out);
+	q.out = NULL;
+	hq_close(&q, rc);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Open the db with each statement failing in turn: a refusal with a
+ * reason, or what it says without the fault (want, checked by match).
+ */
+static void
+sweep(const char *who,
+    int (*describe)(char *out, size_t size, char *err, size_t errlen),
+    const char *const *match)
 {
 	char want[512], got[512], err[512];
 	long i, total, refused = 0, same = 0, bad = 0;
 
-	if (fault_tmpdir(dir, sizeof(dir), "state") != 0)
-		return 1;
-	snprintf(path, sizeof(path), "%s/s.db", dir);
-	fault_install();
-	ok(build() == 0, "a db recorded in two epochs");
-
 	fault_hook_next = fault_counting = fault_recording = 1;
+	fault_at = 0;
 	fault_n_stmt = 0;
 	ok(describe(want, sizeof(want), err, sizeof(err)) == 0,
-	    "opened without fault: %s", want);
+	    "%s, without fault: %s", who, want);
 	fault_recording = 0;
 	total = fault_n_seen;
-	ok(strstr(want, "recorded=1 rev=4 ") != NULL &&
-		strstr(want, "epoch=2 cluster=5678 prefix=cilium/ ") != NULL &&
-		strstr(want, "decode_errors=1") != NULL,
-	    "it says where recording stands");
-	ok(total > 10, "%ld statements to fail", total);
+	for (i = 0; match[i] != NULL; i++)
+		ok(strstr(want, match[i]) != NULL, "%s says %s", who, match[i]);
+	ok(total > 10, "%s: %ld statements to fail", who, total);
 
 	for (i = 1; i <= total; i++) {
 		fault_at = i;
@@ -145,11 +192,33 @@ main(void)
 	}
 	fault_hook_next = fault_counting = 0;
 	is_int(bad, 0,
-	    "a statement failing while opening: refused with a reason, or "
-	    "the same answer (%ld refused, %ld the same)",
-	    refused, same);
-	ok(refused > 0, "failures that matter are refused");
+	    "%s, a statement failing: refused with a reason, or the same "
+	    "answer (%ld refused, %ld the same)",
+	    who, refused, same);
+	ok(refused > 0, "%s: failures that matter are refused", who);
+	fault_forget();
+}
 
+int
+main(void)
+{
+
+	if (fault_tmpdir(dir, sizeof(dir), "state") != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	fault_install();
+	ok(build() == 0, "a db recorded in two epochs");
+
+	{
+		static const char *const store[] = {"recorded=1 rev=4 ",
+		    "epoch=2 cluster=5678 prefix=cilium/ ",
+		    "hs_rev(5)=17 decode_errors=1", NULL};
+		static const char *const cli[] = {"first=11@", " pruned=1 ",
+		    "recorded=16@", "(1) epoch=2 offset=12", NULL};
+
+		sweep("the recorder", describe_store, store);
+		sweep("the CLI", describe_cli, cli);
+	}
 	fault_forget();
 	{
 		static const char *const ends[] = {"", "-wal", "-shm"};
