@@ -1853,15 +1853,21 @@ store_new_epoch(
 	char cid[32];
 	int64_t top = s->wm_rev + s->offset;
 	sqlite3_stmt *q;
+	int rc;
 
-	/* Past every revision recorded so far, whatever the watermark says. */
+	/*
+	 * Past every revision recorded so far, whatever the watermark says;
+	 * not knowing that is no epoch (its revisions could collide).
+	 */
 	if (sqlite3_prepare_v2(s->db, "SELECT max(rev) FROM revisions", -1, &q,
-		NULL) == SQLITE_OK) {
-		if (sqlite3_step(q) == SQLITE_ROW &&
-		    sqlite3_column_int64(q, 0) > top)
-			top = sqlite3_column_int64(q, 0);
-		sqlite3_finalize(q);
-	}
+		NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW &&
+	    sqlite3_column_int64(q, 0) > top)
+		top = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return -1;
 	snprintf(cid, sizeof(cid), "%llu", (unsigned long long)cluster_id);
 	s->epoch++;
 	s->offset = top;
@@ -1960,13 +1966,18 @@ store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
 	}
 	*deletes = (long)n;
 	*puts = 0;
-	if (sqlite3_prepare_v2(s->db,
+	if (rc == 0 &&
+	    sqlite3_prepare_v2(s->db,
 		"SELECT count(*) FROM events WHERE rev = ? "
 		"AND origin = 2 AND type = 0",
-		-1, &q, NULL) == SQLITE_OK) {
+		-1, &q, NULL) != SQLITE_OK)
+		rc = -1;
+	else if (rc == 0) {
 		sqlite3_bind_int64(q, 1, rev + s->offset);
 		if (sqlite3_step(q) == SQLITE_ROW)
 			*puts = (long)sqlite3_column_int64(q, 0);
+		else
+			rc = -1;
 		sqlite3_finalize(q);
 	}
 	if (rc == 0) {

@@ -228,6 +228,26 @@ fault_point(long i, long n)
 	return 1;
 }
 
+/* The first column of sql's first row in the db at path; -1 if none. */
+static inline int64_t
+fault_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
 /* A scratch directory under $TMPDIR into dir; 0, or -1 (said on stderr). */
 static inline int
 fault_tmpdir(char *dir, size_t size, const char *tag)

@@ -34,25 +34,6 @@
 
 static char dir[256];
 
-static int64_t
-q1(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-		SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return v;
-}
-
 /* The workload into path; then the second part moved two hours later. */
 static int
 build(const char *path, int64_t now)
@@ -168,9 +149,9 @@ check_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 
 	(void)w;
 	(void)revents;
-	through = q1(check_path,
+	through = fault_int(check_path,
 	    "SELECT value FROM meta WHERE name = 'pruned_through_rev'");
-	open = q1(check_path,
+	open = fault_int(check_path,
 	    "SELECT value FROM meta WHERE name = "
 	    "'prune_open'");
 	if (through > 0 && open <= 0 &&
@@ -259,7 +240,7 @@ main(void)
 		cleanup();
 		return done_testing();
 	}
-	cut = q1(orig,
+	cut = fault_int(orig,
 	    "SELECT max(rev) FROM revisions WHERE t_hi_us <= "
 	    "(SELECT max(t_hi_us) FROM revisions) - 2 * 3600000000");
 	ok(cut > 20000,
@@ -274,20 +255,20 @@ main(void)
 	    "a round without fault finishes");
 	fault_recording = 0;
 	total = fault_n_seen;
-	is_int(q1(ref,
+	is_int(fault_int(ref,
 		   "SELECT value FROM meta WHERE name = "
 		   "'pruned_through_rev'"),
 	    cut, "it prunes through the last revision before the quiet hours");
-	rows_before = q1(orig, "SELECT count(*) FROM ipcache");
-	rows_after = q1(ref, "SELECT count(*) FROM ipcache");
+	rows_before = fault_int(orig, "SELECT count(*) FROM ipcache");
+	rows_after = fault_int(ref, "SELECT count(*) FROM ipcache");
 	ok(rows_after > 0 && rows_after < rows_before,
 	    "closed ipcache rows went, open ones stayed (%lld of %lld)",
 	    (long long)rows_after, (long long)rows_before);
 	snprintf(sql, sizeof(sql),
 	    "SELECT count(*) FROM events WHERE rev <= %lld", (long long)cut);
-	ok(q1(ref, sql) < q1(orig, sql),
+	ok(fault_int(ref, sql) < fault_int(orig, sql),
 	    "events before the horizon went (%lld of %lld)",
-	    (long long)q1(ref, sql), (long long)q1(orig, sql));
+	    (long long)fault_int(ref, sql), (long long)fault_int(orig, sql));
 	ok(fault_differ(ref, orig) > 0 &&
 		fault_digest(ref) != fault_digest(orig),
 	    "the comparison sees what pruning removed");

@@ -5,7 +5,9 @@
  * The benchmark's workload (bench/workload.c) is written through the
  * store in batches, as the recorder writes a watch: store_revision() per
  * revision, store_event() per event, a commit every BATCH events with the
- * watermark.  Then again from scratch with one statement failing
+ * watermark; then the cluster replaced (a new epoch: its keys listed, the
+ * old ones inferred deleted, a gap) and a few events of the new one.
+ * Then again from scratch with one statement failing
  * (SQLITE_INTERRUPT through fault.h), at each point worth failing in turn.
  * After a failure the writer does what the recorder does: roll back, and
  * go on from the committed watermark, with the same store while it still
@@ -26,9 +28,12 @@
 #include "tap.h"
 #include "workload.h"
 
-#define EVENTS 2500
-#define BATCH 200
+#define EVENTS 1500
+#define BATCH 150
 #define CHUNK 1024
+#define T0 1790000000000000LL
+#define DAY 86400000000LL
+#define RESYNC 40 /* the new cluster's revision when listed */
 
 static char dir[256], path[300];
 
@@ -44,20 +49,139 @@ reopen(struct store *s)
 }
 
 /*
- * The workload into path, all of it; after a failure, roll back and go on
- * after the committed watermark.  0, or -1 when the store could not go on.
+ * The first cluster: the workload, after revision from (committed
+ * before), in batches; its last revision into *end.  0, or -1.
+ */
+static int
+first_cluster(struct store *s, int64_t from, int64_t *end)
+{
+	static struct store_event ev[CHUNK];
+	static int64_t tus[CHUNK];
+	struct workload *w = workload_new(11, 2, T0, 1000000);
+	int64_t last = 0, last_t = 0;
+	long done = 0, pending = 0;
+	size_t i, m;
+	int rc = 0;
+
+	if (from == 0 &&
+	    (store_first_epoch(s, 0x1234, "cilium/", 1, T0) != 0 ||
+		store_revision(s, 1, "snapshot", T0, T0) != 0))
+		rc = -1;
+	while (rc == 0 && done < EVENTS) {
+		m = workload_chunk(w, ev, tus, CHUNK);
+		for (i = 0; i < m && rc == 0; i++) {
+			if (ev[i].mod_rev <= from)
+				continue; /* committed before */
+			if (ev[i].mod_rev != last) {
+				if (pending >= BATCH) {
+					store_watermark(s, last, last_t);
+					if (store_commit(s) != 0 ||
+					    store_begin(s) != 0)
+						rc = -1;
+					pending = 0;
+				}
+				last = ev[i].mod_rev;
+				last_t = tus[i];
+				if (rc == 0 &&
+				    store_revision(
+					s, last, "watch", tus[i], tus[i]) != 0)
+					rc = -1;
+			}
+			if (rc == 0 && store_event(s, &ev[i]) != 0)
+				rc = -1;
+			pending++;
+		}
+		done += (long)m;
+	}
+	workload_free(w);
+	if (rc == 0 && last > 0) {
+		store_watermark(s, last, T0 + DAY);
+		if (store_commit(s) != 0 || store_begin(s) != 0)
+			rc = -1;
+	}
+	*end = last > from ? last : from;
+	return rc;
+}
+
+static void
+node(struct store_event *e, char *key, size_t size, char *val, size_t vsize,
+    int n, int64_t rev)
+{
+	snprintf(key, size, "cilium/state/nodes/v1/default/k%d", n);
+	snprintf(val, vsize, "{\"Name\":\"k%d\",\"Cluster\":\"x\"}", n);
+	memset(e, 0, sizeof(*e));
+	e->key = key;
+	e->keylen = strlen(key);
+	e->value = val;
+	e->vallen = strlen(val);
+	e->mod_rev = rev;
+	e->create_rev = rev;
+	e->version = 1;
+}
+
+/*
+ * The cluster replaced (recorder.c resync_first/resync_done): a new
+ * epoch, the new cluster's keys listed at its revision RESYNC, every key
+ * of the first one inferred deleted, a gap after the first's last
+ * revision end.
+ */
+static int
+replaced(struct store *s, int64_t end)
+{
+	struct store_event e;
+	char key[64], val[64];
+	long puts, dels;
+	int64_t gap_from = store_hs_rev(s, end);
+	int k, rc;
+
+	rc = store_new_epoch(s, 0x5678, RESYNC, T0 + DAY + 1) ||
+	    store_revision(s, RESYNC, "resync", T0 + DAY, T0 + DAY + 1) ||
+	    store_resync_begin(s);
+	for (k = 0; k < 100 && rc == 0; k++) {
+		node(&e, key, sizeof(key), val, sizeof(val), k, 5 + k % 30);
+		e.origin = 1;
+		rc = store_resync_key(s, &e, RESYNC);
+	}
+	rc = rc ||
+	    store_resync_finish(s, RESYNC, gap_from, T0 + DAY, T0 + DAY + 1,
+		"test: cluster replaced", &puts, &dels);
+	store_watermark(s, RESYNC, T0 + DAY + 1);
+	return rc || store_commit(s) || store_begin(s) ? -1 : 0;
+}
+
+/* The new cluster's watch after revision from: 20 more puts. */
+static int
+new_cluster(struct store *s, int64_t from)
+{
+	struct store_event e;
+	char key[64], val[64];
+	int64_t rev;
+	int rc = 0;
+
+	for (rev = RESYNC + 1; rev <= RESYNC + 20 && rc == 0; rev++) {
+		if (rev <= from)
+			continue;
+		node(&e, key, sizeof(key), val, sizeof(val), (int)rev % 7, rev);
+		e.create_rev = 5;
+		e.version = rev;
+		rc = store_revision(
+			 s, rev, "watch", T0 + DAY + rev, T0 + DAY + rev) ||
+		    store_event(s, &e);
+	}
+	store_watermark(s, RESYNC + 20, T0 + DAY + RESYNC + 20);
+	return rc || store_commit(s) ? -1 : 0;
+}
+
+/*
+ * Everything into path; after a failure, roll back and go on after the
+ * committed watermark.  0, or -1 when the store could not go on.
  */
 static int
 record(int *failures)
 {
-	static struct store_event ev[CHUNK];
-	static int64_t tus[CHUNK];
 	struct store_state st;
-	struct workload *w;
 	struct store *s = NULL;
-	int64_t t0 = 1790000000000000LL, last, last_t, from;
-	long done, pending;
-	size_t i, m;
+	int64_t end;
 	char err[256];
 	int rc, tries;
 
@@ -74,49 +198,12 @@ record(int *failures)
 			s = reopen(s);
 			continue;
 		}
-		from = st.recorded ? st.recorded_rev : 0;
-		rc = 0;
-		if (!st.recorded &&
-		    (store_first_epoch(s, 0x1234, "cilium/", 1, t0) != 0 ||
-			store_revision(s, 1, "snapshot", t0, t0) != 0))
-			rc = -1;
-		w = workload_new(11, 2, t0, 1000000);
-		last = last_t = 0;
-		pending = 0;
-		done = 0;
-		while (rc == 0 && done < EVENTS) {
-			m = workload_chunk(w, ev, tus, CHUNK);
-			for (i = 0; i < m && rc == 0; i++) {
-				if (ev[i].mod_rev <= from)
-					continue; /* committed before */
-				if (ev[i].mod_rev != last) {
-					if (pending >= BATCH) {
-						store_watermark(
-						    s, last, last_t);
-						if (store_commit(s) != 0 ||
-						    store_begin(s) != 0)
-							rc = -1;
-						pending = 0;
-					}
-					last = ev[i].mod_rev;
-					last_t = tus[i];
-					if (rc == 0 &&
-					    store_revision(s, last, "watch",
-						tus[i], tus[i]) != 0)
-						rc = -1;
-				}
-				if (rc == 0 && store_event(s, &ev[i]) != 0)
-					rc = -1;
-				pending++;
-			}
-			done += (long)m;
-		}
-		workload_free(w);
-		if (rc == 0 && last > 0) {
-			store_watermark(s, last, t0 + 86400000000LL);
-			if (store_commit(s) != 0)
-				rc = -1;
-		}
+		if (st.recorded && st.epoch >= 2) /* the first cluster done */
+			rc = new_cluster(s, st.recorded_rev);
+		else
+			rc = first_cluster(
+				 s, st.recorded ? st.recorded_rev : 0, &end) ||
+			    replaced(s, end) || new_cluster(s, 0);
 		if (rc == 0) {
 			store_close(s);
 			return 0;
@@ -165,6 +252,16 @@ main(void)
 	fault_recording = 0;
 	total = fault_n_seen;
 	want = fault_digest(path);
+	is_int(fault_int(path, "SELECT count(*) FROM epochs"), 2, "two epochs");
+	is_int(fault_int(path, "SELECT count(*) FROM gaps"), 1, "one gap");
+	ok(fault_int(path,
+	       "SELECT count(*) FROM events WHERE origin = 2 AND "
+	       "type = 1") > 100,
+	    "the first cluster's keys inferred deleted");
+	is_int(fault_int(path,
+		   "SELECT count(*) FROM nodes WHERE to_rev IS NULL "
+		   "AND name GLOB 'k[0-9]*'"),
+	    100, "the new cluster's nodes open");
 	ok(want != 0 && rename(path, ref) == 0, "the reference file");
 	remove_db();
 	/* Up to the last COMMIT (after it, only closing). */
