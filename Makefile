@@ -105,12 +105,19 @@ $(BUILD)/tests/powercut.so: tests/lib/powercut.c
 	$(CC) $(filter-out -fsanitize=% -fno-omit-frame-pointer,$(CFLAGS)) \
 		-fPIC -shared -o $@ $< -ldl -pthread
 
+# The statement-failing shim query_faults.t preloads into the CLI; never
+# sanitized either.
+$(BUILD)/tests/sqlfault.so: tests/lib/sqlfault.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fsanitize=% -fno-omit-frame-pointer,$(CFLAGS)) \
+		-fPIC -shared -o $@ $< $(PKG_LIBS)
+
 # Installs what is missing, quietly when nothing is.
 deps:
 	@sh tests/lib/deps.sh
 
 unit: $(UNIT_BIN)
-check: deps all $(UNIT_BIN) $(BUILD)/tests/powercut.so
+check: deps all $(UNIT_BIN) $(BUILD)/tests/powercut.so $(BUILD)/tests/sqlfault.so
 	@sh tests/run.sh $(UNIT_BIN)
 
 demo: deps all

@@ -98,9 +98,9 @@ finish_copy(const char *tmp, int64_t *rev, int64_t *us, int64_t *events,
 	if ((db = hsdb_open_ro(tmp, err, errlen)) == NULL)
 		goto done;
 	*rev = *us = -1;
-	hsdb_meta_get_int(db, "recorded_rev", rev);
-	hsdb_meta_get_int(db, "recorded_us", us);
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1, &st,
+	if (hsdb_meta_read_int(db, "recorded_rev", rev) < 0 ||
+	    hsdb_meta_read_int(db, "recorded_us", us) < 0 ||
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1, &st,
 		NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		snprintf(

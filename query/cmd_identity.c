@@ -48,7 +48,7 @@ users_cell(struct hq *q, sqlite3_stmt *us, int64_t identity,
 			sqlite3_bind_int64(us, 4, to);
 	}
 	out_list_begin(q->out);
-	while (sqlite3_step(us) == SQLITE_ROW)
+	while (hq_row(q, us))
 		out_list_add(q->out, (const char *)sqlite3_column_text(us, 0));
 	out_list_end(q->out);
 	sqlite3_reset(us);
@@ -312,7 +312,7 @@ cmd_labels(struct hq *q, int argc, char **argv)
 		sqlite3_bind_int64(ips, 1, sqlite3_column_int64(st, 0));
 		sqlite3_bind_int64(ips, 2, pt.rev);
 		out_list_begin(q->out);
-		while (sqlite3_step(ips) == SQLITE_ROW)
+		while (hq_row(q, ips))
 			out_list_add(
 			    q->out, (const char *)sqlite3_column_text(ips, 0));
 		out_list_end(q->out);

@@ -203,7 +203,7 @@ cmd_node(struct hq *q, int argc, char **argv)
 		sqlite3_reset(ad);
 		sqlite3_bind_int64(ad, 1, sqlite3_column_int64(st, 0));
 		out_list_begin(q->out);
-		while (sqlite3_step(ad) == SQLITE_ROW) {
+		while (hq_row(q, ad)) {
 			snprintf(buf, sizeof(buf), "%s=%s",
 			    (const char *)sqlite3_column_text(ad, 0),
 			    (const char *)sqlite3_column_text(ad, 1));
@@ -238,7 +238,7 @@ ports_cell(struct hq *q, sqlite3_stmt *ps, int64_t row, const char *role)
 	sqlite3_bind_int64(ps, 1, row);
 	sqlite3_bind_text(ps, 2, role, -1, SQLITE_STATIC);
 	out_list_begin(q->out);
-	while (sqlite3_step(ps) == SQLITE_ROW) {
+	while (hq_row(q, ps)) {
 		name = (const char *)sqlite3_column_text(ps, 3);
 		snprintf(buf, sizeof(buf), "%s%s%s:%lld/%s%s%s%s",
 		    strchr((const char *)sqlite3_column_text(ps, 0), ':') ? "["

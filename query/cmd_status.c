@@ -50,8 +50,32 @@ scalar(struct hq *q, const char *sql, const char *arg, int64_t *v)
 	*v = 0;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		hq_dberr(q, "reading");
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A meta value as a cell, null when absent; -1 (said) when unreadable. */
+static int
+meta_cell(struct hq *q, const char *name, int as_time)
+{
+	char buf[256];
+	int64_t v;
+	int rc = as_time ? hsdb_meta_read_int(q->db, name, &v)
+			 : hsdb_meta_read_text(q->db, name, buf, sizeof(buf));
+
+	if (rc < 0) {
+		hq_dberr(q, "reading meta");
+		return -1;
+	}
+	if (rc == 0)
+		out_null(q->out);
+	else if (as_time)
+		out_time(q->out, v, 1);
+	else
+		out_str(q->out, buf);
+	return 0;
 }
 
 /* The gaps as a JSON array and as text "from-to reason (t1..t2); ...". */
@@ -122,7 +146,6 @@ cmd_status(struct hq *q, int argc, char **argv)
 	static const char count_sql[] =
 	    "SELECT n FROM row_counts WHERE name = ?1";
 	const char *pos[1];
-	char buf[256];
 	int64_t v, pages, psize, newest;
 	int npos, rc;
 	size_t i;
@@ -163,15 +186,11 @@ cmd_status(struct hq *q, int argc, char **argv)
 	out_int(q->out, v);
 	if (gaps_cell(q) != 0)
 		return hq_close(q, hq_dberr(q, "reading gaps"));
-	if (hsdb_meta_get_text(q->db, "etcd_cluster_id", buf, sizeof(buf)) == 0)
-		out_str(q->out, buf);
-	else
-		out_null(q->out);
+	if (meta_cell(q, "etcd_cluster_id", 0) != 0)
+		return hq_close(q, HQ_NODB);
 	out_int(q->out, q->epoch);
-	if (hsdb_meta_get_text(q->db, "prefix", buf, sizeof(buf)) == 0)
-		out_str(q->out, buf);
-	else
-		out_null(q->out);
+	if (meta_cell(q, "prefix", 0) != 0)
+		return hq_close(q, HQ_NODB);
 	out_int(q->out, pages * psize);
 	for (i = 1; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		if (scalar(q, count_sql, counts[i], &v) != 0)
@@ -179,21 +198,23 @@ cmd_status(struct hq *q, int argc, char **argv)
 		out_int(q->out, v);
 	}
 	/* What the recorder's --retain removed, if anything. */
-	if (hsdb_meta_get_int(q->db, "pruned_through_rev", &v) == 0) {
-		out_int(q->out, v);
-		if (hsdb_meta_get_int(q->db, "pruned_us", &v) == 0)
-			out_time(q->out, v, 1);
-		else
-			out_null(q->out);
-		if (hsdb_meta_get_int(q->db, "pruned_rows", &v) == 0)
-			out_int(q->out, v);
-		else
-			out_null(q->out);
-	} else {
+	if ((rc = hsdb_meta_read_int(q->db, "pruned_through_rev", &v)) < 0)
+		return hq_close(q, hq_dberr(q, "reading meta"));
+	if (rc == 0) {
 		out_null(q->out);
 		out_null(q->out);
 		out_null(q->out);
+		return hq_close(q, 0);
 	}
+	out_int(q->out, v);
+	if (meta_cell(q, "pruned_us", 1) != 0)
+		return hq_close(q, HQ_NODB);
+	if ((rc = hsdb_meta_read_int(q->db, "pruned_rows", &v)) < 0)
+		return hq_close(q, hq_dberr(q, "reading meta"));
+	if (rc == 1)
+		out_int(q->out, v);
+	else
+		out_null(q->out);
 	return hq_close(q, 0);
 }
 
@@ -259,6 +280,25 @@ unique_names(const char **cols, char **own, int n)
 		cols[i] = own[i];
 	}
 	return 0;
+}
+
+/*
+ * Whether a failed step is the statement's fault (a usage error: exit 1),
+ * not the db's.
+ */
+static int
+sql_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_ERROR:
+	case SQLITE_MISMATCH:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_TOOBIG:
+	case SQLITE_RANGE:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int
@@ -355,8 +395,10 @@ cmd_sql(struct hq *q, int argc, char **argv)
 	else if (rc == SQLITE_READONLY || rc == SQLITE_AUTH ||
 	    (rc & 0xff) == SQLITE_READONLY)
 		rc = hq_usage(q, "refused: %s", sqlite3_errmsg(q->db));
-	else
+	else if (sql_error(rc))
 		rc = hq_usage(q, "%s", sqlite3_errmsg(q->db));
+	else /* the db failed (I/O, corrupt, busy, memory): exit 2 */
+		rc = hq_dberr(q, "running the statement");
 done:
 	for (i = 0; own != NULL && i < n; i++)
 		sqlite3_free(own[i]);

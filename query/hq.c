@@ -272,7 +272,7 @@ hq_name_dbs(struct hq *q)
 {
 	char err[512], name[64], cand[64], by_file[HQ_MAXDB];
 	sqlite3 *db;
-	int i, j, k;
+	int i, j, k, rc;
 
 	if (q->dbs_named)
 		return 0;
@@ -302,10 +302,17 @@ hq_name_dbs(struct hq *q)
 			fprintf(stderr, "hindsight: %s\n", err);
 			return HQ_NODB;
 		}
-		if (!q->dbs[i].named &&
-		    (hsdb_meta_get_text(db, "etcd_cluster_id", q->dbs[i].name,
-			 sizeof(q->dbs[i].name)) != 0 ||
-			q->dbs[i].name[0] == '\0'))
+		rc = q->dbs[i].named
+		    ? 1
+		    : hsdb_meta_read_text(db, "etcd_cluster_id", q->dbs[i].name,
+			  sizeof(q->dbs[i].name));
+		if (rc < 0) {
+			fprintf(stderr, "hindsight: %s: reading meta: %s\n",
+			    q->dbs[i].path, sqlite3_errmsg(db));
+			sqlite3_close(db);
+			return HQ_NODB;
+		}
+		if (!q->dbs[i].named && (rc == 0 || q->dbs[i].name[0] == '\0'))
 			base_name(q->dbs[i].path, q->dbs[i].name,
 			    sizeof(q->dbs[i].name));
 		sqlite3_close(db);
@@ -418,7 +425,7 @@ hq_finish(struct hq *q, int status)
 {
 	if (q->out != NULL) {
 		if (out_nrows(q->out) == 0 && q->format != OUT_TABLE &&
-		    q->echo[0] != '\0' && status == 0)
+		    q->echo[0] != '\0' && status == 0 && !q->failed)
 			fprintf(stderr, "hindsight: no rows, %s\n", q->echo);
 		/* A failed command prints its error, not an empty table. */
 		if ((status == 0 || out_nrows(q->out) > 0) &&
@@ -431,6 +438,8 @@ hq_finish(struct hq *q, int status)
 	}
 	if (status == 0)
 		status = q->status;
+	if (q->failed && (status == 0 || status == HQ_COVERAGE))
+		status = HQ_NODB;
 	return status;
 }
 
@@ -447,6 +456,8 @@ hq_close(struct hq *q, int status)
 	}
 	if (status == 0)
 		status = q->status;
+	if (q->failed && (status == 0 || status == HQ_COVERAGE))
+		status = HQ_NODB;
 	return status;
 }
 
@@ -556,6 +567,26 @@ hq_str_col(struct hq *q, sqlite3_stmt *st, int idx)
 }
 
 void
+hq_fail(struct hq *q, const char *what)
+{
+	if (!q->failed)
+		hq_dberr(q, what);
+	q->failed = 1;
+}
+
+int
+hq_row(struct hq *q, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		hq_fail(q, "reading");
+	return 0;
+}
+
+void
 hq_labels_cell(struct hq *q, int64_t labelset_id)
 {
 	sqlite3_stmt *st;
@@ -572,7 +603,7 @@ hq_labels_cell(struct hq *q, int64_t labelset_id)
 	st = q->labels_st;
 	sqlite3_bind_int64(st, 1, labelset_id);
 	out_list_begin(q->out);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (hq_row(q, st)) {
 		snprintf(buf, sizeof(buf), "%s:%s=%s",
 		    (const char *)sqlite3_column_text(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),

@@ -59,6 +59,7 @@ struct hq {
 	sqlite3 *db;
 	struct out *out;
 	int status; /* HQ_OK or HQ_COVERAGE so far */
+	int failed; /* a read under the rows failed (said): exit HQ_NODB */
 
 	/* meta (hsdb.h), read by hq_open; have_* say which were present */
 	int64_t first_rev, first_us, recorded_rev, recorded_us;
@@ -169,6 +170,15 @@ void hq_str_col(struct hq *q, sqlite3_stmt *st, int idx);
  * in stored order.
  */
 void hq_labels_cell(struct hq *q, int64_t labelset_id);
+
+/*
+ * sqlite3_step(st) for the rows of a cell or a row's sub-query: 1 for a
+ * row, 0 at the end, and also 0 when the step failed, which is said once
+ * and makes the run exit HQ_NODB (a cell must never look empty because
+ * its read failed).
+ */
+int hq_row(struct hq *q, sqlite3_stmt *st);
+void hq_fail(struct hq *q, const char *what);
 
 /* Whether s names a key kind the recorder stores (keys.kind). */
 int hq_kind_valid(const char *s);

@@ -380,18 +380,6 @@ hsdb_meta_read_text(sqlite3 *db, const char *name, char *buf, size_t size)
 	return rc;
 }
 
-int
-hsdb_meta_get_int(sqlite3 *db, const char *name, int64_t *out)
-{
-	return hsdb_meta_read_int(db, name, out) == 1 ? 0 : -1;
-}
-
-int
-hsdb_meta_get_text(sqlite3 *db, const char *name, char *buf, size_t size)
-{
-	return hsdb_meta_read_text(db, name, buf, size) == 1 ? 0 : -1;
-}
-
 static int
 meta_set(sqlite3 *db, const char *name, const char *text, int64_t value)
 {

@@ -61,15 +61,13 @@ int hsdb_functions(sqlite3 *db, const char *path, char *err, size_t errlen);
 
 /*
  * meta table helpers.  hsdb_meta_read_* return 1 and the value, 0 when
- * the name is absent (or NULL), -1 when the read failed: the recorder must
- * not take a failed read for "never recorded".  hsdb_meta_get_* return 0
- * and the value, or -1 for either (the CLI's displays).  hsdb_meta_set
- * writes (INSERT OR REPLACE); call it inside the caller's transaction.
+ * the name is absent (or NULL), -1 when the read failed: a failed read
+ * is never "absent" (the recorder would snapshot a recorded db as new,
+ * the CLI forget the --retain horizon).  hsdb_meta_set writes (INSERT OR
+ * REPLACE); call it inside the caller's transaction.
  */
 int hsdb_meta_read_int(sqlite3 *db, const char *name, int64_t *out);
 int hsdb_meta_read_text(sqlite3 *db, const char *name, char *buf, size_t size);
-int hsdb_meta_get_int(sqlite3 *db, const char *name, int64_t *out);
-int hsdb_meta_get_text(sqlite3 *db, const char *name, char *buf, size_t size);
 int hsdb_meta_set_int(sqlite3 *db, const char *name, int64_t value);
 int hsdb_meta_set_text(sqlite3 *db, const char *name, const char *value);
 

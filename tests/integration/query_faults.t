@@ -1,0 +1,99 @@
+#!/bin/sh
+# The CLI when SQLite fails under it: every command of the golden tests
+# (tests/query/golden/*.test, on the fixture db), run again with each of
+# its statements failing in turn (SQLITE_INTERRUPT, injected by the
+# LD_PRELOAD shim tests/lib/sqlfault.c).  Each run must either fail
+# (exit 2 with a "hindsight: " line on stderr) or answer exactly what it
+# answers without the fault, with the same exit status.  A failed read
+# taken for "no rows" or "absent" would print a wrong answer with a
+# success status: the one thing a forensic tool must not do.
+. "$(dirname "$0")/../lib/tap.sh"
+
+db="$TMP/fixture.db"
+sh "$TOP/tests/query/mkfixture.sh" "$db" || bail "mkfixture.sh failed"
+export HINDSIGHT_DB="$db"
+
+SO=$TOP/build/tests/sqlfault.so
+if [ ! -r "$SO" ]; then
+	SO=$TMP/sqlfault.so
+	${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -fPIC -shared -o "$SO" \
+		"$TOP/tests/lib/sqlfault.c" -lsqlite3 || bail "cannot build sqlfault.so"
+fi
+# A sanitized binary needs its runtime first.
+asan=$(ldd "$BIN/hindsight" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
+PRELOAD="${asan:+$asan }$SO"
+
+# The golden cases' argument lines.
+awk 'BEGIN { state = 0 }
+	state == 0 && (/^#/ || /^$/) { next }
+	state == 0 { print; state = 1; next }
+	state == 1 { state = 2; next }
+	state == 2 && /^%%$/ { state = 0 }' "$TOP"/tests/query/golden/*.test >"$TMP/cases"
+# And what the golden tests do not run: status, whole histories, the other
+# churn tables, backup, several dbs at once.
+cp "$db" "$TMP/other.db"
+cat >>"$TMP/cases" <<CASES
+status
+--format json status
+identity 12928
+node k8s-node1
+service default/kubernetes
+pod default/web-2
+labels k8s:app=web
+churn --from 2026-11-20T14:00:00Z --to 2026-11-21T00:00:00Z --by hour --by-namespace
+--format json churn --from 2026-11-20T14:00:00Z --to 2026-11-21T00:00:00Z
+backup --force $TMP/copy.db
+--db $db --db $TMP/other.db ip 10.6.6.43 --at rev:15
+--db $db --db $TMP/other.db --format csv changes --from rev:12 --to rev:22
+CASES
+ncases=$(wc -l <"$TMP/cases")
+[ "$ncases" -ge 20 ] || bail "only $ncases golden cases"
+
+# Equal output, but for status's lag (now - watermark), which moves.
+same() {
+	for _f in "$1" "$2"; do
+		sed 's/"lag_seconds":[^,]*/"lag_seconds":L/; s/^lag_seconds .*/lag_seconds L/' \
+			"$_f" >"$_f.cmp"
+	done
+	cmp -s "$1.cmp" "$2.cmp"
+}
+
+runs=0
+bad=0
+refused=0
+while IFS= read -r args; do
+	eval "set -- $args"
+	rm -f "$TMP/log"
+	LD_PRELOAD=$PRELOAD SQLFAULT_LOG="$TMP/log" "$BIN/hindsight" "$@" \
+		>"$TMP/want" 2>"$TMP/want.err"
+	want_exit=$?
+	n=$(grep -c '^[0-9]' "$TMP/log")
+	k=1
+	while [ "$k" -le "$n" ]; do
+		rm -f "$TMP/log"
+		LD_PRELOAD=$PRELOAD SQLFAULT_LOG="$TMP/log" SQLFAULT_AT=$k \
+			"$BIN/hindsight" "$@" >"$TMP/got" 2>"$TMP/err"
+		got_exit=$?
+		runs=$((runs + 1))
+		sql=$(sed -n "s/^$k	//p" "$TMP/log" | head -c 100)
+		if ! grep -q "^fired $k\$" "$TMP/log"; then
+			diag "hindsight $args: statement $k ($sql): the fault did not fire"
+			bad=$((bad + 1))
+		elif [ "$got_exit" = 2 ]; then
+			refused=$((refused + 1))
+			if ! grep -q '^hindsight: ' "$TMP/err"; then
+				diag "hindsight $args: statement $k ($sql): exit 2 without a message"
+				bad=$((bad + 1))
+			fi
+		elif [ "$got_exit" != "$want_exit" ] || ! same "$TMP/got" "$TMP/want"; then
+			diag "hindsight $args: statement $k ($sql) failing: exit $got_exit (want $want_exit or 2)"
+			diff "$TMP/want" "$TMP/got" | head -6 | sed 's/^/#   /'
+			bad=$((bad + 1))
+		fi
+		k=$((k + 1))
+	done
+done <"$TMP/cases"
+[ "$runs" -gt "$ncases" ]
+ok $? "$ncases commands, $runs runs with one statement failing"
+is "$bad" 0 "each failed with exit 2 and a message, or answered as without the fault ($refused failed)"
+done_testing
