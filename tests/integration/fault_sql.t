@@ -96,12 +96,14 @@ while read -r k; do
 	fi
 	once "$TMP/w.db" "$TMP/w.log"
 	rc=$?
+	: >"$TMP/w.bad"
 	if [ "$rc" != 0 ]; then
 		bad=$((bad + 1))
 		diag "statement $k ($sql): the run after it exits $rc; $(tail -2 "$TMP/w.log")"
 		continue
 	fi
-	check "$TMP/w.db" "${2:-}" >"$TMP/w.bad"
+	grep -m1 'runtime error\|Sanitizer' "$TMP/w.log" >>"$TMP/w.bad"
+	check "$TMP/w.db" "${2:-}" >>"$TMP/w.bad"
 	if [ -s "$TMP/w.bad" ]; then
 		bad=$((bad + 1))
 		diag "statement $k ($sql) failing: $(tr '\n' ';' <"$TMP/w.bad")"

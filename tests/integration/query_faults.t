@@ -76,7 +76,10 @@ while IFS= read -r args; do
 		got_exit=$?
 		runs=$((runs + 1))
 		sql=$(sed -n "s/^$k	//p" "$TMP/log" | head -c 100)
-		if ! grep -q "^fired $k\$" "$TMP/log"; then
+		if grep -q 'runtime error\|Sanitizer' "$TMP/err"; then
+			diag "hindsight $args: statement $k ($sql): $(grep -m1 'runtime error\|Sanitizer' "$TMP/err")"
+			bad=$((bad + 1))
+		elif ! grep -q "^fired $k\$" "$TMP/log"; then
 			diag "hindsight $args: statement $k ($sql): the fault did not fire"
 			bad=$((bad + 1))
 		elif [ "$got_exit" = 2 ]; then
