@@ -43,15 +43,17 @@ scalar(struct hq *q, const char *sql, const char *arg, int64_t *v)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((st = hq_prepare(q, sql)) == NULL)
+	if ((st = hq_prepare(q, sql)) == NULL) {
+		hq_fail(q, NULL);
 		return -1;
+	}
 	if (arg != NULL)
 		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	*v = 0;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
-		hq_dberr(q, "reading");
+		hq_fail(q, "reading");
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -66,7 +68,7 @@ meta_cell(struct hq *q, const char *name, int as_time)
 			 : hsdb_meta_read_text(q->db, name, buf, sizeof(buf));
 
 	if (rc < 0) {
-		hq_dberr(q, "reading meta");
+		hq_fail(q, "reading meta");
 		return -1;
 	}
 	if (rc == 0)
@@ -184,8 +186,10 @@ cmd_status(struct hq *q, int argc, char **argv)
 	if (scalar(q, count_sql, counts[0], &v) != 0)
 		return hq_close(q, HQ_NODB);
 	out_int(q->out, v);
-	if (gaps_cell(q) != 0)
-		return hq_close(q, hq_dberr(q, "reading gaps"));
+	if (gaps_cell(q) != 0) {
+		hq_fail(q, "reading gaps");
+		return hq_close(q, HQ_NODB);
+	}
 	if (meta_cell(q, "etcd_cluster_id", 0) != 0)
 		return hq_close(q, HQ_NODB);
 	out_int(q->out, q->epoch);
@@ -198,8 +202,10 @@ cmd_status(struct hq *q, int argc, char **argv)
 		out_int(q->out, v);
 	}
 	/* What the recorder's --retain removed, if anything. */
-	if ((rc = hsdb_meta_read_int(q->db, "pruned_through_rev", &v)) < 0)
-		return hq_close(q, hq_dberr(q, "reading meta"));
+	if ((rc = hsdb_meta_read_int(q->db, "pruned_through_rev", &v)) < 0) {
+		hq_fail(q, "reading meta");
+		return hq_close(q, HQ_NODB);
+	}
 	if (rc == 0) {
 		out_null(q->out);
 		out_null(q->out);
@@ -209,8 +215,10 @@ cmd_status(struct hq *q, int argc, char **argv)
 	out_int(q->out, v);
 	if (meta_cell(q, "pruned_us", 1) != 0)
 		return hq_close(q, HQ_NODB);
-	if ((rc = hsdb_meta_read_int(q->db, "pruned_rows", &v)) < 0)
-		return hq_close(q, hq_dberr(q, "reading meta"));
+	if ((rc = hsdb_meta_read_int(q->db, "pruned_rows", &v)) < 0) {
+		hq_fail(q, "reading meta");
+		return hq_close(q, HQ_NODB);
+	}
 	if (rc == 1)
 		out_int(q->out, v);
 	else

@@ -428,7 +428,8 @@ hq_finish(struct hq *q, int status)
 		    q->echo[0] != '\0' && status == 0 && !q->failed)
 			fprintf(stderr, "hindsight: no rows, %s\n", q->echo);
 		/* A failed command prints its error, not an empty table. */
-		if ((status == 0 || out_nrows(q->out) > 0) &&
+		if ((status == 0 || out_nrows(q->out) > 0 ||
+			out_started(q->out)) &&
 		    out_finish(q->out) != 0 && status == 0) {
 			fprintf(stderr, "hindsight: writing output failed\n");
 			status = HQ_NODB;
@@ -569,9 +570,11 @@ hq_str_col(struct hq *q, sqlite3_stmt *st, int idx)
 void
 hq_fail(struct hq *q, const char *what)
 {
-	if (!q->failed)
+	if (!q->failed && what != NULL)
 		hq_dberr(q, what);
 	q->failed = 1;
+	if (q->out != NULL)
+		out_drop_row(q->out);
 }
 
 int
@@ -594,9 +597,11 @@ hq_labels_cell(struct hq *q, int64_t labelset_id)
 
 	/* Prepared once: a listing prints labels for every row. */
 	if (q->labels_st == NULL &&
-	    (q->labels_st = hq_prepare(q,
-		 "SELECT source, key, value FROM labels WHERE labelset_id = ? "
-		 "ORDER BY pos")) == NULL) {
+	    (q->failed ||
+		(q->labels_st = hq_prepare(q,
+		     "SELECT source, key, value FROM labels WHERE "
+		     "labelset_id = ? ORDER BY pos")) == NULL)) {
+		hq_fail(q, NULL); /* hq_prepare said why, once */
 		out_null(q->out);
 		return;
 	}

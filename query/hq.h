@@ -173,11 +173,15 @@ void hq_labels_cell(struct hq *q, int64_t labelset_id);
 
 /*
  * sqlite3_step(st) for the rows of a cell or a row's sub-query: 1 for a
- * row, 0 at the end, and also 0 when the step failed, which is said once
- * and makes the run exit HQ_NODB (a cell must never look empty because
- * its read failed).
+ * row, 0 at the end, and also 0 when the step failed: then hq_fail (a
+ * cell must never look empty because its read failed).
  */
 int hq_row(struct hq *q, sqlite3_stmt *st);
+/*
+ * A read under the rows failed: say so once (hq_dberr "what", unless
+ * NULL: said already), drop the row being printed, and make the run
+ * exit HQ_NODB.  Rows printed before and after are whole.
+ */
 void hq_fail(struct hq *q, const char *what);
 
 /* Whether s names a key kind the recorder stores (keys.kind). */

@@ -32,6 +32,7 @@ struct out {
 	size_t col; /* next cell of the current row */
 	long nrows;
 	int in_row;
+	int drop; /* out_drop_row: the current row is not printed */
 	int vertical;
 	size_t hidden; /* trailing columns the table leaves out */
 	int failed; /* allocation failure: out_finish says so */
@@ -41,6 +42,10 @@ struct out {
 	size_t nnotes;
 	char **cells; /* nrows * ncols, row major */
 	size_t ncells, capcells;
+	/* csv: the current row, written out whole at its end */
+	FILE *rowfp;
+	char *rowbuf;
+	size_t rowlen;
 	/* json */
 	cJSON *obj;
 	cJSON *list;
@@ -291,6 +296,23 @@ out_columns(struct out *o, const char *const *names)
 	return 0;
 }
 
+/* The current csv row's buffer, closed; written out unless dropped. */
+static void
+csv_row_done(struct out *o, int write)
+{
+	if (o->rowfp == NULL)
+		return;
+	if (fclose(o->rowfp) != 0)
+		o->failed = 1;
+	else if (write && o->rowlen > 0 &&
+	    fwrite(o->rowbuf, 1, o->rowlen, o->fp) != o->rowlen)
+		o->failed = 1;
+	o->rowfp = NULL;
+	free(o->rowbuf);
+	o->rowbuf = NULL;
+	o->rowlen = 0;
+}
+
 /* Finish the current row, if any, writing it out for json and csv. */
 static void
 end_row(struct out *o)
@@ -299,6 +321,17 @@ end_row(struct out *o)
 
 	if (!o->in_row)
 		return;
+	if (o->drop) {
+		o->in_row = 0;
+		o->drop = 0;
+		o->nrows--;
+		cJSON_Delete(o->obj);
+		o->obj = NULL;
+		csv_row_done(o, 0);
+		while (o->ncells > (size_t)o->nrows * o->ncols)
+			free(o->cells[--o->ncells]);
+		return;
+	}
 	/* A command that forgot a cell must not shift the columns. */
 	while (o->col < o->ncols)
 		out_null(o);
@@ -312,8 +345,23 @@ end_row(struct out *o)
 		}
 		cJSON_Delete(o->obj);
 		o->obj = NULL;
-	} else if (o->format == OUT_CSV)
+	} else if (o->format == OUT_CSV) {
+		csv_row_done(o, 1);
 		fputc('\n', o->fp);
+	}
+}
+
+void
+out_drop_row(struct out *o)
+{
+	if (o->in_row)
+		o->drop = 1;
+}
+
+int
+out_started(const struct out *o)
+{
+	return o->names != NULL && o->format != OUT_TABLE;
 }
 
 void
@@ -324,6 +372,10 @@ out_row(struct out *o)
 	o->col = 0;
 	o->nrows++;
 	if (o->format == OUT_JSON && (o->obj = cJSON_CreateObject()) == NULL)
+		o->failed = 1;
+	/* A row that fails half way is dropped whole (out_drop_row). */
+	if (o->format == OUT_CSV &&
+	    (o->rowfp = open_memstream(&o->rowbuf, &o->rowlen)) == NULL)
 		o->failed = 1;
 	if (o->srcval != NULL)
 		out_str(o, o->srcval);
@@ -344,6 +396,11 @@ cell(struct out *o, const char *text, cJSON *item)
 		o->failed = 1;
 		return;
 	}
+	if (o->drop) {
+		cJSON_Delete(item);
+		o->col++;
+		return;
+	}
 	switch (o->format) {
 	case OUT_JSON:
 		if (item == NULL)
@@ -356,9 +413,9 @@ cell(struct out *o, const char *text, cJSON *item)
 		break;
 	case OUT_CSV:
 		if (o->col > 0)
-			fputc(',', o->fp);
+			fputc(',', o->rowfp ? o->rowfp : o->fp);
 		if (text != NULL)
-			csv_field(o->fp, text);
+			csv_field(o->rowfp ? o->rowfp : o->fp, text);
 		break;
 	case OUT_TABLE:
 		if (o->ncells == o->capcells) {
@@ -641,6 +698,7 @@ out_free(struct out *o)
 	free(o->cells);
 	cJSON_Delete(o->obj);
 	cJSON_Delete(o->list);
+	csv_row_done(o, 0);
 	free(o->lbuf.p);
 	free(o->srccol);
 	free(o->srcval);

@@ -55,6 +55,13 @@ int out_columns(struct out *o, const char *const *names);
 
 /* Start a row; then one cell call per column. */
 void out_row(struct out *o);
+/*
+ * The current row is not printed (a read under it failed): its remaining
+ * cell calls are ignored.  Rows before and after are printed as usual.
+ */
+void out_drop_row(struct out *o);
+/* Something was printed already (json's "[", csv's header). */
+int out_started(const struct out *o);
 
 void out_null(struct out *o);
 void out_str(struct out *o, const char *s); /* NULL: null */
