@@ -398,15 +398,33 @@ prune_range(struct retain *t)
 	return exec3(t, sql, t->lo, end, t->cut);
 }
 
+/*
+ * BEGIN IMMEDIATE: 0; 1 when busy (the recorder holds the write lock:
+ * come back in a moment); -1 on any other failure (abandon the round).
+ */
+static int
+begin(struct retain *t)
+{
+	int rc = sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	return (rc & 0xff) == SQLITE_BUSY ? 1 : -1;
+}
+
 static void
 finish_round(struct retain *t)
 {
 	int64_t before = t->removed, cut_us = hs_now_us() - t->keep_us;
 	char when[40];
+	int rc;
 
 	t->active = 0;
-	if (sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	if ((rc = begin(t)) != 0) {
+		if (rc < 0) {
+			abandon(t);
+			return;
+		}
 		ev_timer_set(&t->step, 0.05, 0.);
 		ev_timer_start(t->loop, &t->step);
 		t->active = 1; /* try the bookkeeping again */
@@ -435,6 +453,7 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct retain *t = w->data;
 	int64_t next, before = t->removed;
+	int rc;
 
 	(void)loop;
 	(void)revents;
@@ -455,8 +474,11 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		return;
 	}
 	/* Busy: the recorder is committing; come back in a moment. */
-	if (sqlite3_exec(t->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	if ((rc = begin(t)) != 0) {
+		if (rc < 0) {
+			abandon(t);
+			return;
+		}
 		ev_timer_set(&t->step, 0.05, 0.);
 		ev_timer_start(t->loop, &t->step);
 		return;
@@ -513,8 +535,11 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		return;
 	if (sqlite3_exec(t->db,
 		"DELETE FROM temp.keep_revs; DELETE FROM temp.gone_keys", NULL,
-		NULL, NULL) != SQLITE_OK)
+		NULL, NULL) != SQLITE_OK) {
+		log_warn(
+		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
 		return;
+	}
 	/*
 	 * An earlier round cut short (the recorder stopped, or a step
 	 * failed) may have pruned the last event of keys before its keys
@@ -526,8 +551,11 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	    sqlite3_exec(t->db,
 		"INSERT INTO temp.gone_keys SELECT k.id FROM keys k WHERE "
 		"NOT EXISTS (SELECT 1 FROM events e WHERE e.key_id = k.id)",
-		NULL, NULL, NULL) != SQLITE_OK)
+		NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn(
+		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
 		return;
+	}
 	t->marked = 0;
 	t->active = 1;
 	t->cut = cut;

@@ -800,8 +800,12 @@ store_rollback(struct store *s)
 	if (!sqlite3_get_autocommit(s->db))
 		exec_st(s, S_ROLLBACK);
 	/* A new epoch may have been rolled back; unknown, nothing is safe. */
-	if (s->in_txn && load_epoch(s) != 0)
+	if (s->in_txn && load_epoch(s) != 0) {
+		log_err("db: cannot read the epoch after a rollback: %s; "
+			"stopping",
+		    sqlite3_errmsg(s->db));
 		s->broken = 1;
+	}
 	kc_clear(s); /* it may hold rows that are gone */
 	churn_clear(s);
 	memset(s->rows, 0, sizeof(s->rows));
@@ -1861,13 +1865,18 @@ store_new_epoch(
 	 */
 	if (sqlite3_prepare_v2(s->db, "SELECT max(rev) FROM revisions", -1, &q,
 		NULL) != SQLITE_OK)
+		rc = SQLITE_ERROR;
+	else {
+		if ((rc = sqlite3_step(q)) == SQLITE_ROW &&
+		    sqlite3_column_int64(q, 0) > top)
+			top = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	if (rc != SQLITE_ROW) {
+		log_err("db: reading the last revision for a new epoch: %s",
+		    sqlite3_errmsg(s->db));
 		return -1;
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW &&
-	    sqlite3_column_int64(q, 0) > top)
-		top = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	if (rc != SQLITE_ROW)
-		return -1;
+	}
 	snprintf(cid, sizeof(cid), "%llu", (unsigned long long)cluster_id);
 	s->epoch++;
 	s->offset = top;
@@ -1966,19 +1975,23 @@ store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
 	}
 	*deletes = (long)n;
 	*puts = 0;
-	if (rc == 0 &&
-	    sqlite3_prepare_v2(s->db,
-		"SELECT count(*) FROM events WHERE rev = ? "
-		"AND origin = 2 AND type = 0",
-		-1, &q, NULL) != SQLITE_OK)
-		rc = -1;
-	else if (rc == 0) {
-		sqlite3_bind_int64(q, 1, rev + s->offset);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			*puts = (long)sqlite3_column_int64(q, 0);
-		else
+	if (rc == 0) {
+		if (sqlite3_prepare_v2(s->db,
+			"SELECT count(*) FROM events WHERE rev = ? "
+			"AND origin = 2 AND type = 0",
+			-1, &q, NULL) != SQLITE_OK)
 			rc = -1;
-		sqlite3_finalize(q);
+		else {
+			sqlite3_bind_int64(q, 1, rev + s->offset);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				*puts = (long)sqlite3_column_int64(q, 0);
+			else
+				rc = -1;
+			sqlite3_finalize(q);
+		}
+		if (rc != 0)
+			log_err("db: counting inferred puts: %s",
+			    sqlite3_errmsg(s->db));
 	}
 	if (rc == 0) {
 		st = s->st[S_GAP_INS];

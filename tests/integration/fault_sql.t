@@ -84,7 +84,11 @@ while read -r k; do
 	once "$TMP/w.db" "$TMP/w.log" SQLFAULT_AT="$k" SQLFAULT_LOG="$TMP/flog"
 	rc=$?
 	sql=$(sed -n "s/^$k	//p" "$TMP/flog" | head -c 90)
-	grep -q "^fired $k\$" "$TMP/flog" && fired=$((fired + 1))
+	if grep -q "^fired $k\$" "$TMP/flog"; then
+		fired=$((fired + 1))
+	else
+		diag "statement $k: not reached in this run (the fault did not fire)"
+	fi
 	if [ "$rc" = 2 ]; then
 		failed=$((failed + 1))
 		grep -q ' error: ' "$TMP/w.log" ||

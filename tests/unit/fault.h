@@ -248,6 +248,47 @@ fault_int(const char *path, const char *sql)
 	return v;
 }
 
+/*
+ * stderr into path, where the code under test logs; then
+ * fault_said(mark) tells whether an error line was logged since
+ * mark = fault_stderr_mark() (the recorder's "error:"/"warn:" lines, the
+ * CLI's "hindsight: ...").
+ */
+static char fault_err_path[512];
+
+static inline int
+fault_stderr_to(const char *path)
+{
+	snprintf(fault_err_path, sizeof(fault_err_path), "%s", path);
+	return freopen(path, "w", stderr) != NULL ? 0 : -1;
+}
+
+static inline long
+fault_stderr_mark(void)
+{
+	fflush(stderr);
+	return ftell(stderr);
+}
+
+static inline int
+fault_said(long mark)
+{
+	char line[1024];
+	FILE *f;
+	int said = 0;
+
+	fflush(stderr);
+	if ((f = fopen(fault_err_path, "r")) == NULL)
+		return 0;
+	if (fseek(f, mark, SEEK_SET) == 0)
+		while (!said && fgets(line, sizeof(line), f) != NULL)
+			said = strstr(line, " error: ") != NULL ||
+			    strstr(line, " warn: ") != NULL ||
+			    strncmp(line, "hindsight: ", 11) == 0;
+	fclose(f);
+	return said;
+}
+
 /* A scratch directory under $TMPDIR into dir; 0, or -1 (said on stderr). */
 static inline int
 fault_tmpdir(char *dir, size_t size, const char *tag)

@@ -222,18 +222,25 @@ cleanup(void)
 int
 main(void)
 {
-	char orig[300], ref[300], work[300], sql[128];
+	char orig[300], ref[300], work[300], sql[128], errlog[320];
+	long mark;
 	int64_t now = hs_now_us(), cut, rows_before, rows_after;
 	long i, bad = 0, points = 0, total, last;
 	uint64_t want;
 
-	log_setup(LOG_ERR, 0); /* the failures are expected: no warnings */
+	log_setup(LOG_WARN, 0); /* into a file: every fault must be said */
 	if (fault_tmpdir(dir, sizeof(dir), "retain") != 0)
 		return 1;
 	snprintf(orig, sizeof(orig), "%s/orig.db", dir);
 	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
 	snprintf(work, sizeof(work), "%s/work.db", dir);
 	fault_install();
+	snprintf(errlog, sizeof(errlog), "%s/stderr", dir);
+	if (fault_stderr_to(errlog) != 0) {
+		perror(errlog);
+		cleanup();
+		return 1;
+	}
 
 	if (build(orig, now) != 0) {
 		ok(0, "build the workload's db");
@@ -289,6 +296,7 @@ main(void)
 		points++;
 		fault_at = i + 1;
 		fault_fired = 0;
+		mark = fault_stderr_mark();
 		if (copy(orig, work) != 0 || prune(work, cut) != 0) {
 			printf("#   fault at statement %ld (%s): the rounds "
 			       "after it did not finish through %lld\n",
@@ -298,6 +306,11 @@ main(void)
 		}
 		if (fault_fired != 1) {
 			printf("#   statement %ld (%s): no fault fired\n",
+			    i + 1, fault_seen[i]);
+			bad++;
+		} else if (!fault_said(mark)) {
+			printf(
+			    "#   statement %ld (%s) failed: nothing logged\n",
 			    i + 1, fault_seen[i]);
 			bad++;
 		} else if (fault_digest(work) != want &&
@@ -310,10 +323,11 @@ main(void)
 	ok(points > 30, "%ld fault points of the round's %ld statements",
 	    points, last);
 	is_int(bad, 0,
-	    "a statement failing at any point of a round: the file ends as "
-	    "without the fault");
+	    "a statement failing at any point of a round is logged, and the "
+	    "file ends as without the fault");
 
 	fault_forget();
+	unlink(errlog);
 	cleanup();
 	return done_testing();
 }

@@ -11,8 +11,9 @@
  * (SQLITE_INTERRUPT through fault.h), at each point worth failing in turn.
  * After a failure the writer does what the recorder does: roll back, and
  * go on from the committed watermark, with the same store while it still
- * begins transactions, else with the db opened again (a restart).  The
- * file must end as it did without the fault: the store's caches (keys,
+ * begins transactions, else with the db opened again (a restart).  Each
+ * failure must have been logged, and the file must end as it did
+ * without the fault: the store's caches (keys,
  * open events, churn counts, row counts, the latest revision) must
  * forget whatever the rollback took back.
  */
@@ -177,7 +178,7 @@ new_cluster(struct store *s, int64_t from)
  * committed watermark.  0, or -1 when the store could not go on.
  */
 static int
-record(int *failures)
+record(int *failures, int *silent)
 {
 	struct store_state st;
 	struct store *s = NULL;
@@ -185,8 +186,10 @@ record(int *failures)
 	char err[256];
 	int rc, tries;
 
-	*failures = 0;
+	*failures = *silent = 0;
 	for (tries = 0; tries < 6; tries++) {
+		long mark = fault_stderr_mark();
+
 		/* No store, or one that cannot begin: a restart. */
 		if (s == NULL && (s = reopen(NULL)) == NULL) {
 			++*failures;
@@ -210,6 +213,8 @@ record(int *failures)
 		}
 		/* Roll back; the same store goes on if it can begin. */
 		++*failures;
+		if (!fault_said(mark))
+			++*silent;
 		store_rollback(s);
 	}
 	store_close(s);
@@ -235,19 +240,26 @@ main(void)
 	char ref[320];
 	uint64_t want;
 	long i, total, last, points = 0, bad = 0, recovered = 0;
-	int failures;
+	int failures, silent;
+	char errlog[320];
 
 	if (fault_tmpdir(dir, sizeof(dir), "store") != 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/w.db", dir);
 	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
 	fault_install();
+	/* The store's log, to see every failure said. */
+	snprintf(errlog, sizeof(errlog), "%s/stderr", dir);
+	if (fault_stderr_to(errlog) != 0) {
+		perror(errlog);
+		return 1;
+	}
 
 	/* The reference: no fault; its statements are the fault points. */
 	fault_hook_next = fault_counting = fault_recording = 1;
 	fault_at = 0;
 	fault_n_stmt = 0;
-	ok(record(&failures) == 0 && failures == 0,
+	ok(record(&failures, &silent) == 0 && failures == 0,
 	    "the workload recorded without fault");
 	fault_recording = 0;
 	total = fault_n_seen;
@@ -278,7 +290,7 @@ main(void)
 		fault_at = i + 1;
 		fault_fired = 0;
 		fault_n_stmt = 0;
-		if (record(&failures) != 0) {
+		if (record(&failures, &silent) != 0) {
 			printf(
 			    "#   statement %ld (%s) failing: the store could "
 			    "not go on\n",
@@ -286,7 +298,12 @@ main(void)
 			bad++;
 			continue;
 		}
-		if (fault_fired != 1 || failures < 1) {
+		if (silent > 0) {
+			printf("#   statement %ld (%s): %d failures logged no "
+			       "error\n",
+			    i + 1, fault_seen[i], silent);
+			bad++;
+		} else if (fault_fired != 1 || failures < 1) {
 			printf("#   statement %ld (%s): %ld faults fired, %d "
 			       "failures seen\n",
 			    i + 1, fault_seen[i], fault_fired, failures);
@@ -309,6 +326,7 @@ main(void)
 	fault_forget();
 	remove_db();
 	unlink(ref);
+	unlink(errlog);
 	rmdir(dir);
 	return done_testing();
 }
