@@ -59,6 +59,12 @@ die() {
 
 CFLAGS_B="-O2 -g -std=c11 -D_GNU_SOURCE -I$TOP/schema -I$TOP/recorder"
 make -s -C "$TOP" build/librec.a build/libhs.a >&2 || die "build failed"
+# A tree built with SANITIZE=... (make check under sanitizers runs this
+# at toy sizes): store_bench links those objects, so it needs the same.
+san=""
+nm "$TOP/build/librec.a" 2>/dev/null | grep -q __asan_ && san="address"
+nm "$TOP/build/librec.a" 2>/dev/null | grep -q __ubsan_ && san="${san:+$san,}undefined"
+[ -z "$san" ] || CFLAGS_B="$CFLAGS_B -fsanitize=$san"
 mkdir -p "$TOP/build/bench"
 cc $CFLAGS_B -o "$TOP/build/bench/drain" "$TOP/bench/drain.c" -lcurl -lcjson ||
 	die "cannot build drain"
