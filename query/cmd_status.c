@@ -303,6 +303,7 @@ sql_error(int rc)
 	case SQLITE_CONSTRAINT:
 	case SQLITE_TOOBIG:
 	case SQLITE_RANGE:
+	case SQLITE_NOMEM: /* a statement asking for too much */
 		return 1;
 	default:
 		return 0;
@@ -328,8 +329,12 @@ cmd_sql(struct hq *q, int argc, char **argv)
 	if ((rc = q->multi ? hq_open_attached(q) : hq_open(q)) != 0)
 		return hq_close(q, rc);
 	sqlite3_set_authorizer(q->db, deny_attach, NULL);
-	if (sqlite3_prepare_v2(q->db, pos[0], -1, &st, &tail) != SQLITE_OK) {
-		rc = hq_usage(q, "%s", sqlite3_errmsg(q->db));
+	if ((rc = sqlite3_prepare_v2(q->db, pos[0], -1, &st, &tail)) !=
+	    SQLITE_OK) {
+		/* Reading the schema can fail too: that is the db's. */
+		rc = sql_error(rc) || (rc & 0xff) == SQLITE_AUTH
+		    ? hq_usage(q, "%s", sqlite3_errmsg(q->db))
+		    : hq_dberr(q, "preparing the statement");
 		goto done;
 	}
 	if (st == NULL) {
