@@ -33,7 +33,14 @@ awk 'BEGIN { state = 0 }
 # And what the golden tests do not run: status, whole histories, the other
 # churn tables, backup, several dbs at once.
 cp "$db" "$TMP/other.db"
+# A copy as --retain leaves it: status reads the horizon.
+cp "$db" "$TMP/pruned.db"
+q "$TMP/pruned.db" "INSERT INTO meta VALUES ('pruned_through_rev', 12),
+	('pruned_us', (SELECT t_hi_us FROM revisions WHERE rev = 12)), ('pruned_rows', 7)"
 cat >>"$TMP/cases" <<CASES
+--db $TMP/pruned.db --format json status
+--db $TMP/pruned.db ip 10.6.6.43 --at rev:11
+--db $db --db $TMP/other.db --format csv sql 'SELECT count(*) AS n FROM ip_history'
 status
 --format json status
 identity 12928
