@@ -597,11 +597,12 @@ hq_labels_cell(struct hq *q, int64_t labelset_id)
 
 	/* Prepared once: a listing prints labels for every row. */
 	if (q->labels_st == NULL &&
-	    (q->failed ||
+	    (q->labels_failed ||
 		(q->labels_st = hq_prepare(q,
 		     "SELECT source, key, value FROM labels WHERE "
 		     "labelset_id = ? ORDER BY pos")) == NULL)) {
-		hq_fail(q, NULL); /* hq_prepare said why, once */
+		q->labels_failed = 1; /* hq_prepare said why, once */
+		hq_fail(q, NULL);
 		out_null(q->out);
 		return;
 	}

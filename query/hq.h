@@ -69,6 +69,7 @@ struct hq {
 
 	char echo[256]; /* the resolution, for empty answers */
 	sqlite3_stmt *labels_st; /* hq_labels_cell, prepared once */
+	int labels_failed; /* ...and that failed (said once) */
 };
 
 /*
