@@ -12,14 +12,7 @@
 . "$TOP/tests/lib/recorder.sh"
 . "$TOP/tests/lib/fault.sh"
 
-SO=$TOP/build/tests/sqlfault.so
-if [ ! -r "$SO" ]; then
-	SO=$TMP/sqlfault.so
-	${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -fPIC -shared -o "$SO" \
-		"$TOP/tests/lib/sqlfault.c" -lsqlite3 || bail "cannot build sqlfault.so"
-fi
-asan=$(ldd "$BIN/hindsight-recorder" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
-PRELOAD="${asan:+$asan }$SO"
+sqlfault_preload "$BIN/hindsight-recorder"
 MAXPOINTS=${FAULT_POINTS:-60}
 
 etcd_start sqlf

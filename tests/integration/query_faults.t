@@ -9,20 +9,13 @@
 # taken for "no rows" or "absent" would print a wrong answer with a
 # success status: the one thing a forensic tool must not do.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/fault.sh"
 
 db="$TMP/fixture.db"
 sh "$TOP/tests/query/mkfixture.sh" "$db" || bail "mkfixture.sh failed"
 export HINDSIGHT_DB="$db"
 
-SO=$TOP/build/tests/sqlfault.so
-if [ ! -r "$SO" ]; then
-	SO=$TMP/sqlfault.so
-	${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -fPIC -shared -o "$SO" \
-		"$TOP/tests/lib/sqlfault.c" -lsqlite3 || bail "cannot build sqlfault.so"
-fi
-# A sanitized binary needs its runtime first.
-asan=$(ldd "$BIN/hindsight" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
-PRELOAD="${asan:+$asan }$SO"
+sqlfault_preload "$BIN/hindsight"
 
 # The golden cases' argument lines.
 awk 'BEGIN { state = 0 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # fault.sh: helpers for the failure-mode tests (tests/integration/fault_*.t).
-# Source after tap.sh, etcd.sh and recorder.sh.
+# Source after tap.sh (and etcd.sh, recorder.sh for the helpers using them).
 # shellcheck disable=SC2034,SC2154
 
 FKV="$PY $TOP/tests/lib/faultkv.py"
@@ -152,5 +152,19 @@ powercut_preload() {
 			"$TOP/tests/lib/powercut.c" -ldl -pthread || bail "cannot build powercut.so"
 	fi
 	asan=$(ldd "$BIN/hindsight-recorder" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
+	PRELOAD="${asan:+$asan }$SO"
+}
+
+# sqlfault_preload PROGRAM: PRELOAD, what LD_PRELOAD must hold to run
+# PROGRAM under tests/lib/sqlfault.c (make check builds the shim; a test
+# run alone builds it; a sanitized program needs its runtime first).
+sqlfault_preload() {
+	SO=$TOP/build/tests/sqlfault.so
+	if [ ! -r "$SO" ]; then
+		SO=$TMP/sqlfault.so
+		${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -fPIC -shared -o "$SO" \
+			"$TOP/tests/lib/sqlfault.c" -lsqlite3 || bail "cannot build sqlfault.so"
+	fi
+	asan=$(ldd "$1" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
 	PRELOAD="${asan:+$asan }$SO"
 }

@@ -249,18 +249,28 @@ fault_int(const char *path, const char *sql)
 }
 
 /*
- * stderr into path, where the code under test logs; then
- * fault_said(mark) tells whether an error line was logged since
- * mark = fault_stderr_mark() (the recorder's "error:"/"warn:" lines, the
- * CLI's "hindsight: ...").
+ * stderr into DIR/stderr, where the code under test logs (0, or -1 said
+ * on stdout); then fault_said(mark) tells whether an error line was
+ * logged since mark = fault_stderr_mark() (the recorder's "error:" and
+ * "warn:" lines, the CLI's "hindsight: ...").  fault_stderr_remove()
+ * unlinks the file.
  */
 static char fault_err_path[512];
 
 static inline int
-fault_stderr_to(const char *path)
+fault_stderr_to(const char *dir)
 {
-	snprintf(fault_err_path, sizeof(fault_err_path), "%s", path);
-	return freopen(path, "w", stderr) != NULL ? 0 : -1;
+	snprintf(fault_err_path, sizeof(fault_err_path), "%s/stderr", dir);
+	if (freopen(fault_err_path, "w", stderr) != NULL)
+		return 0;
+	printf("# %s: cannot write\n", fault_err_path);
+	return -1;
+}
+
+static inline void
+fault_stderr_remove(void)
+{
+	unlink(fault_err_path);
 }
 
 static inline long

@@ -26,6 +26,7 @@
 #include "retain.h"
 #include "store.h"
 #include "fault.h"
+#include "feed.h"
 #include "tap.h"
 #include "workload.h"
 
@@ -38,14 +39,10 @@ static char dir[256];
 static int
 build(const char *path, int64_t now)
 {
-	static struct store_event ev[4096];
-	static int64_t tus[4096];
 	char err[256], *msg = NULL;
 	struct store *s;
 	struct workload *w;
-	int64_t t0 = now - 5 * HOUR, last = 0, last_t = t0, pending = 0, mid;
-	long done = 0;
-	size_t i, m;
+	int64_t t0 = now - 5 * HOUR, last = 0, mid;
 	sqlite3 *db;
 	int rc = 0;
 
@@ -59,29 +56,8 @@ build(const char *path, int64_t now)
 	    store_first_epoch(s, 0x1234, "cilium/", 1, t0) != 0 ||
 	    store_revision(s, 1, "snapshot", t0, t0) != 0)
 		rc = -1;
-	while (rc == 0 && done < EVENTS) {
-		m = workload_chunk(w, ev, tus, sizeof(ev) / sizeof(ev[0]));
-		for (i = 0; i < m && rc == 0; i++) {
-			if (ev[i].mod_rev != last) {
-				if (pending >= 2000) {
-					store_watermark(s, last, last_t);
-					if (store_commit(s) != 0 ||
-					    store_begin(s) != 0)
-						rc = -1;
-					pending = 0;
-				}
-				last = ev[i].mod_rev;
-				last_t = tus[i];
-				if (store_revision(
-					s, last, "watch", tus[i], tus[i]) != 0)
-					rc = -1;
-			}
-			if (store_event(s, &ev[i]) != 0)
-				rc = -1;
-			pending++;
-		}
-		done += (long)m;
-	}
+	if (rc == 0)
+		rc = feed(s, w, EVENTS, 2000, 0, &last);
 	store_watermark(s, last, now - HOUR);
 	if (rc == 0 && store_commit(s) != 0)
 		rc = -1;
@@ -222,7 +198,7 @@ cleanup(void)
 int
 main(void)
 {
-	char orig[300], ref[300], work[300], sql[128], errlog[320];
+	char orig[300], ref[300], work[300], sql[128];
 	long mark;
 	int64_t now = hs_now_us(), cut, rows_before, rows_after;
 	long i, bad = 0, points = 0, total, last;
@@ -235,9 +211,7 @@ main(void)
 	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
 	snprintf(work, sizeof(work), "%s/work.db", dir);
 	fault_install();
-	snprintf(errlog, sizeof(errlog), "%s/stderr", dir);
-	if (fault_stderr_to(errlog) != 0) {
-		perror(errlog);
+	if (fault_stderr_to(dir) != 0) {
 		cleanup();
 		return 1;
 	}
@@ -327,7 +301,7 @@ main(void)
 	    "file ends as without the fault");
 
 	fault_forget();
-	unlink(errlog);
+	fault_stderr_remove();
 	cleanup();
 	return done_testing();
 }

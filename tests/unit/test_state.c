@@ -203,17 +203,13 @@ sweep(const char *who,
 int
 main(void)
 {
-	char errlog[320];
 
 	if (fault_tmpdir(dir, sizeof(dir), "state") != 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/s.db", dir);
 	fault_install();
-	snprintf(errlog, sizeof(errlog), "%s/stderr", dir);
-	if (fault_stderr_to(errlog) != 0) {
-		perror(errlog);
+	if (fault_stderr_to(dir) != 0)
 		return 1;
-	}
 	ok(build() == 0, "a db recorded in two epochs");
 
 	{
@@ -237,7 +233,7 @@ main(void)
 			unlink(p);
 		}
 	}
-	unlink(errlog);
+	fault_stderr_remove();
 	rmdir(dir);
 	return done_testing();
 }

@@ -25,13 +25,13 @@
 
 #include "codec.h"
 #include "fault.h"
+#include "feed.h"
 #include "store.h"
 #include "tap.h"
 #include "workload.h"
 
 #define EVENTS 1500
 #define BATCH 150
-#define CHUNK 1024
 #define T0 1790000000000000LL
 #define DAY 86400000000LL
 #define RESYNC 40 /* the new cluster's revision when listed */
@@ -56,51 +56,23 @@ reopen(struct store *s)
 static int
 first_cluster(struct store *s, int64_t from, int64_t *end)
 {
-	static struct store_event ev[CHUNK];
-	static int64_t tus[CHUNK];
 	struct workload *w = workload_new(11, 2, T0, 1000000);
-	int64_t last = 0, last_t = 0;
-	long done = 0, pending = 0;
-	size_t i, m;
+	int64_t last = 0;
 	int rc = 0;
 
 	if (from == 0 &&
 	    (store_first_epoch(s, 0x1234, "cilium/", 1, T0) != 0 ||
 		store_revision(s, 1, "snapshot", T0, T0) != 0))
 		rc = -1;
-	while (rc == 0 && done < EVENTS) {
-		m = workload_chunk(w, ev, tus, CHUNK);
-		for (i = 0; i < m && rc == 0; i++) {
-			if (ev[i].mod_rev <= from)
-				continue; /* committed before */
-			if (ev[i].mod_rev != last) {
-				if (pending >= BATCH) {
-					store_watermark(s, last, last_t);
-					if (store_commit(s) != 0 ||
-					    store_begin(s) != 0)
-						rc = -1;
-					pending = 0;
-				}
-				last = ev[i].mod_rev;
-				last_t = tus[i];
-				if (rc == 0 &&
-				    store_revision(
-					s, last, "watch", tus[i], tus[i]) != 0)
-					rc = -1;
-			}
-			if (rc == 0 && store_event(s, &ev[i]) != 0)
-				rc = -1;
-			pending++;
-		}
-		done += (long)m;
-	}
+	if (rc == 0)
+		rc = feed(s, w, EVENTS, BATCH, from, &last);
 	workload_free(w);
-	if (rc == 0 && last > 0) {
+	if (rc == 0 && last > from) {
 		store_watermark(s, last, T0 + DAY);
 		if (store_commit(s) != 0 || store_begin(s) != 0)
 			rc = -1;
 	}
-	*end = last > from ? last : from;
+	*end = last;
 	return rc;
 }
 
@@ -241,7 +213,6 @@ main(void)
 	uint64_t want;
 	long i, total, last, points = 0, bad = 0, recovered = 0;
 	int failures, silent;
-	char errlog[320];
 
 	if (fault_tmpdir(dir, sizeof(dir), "store") != 0)
 		return 1;
@@ -249,11 +220,8 @@ main(void)
 	snprintf(ref, sizeof(ref), "%s/ref.db", dir);
 	fault_install();
 	/* The store's log, to see every failure said. */
-	snprintf(errlog, sizeof(errlog), "%s/stderr", dir);
-	if (fault_stderr_to(errlog) != 0) {
-		perror(errlog);
+	if (fault_stderr_to(dir) != 0)
 		return 1;
-	}
 
 	/* The reference: no fault; its statements are the fault points. */
 	fault_hook_next = fault_counting = fault_recording = 1;
@@ -326,7 +294,7 @@ main(void)
 	fault_forget();
 	remove_db();
 	unlink(ref);
-	unlink(errlog);
+	fault_stderr_remove();
 	rmdir(dir);
 	return done_testing();
 }
