@@ -105,12 +105,12 @@ $(BUILD)/tests/powercut.so: tests/lib/powercut.c
 	$(CC) $(filter-out -fsanitize=% -fno-omit-frame-pointer,$(CFLAGS)) \
 		-fPIC -shared -o $@ $< -ldl -pthread
 
-# The statement-failing shim query_faults.t preloads into the CLI; never
-# sanitized either.
+# The statement-failing shim query_faults.t and fault_sql.t preload into
+# the CLI and the recorder; never sanitized either.
 $(BUILD)/tests/sqlfault.so: tests/lib/sqlfault.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fsanitize=% -fno-omit-frame-pointer,$(CFLAGS)) \
-		-fPIC -shared -o $@ $< $(PKG_LIBS)
+		-fPIC -shared -o $@ $< -lsqlite3
 
 # Installs what is missing, quietly when nothing is.
 deps:
