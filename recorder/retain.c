@@ -39,7 +39,8 @@ static const struct {
 
 struct retain {
 	struct ev_loop *loop;
-	sqlite3 *db;
+	char *path;
+	sqlite3 *db; /* NULL after a failed rollback: reopened by a round */
 	int64_t keep_us;
 	double every;
 	struct ev_timer round; /* every `every` seconds */
@@ -234,6 +235,33 @@ table_bounds(struct retain *t)
 }
 
 /*
+ * The pruning connection: never waits for the recorder's lock (step_cb
+ * retries instead).  Values of pruned events, per step; per round, the
+ * revisions that rows left begin at (as many as the live typed rows: on
+ * disk) and the keys whose DELETE was pruned.  Never in the file.
+ */
+static sqlite3 *
+open_db(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db;
+
+	if ((db = hsdb_open_rw(path, err, errlen)) == NULL)
+		return NULL;
+	if (sqlite3_exec(db,
+		"PRAGMA temp_store=FILE;"
+		"CREATE TEMP TABLE pruned_vals(key_id INTEGER, val_id INTEGER);"
+		"CREATE TEMP TABLE keep_revs(rev INTEGER PRIMARY KEY);"
+		"CREATE TEMP TABLE gone_keys(id INTEGER PRIMARY KEY)",
+		NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 0);
+	return db;
+}
+
+/*
  * Give the round up after a failure: what its steps committed stays, and
  * the next round starts over (meta prune_open makes it look for the keys
  * this one may have left without events).
@@ -245,6 +273,19 @@ abandon(struct retain *t)
 	if (!sqlite3_get_autocommit(t->db))
 		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
 	t->active = 0;
+	/*
+	 * A transaction left open would hold the write lock until the next
+	 * round, and the recorder, finding the db busy, would stop.  Closing
+	 * the connection rolls it back (every statement is finalized by now);
+	 * the next round opens another.
+	 */
+	if (!sqlite3_get_autocommit(t->db)) {
+		log_warn("retention: cannot roll back (%s); closing its "
+			 "connection to %s",
+		    sqlite3_errmsg(t->db), t->path);
+		sqlite3_close(t->db);
+		t->db = NULL;
+	}
 }
 
 /*
@@ -512,6 +553,14 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	(void)revents;
 	if (t->active)
 		return;
+	if (t->db == NULL) {
+		char err[512];
+
+		if ((t->db = open_db(t->path, err, sizeof(err))) == NULL) {
+			log_warn("retention: %s; trying again later", err);
+			return;
+		}
+	}
 	switch (one_int(t, "SELECT max(rev) FROM revisions WHERE t_hi_us <= ?1",
 	    hs_now_us() - t->keep_us, &cut)) {
 	case 0:
@@ -575,32 +624,17 @@ retain_start(struct ev_loop *loop, const char *db_path, int64_t keep_us,
 {
 	struct retain *t;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->path = strdup(db_path)) == NULL) {
+		free(t);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((t->db = hsdb_open_rw(db_path, err, errlen)) == NULL) {
+	if ((t->db = open_db(db_path, err, errlen)) == NULL) {
+		free(t->path);
 		free(t);
 		return NULL;
 	}
-	/*
-	 * Values of pruned events, per step; per round, the revisions that
-	 * rows left begin at (as many as the live typed rows: on disk) and
-	 * the keys whose DELETE was pruned.  Never in the file.
-	 */
-	if (sqlite3_exec(t->db,
-		"PRAGMA temp_store=FILE;"
-		"CREATE TEMP TABLE pruned_vals(key_id INTEGER, val_id INTEGER);"
-		"CREATE TEMP TABLE keep_revs(rev INTEGER PRIMARY KEY);"
-		"CREATE TEMP TABLE gone_keys(id INTEGER PRIMARY KEY)",
-		NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", db_path, sqlite3_errmsg(t->db));
-		sqlite3_close(t->db);
-		free(t);
-		return NULL;
-	}
-	/* Never wait for the recorder's lock: step_cb retries instead. */
-	sqlite3_busy_timeout(t->db, 0);
 	t->loop = loop;
 	t->keep_us = keep_us;
 	t->every = every;
@@ -619,8 +653,10 @@ retain_stop(struct retain *t)
 		return;
 	ev_timer_stop(t->loop, &t->round);
 	ev_timer_stop(t->loop, &t->step);
-	if (t->active)
+	/* Closing rolls back what a step left open. */
+	if (t->db != NULL && t->active)
 		sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(t->db);
+	free(t->path);
 	free(t);
 }

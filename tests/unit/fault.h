@@ -9,7 +9,9 @@
  * Hooked through sqlite3_auto_extension(), so the code under test opens
  * its connections as it always does.  With fault_recording set, the text
  * of every statement counted is kept in fault_seen[] (to choose where to
- * fail).
+ * fail).  With fault_also set, the first statement of that text run
+ * after the fault fails too (say, the ROLLBACK of the failure's
+ * handling).
  */
 #ifndef HS_FAULT_H
 #define HS_FAULT_H
@@ -23,6 +25,7 @@
 
 static int fault_hook_next, fault_counting, fault_recording, fault_fire;
 static long fault_n_stmt, fault_at, fault_fired;
+static const char *fault_also;
 static char **fault_seen;
 static long fault_n_seen, fault_cap_seen;
 
@@ -35,6 +38,9 @@ fault_on_trace(unsigned type, void *ctx, void *p, void *x)
 	if (!fault_counting)
 		return 0;
 	if (++fault_n_stmt == fault_at)
+		fault_fire = 1;
+	else if (fault_also != NULL && fault_fired == 1 &&
+	    strcmp((const char *)x, fault_also) == 0)
 		fault_fire = 1;
 	if (fault_recording) {
 		if (fault_n_seen == fault_cap_seen) {

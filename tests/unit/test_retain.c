@@ -117,6 +117,26 @@ copy(const char *from, const char *to)
 static const char *check_path;
 static int64_t check_want;
 static int finished;
+/*
+ * With fault_also: whether another connection could take the write lock
+ * right after the second fault (1), could not (-1), or was not tried (0).
+ */
+static int lock_probe;
+
+/* Whether a writer (the recorder) can begin a transaction on path now. */
+static int
+lock_free(const char *path)
+{
+	sqlite3 *db;
+	int ok_ = 0;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+		ok_ =
+		    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok_;
+}
 
 static void
 check_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
@@ -137,6 +157,21 @@ check_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	}
 }
 
+/*
+ * Before the loop waits again, right after the callback in which both
+ * faults fired (before the next round's timer, unless it expired in the
+ * same instant).
+ */
+static void
+probe_cb(struct ev_loop *loop, struct ev_prepare *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	if (fault_also != NULL && fault_fired == 2 && lock_probe == 0)
+		lock_probe = lock_free(check_path) ? 1 : -1;
+}
+
 static void
 deadline_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
@@ -146,15 +181,16 @@ deadline_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 }
 
 static int
-prune(const char *path, int64_t want)
+prune(const char *path, int64_t want, double every)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct ev_timer check, deadline;
+	struct ev_prepare probe;
 	struct retain *t;
 	char err[256];
 
 	fault_hook_next = 1;
-	t = retain_start(loop, path, 3 * HOUR, 0.005, err, sizeof(err));
+	t = retain_start(loop, path, 3 * HOUR, every, err, sizeof(err));
 	fault_hook_next = 0;
 	if (t == NULL) {
 		printf("# %s\n", err);
@@ -168,6 +204,8 @@ prune(const char *path, int64_t want)
 	finished = 0;
 	ev_timer_init(&check, check_cb, 0.01, 0.01);
 	ev_timer_start(loop, &check);
+	ev_prepare_init(&probe, probe_cb);
+	ev_prepare_start(loop, &probe);
 	ev_timer_init(&deadline, deadline_cb, 30., 0.);
 	ev_timer_start(loop, &deadline);
 	ev_run(loop, 0);
@@ -232,7 +270,7 @@ main(void)
 	/* The reference: no fault; its statements are the fault points. */
 	fault_at = 0;
 	fault_recording = 1;
-	ok(copy(orig, ref) == 0 && prune(ref, 0) == 0,
+	ok(copy(orig, ref) == 0 && prune(ref, 0, 0.005) == 0,
 	    "a round without fault finishes");
 	fault_recording = 0;
 	total = fault_n_seen;
@@ -271,7 +309,7 @@ main(void)
 		fault_at = i + 1;
 		fault_fired = 0;
 		mark = fault_stderr_mark();
-		if (copy(orig, work) != 0 || prune(work, cut) != 0) {
+		if (copy(orig, work) != 0 || prune(work, cut, 0.005) != 0) {
 			printf("#   fault at statement %ld (%s): the rounds "
 			       "after it did not finish through %lld\n",
 			    i + 1, fault_seen[i], (long long)cut);
@@ -299,6 +337,70 @@ main(void)
 	is_int(bad, 0,
 	    "a statement failing at any point of a round is logged, and the "
 	    "file ends as without the fault");
+
+	/*
+	 * A statement of a step fails, then the ROLLBACK of its handling too:
+	 * the transaction must not stay open until the next round (every
+	 * 50 ms here, 300 s by default) holding the write lock, or the
+	 * recorder, finding the db busy, stops.  Each statement text that
+	 * runs inside a step's transaction, at its first run.
+	 */
+	{
+		long in_txn = 0, both = 0, held = 0;
+
+		bad = points = 0;
+		fault_also = "ROLLBACK";
+		for (i = 0; i < last; i++) {
+			if (strcmp(fault_seen[i], "BEGIN IMMEDIATE") == 0)
+				in_txn = 1;
+			else if (strcmp(fault_seen[i], "COMMIT") == 0)
+				in_txn = 0;
+			else if (in_txn && !fault_seen_before(i, 1)) {
+				points++;
+				fault_at = i + 1;
+				fault_fired = 0;
+				lock_probe = 0;
+				mark = fault_stderr_mark();
+				if (copy(orig, work) != 0 ||
+				    prune(work, cut, 0.05) != 0) {
+					printf("#   statement %ld (%s) and its "
+					       "ROLLBACK failed: the rounds "
+					       "after did not finish\n",
+					    i + 1, fault_seen[i]);
+					bad++;
+					continue;
+				}
+				if (fault_fired == 2)
+					both++;
+				if (lock_probe < 0) {
+					printf("#   statement %ld (%s) and its "
+					       "ROLLBACK failed: the write "
+					       "lock stayed held\n",
+					    i + 1, fault_seen[i]);
+					held++;
+				}
+				if (!fault_said(mark) ||
+				    (fault_digest(work) != want &&
+					fault_differ(work, ref) != 0)) {
+					printf("#   statement %ld (%s) and its "
+					       "ROLLBACK failed: not logged, "
+					       "or another file\n",
+					    i + 1, fault_seen[i]);
+					bad++;
+				}
+			}
+		}
+		fault_also = NULL;
+		ok(both > 0,
+		    "%ld of %ld statements of a step failed with the "
+		    "transaction still open, and then its ROLLBACK",
+		    both, points);
+		is_int(held, 0,
+		    "after a failed ROLLBACK the write lock is free at once");
+		is_int(bad, 0,
+		    "…logged, and the rounds after it end with the file as "
+		    "without the faults");
+	}
 
 	fault_forget();
 	fault_stderr_remove();
