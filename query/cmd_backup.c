@@ -75,13 +75,18 @@ finish_copy(const char *tmp, int64_t *rev, int64_t *us, int64_t *events,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto done;
 	}
+	/* A check that cannot run is not a check that failed. */
 	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) !=
 		SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW ||
-	    strcmp((r = (const char *)sqlite3_column_text(st, 0)) ? r : "",
+	    sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "cannot check the copy: %s",
+		    sqlite3_errmsg(db));
+		goto done;
+	}
+	if (strcmp((r = (const char *)sqlite3_column_text(st, 0)) ? r : "",
 		"ok") != 0) {
 		snprintf(err, errlen, "the copy fails quick_check: %s",
-		    sqlite3_errmsg(db));
+		    r ? r : "(no result)");
 		goto done;
 	}
 	sqlite3_finalize(st);
