@@ -28,8 +28,11 @@ ifeq ($(DEVELOPER),1)
 CFLAGS  += -Werror
 endif
 ifneq ($(SANITIZE),)
-CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=$(SANITIZE)
+# Any finding stops the program: a report that only goes to a log a test
+# throws away (most keep the recorder's stderr in a temporary directory)
+# would pass unseen.
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
 endif
 LDLIBS  := $(PKG_LIBS) $(EV_LIBS) -lm
 

@@ -263,12 +263,20 @@ fault_int(const char *path, const char *sql)
  */
 static char fault_err_path[512];
 
+/*
+ * The stdio stream only (glibc's stderr is a variable): file descriptor 2
+ * stays where it was, so a sanitizer's report, written there, is seen.
+ */
 static inline int
 fault_stderr_to(const char *dir)
 {
+	FILE *f;
+
 	snprintf(fault_err_path, sizeof(fault_err_path), "%s/stderr", dir);
-	if (freopen(fault_err_path, "w", stderr) != NULL)
+	if ((f = fopen(fault_err_path, "w")) != NULL) {
+		stderr = f;
 		return 0;
+	}
 	printf("# %s: cannot write\n", fault_err_path);
 	return -1;
 }
