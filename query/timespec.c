@@ -163,15 +163,44 @@ ts_tz_check(const char *tz, char *err, size_t errlen)
 }
 
 /*
- * mktime, telling 1969-12-31T23:59:59Z, which is (time_t)-1, from a
- * failure: only a success sets tm_wday.
+ * Wall-clock fields in the zone of $TZ to seconds since the epoch, the
+ * same answer whatever was resolved before.  mktime() with tm_isdst -1
+ * picks one of the two instants of a wall-clock time that a change back
+ * from summer time repeats by a guess kept from its previous call, so
+ * "2026-10-25 02:30" in Europe/Berlin came out an hour apart in "diff"
+ * depending on the other time given.  Here: the earlier of the two (as
+ * Python's fold=0); a time that a change to summer time skips is read
+ * with the offset in force before the change.  The offsets a day before
+ * and after are the candidates (no zone changes twice in two days).
  */
 static int
-mktime_ok(struct tm *tm, time_t *out)
+zone_to_utc(const struct tm *fields, time_t *out)
 {
-	tm->tm_wday = -1;
-	*out = mktime(tm);
-	return *out == (time_t)-1 && tm->tm_wday == -1 ? -1 : 0;
+	struct tm tm = *fields, lt;
+	time_t wall, t, probe;
+	long off[2];
+	int i, found = 0;
+
+	tzset();
+	wall = timegm(&tm);
+	for (i = 0; i < 2; i++) {
+		probe = wall + (i == 0 ? -86400 : 86400);
+		if (localtime_r(&probe, &lt) == NULL)
+			return -1;
+		off[i] = lt.tm_gmtoff;
+	}
+	for (i = 0; i < 2; i++) {
+		t = wall - off[i];
+		if (localtime_r(&t, &lt) == NULL)
+			return -1;
+		if (lt.tm_gmtoff == off[i] && (!found || t < *out)) {
+			*out = t;
+			found = 1;
+		}
+	}
+	if (!found)
+		*out = wall - off[0];
+	return 0;
 }
 
 /* Wall-clock fields in zone tz to seconds since the epoch. */
@@ -192,14 +221,14 @@ to_utc(struct tm *tm, const char *tz, time_t *out)
 		return 0;
 	}
 	if (strcmp(tz, "local") == 0)
-		return mktime_ok(tm, out);
+		return zone_to_utc(tm, out);
 	if (!zone_exists(tz))
 		return -1;
 	if ((cur = getenv("TZ")) != NULL && (old = strdup(cur)) == NULL)
 		return -1;
 	setenv("TZ", tz, 1);
 	tzset();
-	rc = mktime_ok(tm, out);
+	rc = zone_to_utc(tm, out);
 	if (old != NULL)
 		setenv("TZ", old, 1);
 	else
