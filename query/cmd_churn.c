@@ -473,7 +473,7 @@ cmd_churn(struct hq *q, int argc, char **argv)
 	sqlite3_stmt *st = NULL;
 	char *sql = NULL, *full, lastbuf[32], lastdesc[64];
 	const char *fmt;
-	int64_t dur, secs, alloc = 0, rel = 0, lease_only = 0, n_ipc = 0;
+	int64_t dur, start, secs, alloc = 0, rel = 0, lease_only = 0, n_ipc = 0;
 	int npos, rc, i, c;
 
 	if ((rc = hq_args(q, argc, argv, opts, pos, 0, 0, &npos, help)) != 0)
@@ -494,8 +494,11 @@ cmd_churn(struct hq *q, int argc, char **argv)
 			    "--last: bad duration '%s' (want "
 			    "e.g. 7d, 24h, 2w, 1d12h)",
 			    last);
-		snprintf(lastbuf, sizeof(lastbuf), "@%lld",
-		    (long long)((q->now_us - dur) / 1000000));
+		/* To the microsecond: (now - dur, now], as --from -7d. */
+		start = q->now_us - dur;
+		snprintf(lastbuf, sizeof(lastbuf), "@%s%lld.%06lld",
+		    start < 0 ? "-" : "", llabs((long long)(start / 1000000)),
+		    llabs((long long)(start % 1000000)));
 		from = lastbuf;
 		to = "now";
 	}
