@@ -1,7 +1,6 @@
 #!/bin/sh
-# Answers of bin/hindsight found wrong by an audit of the query CLI against
-# PRODUCT.md, each checked here against the fixture db
-# (tests/query/mkfixture.sh) or a copy of it changed for the case.
+# churn --last D: the window (now - D, now] to the microsecond, as
+# --from -D --to now gives it, on the fixture db (tests/query/mkfixture.sh).
 . "$(dirname "$0")/../lib/tap.sh"
 
 db="$TMP/fixture.db"
