@@ -57,8 +57,11 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # The SQL migrations are compiled in, so a binary always carries the format
-# it writes.
-$(BUILD)/schema/migrations.c: $(SCHEMA_SQL) schema/embed.sh
+# it writes.  The list of them is a prerequisite too (rewritten only when
+# it changes): a file taken away is as much a change as one edited.
+SCHEMA_LIST := $(BUILD)/schema/sql.list
+$(shell mkdir -p $(BUILD)/schema && { [ "$$(cat $(SCHEMA_LIST) 2>/dev/null)" = "$(SCHEMA_SQL)" ] || echo "$(SCHEMA_SQL)" > $(SCHEMA_LIST); })
+$(BUILD)/schema/migrations.c: $(SCHEMA_SQL) $(SCHEMA_LIST) schema/embed.sh
 	@mkdir -p $(dir $@)
 	sh schema/embed.sh $(SCHEMA_SQL) > $@.tmp && mv $@.tmp $@
 
