@@ -113,7 +113,7 @@ cmd_ip(struct hq *q, int argc, char **argv)
 			if ((rc = ts_point(q, &s_from, &p1)) != 0)
 				return hq_close(q, rc);
 		} else
-			ts_beginning(&p1);
+			ts_beginning(q, &p1);
 		if ((rc = ts_point(q, &s_to, &p2)) != 0 ||
 		    (rc = ts_window_gaps(q, &p1, &p2)) != 0)
 			return hq_close(q, rc);

@@ -76,7 +76,7 @@ cmd_pod(struct hq *q, int argc, char **argv)
 		if ((rc = ts_point(q, &s1, &p1)) != 0)
 			goto done;
 	} else
-		ts_beginning(&p1);
+		ts_beginning(q, &p1);
 	if ((rc = ts_point(q, &s2, &p2)) != 0 ||
 	    (rc = ts_window_gaps(q, &p1, &p2)) != 0)
 		goto done;

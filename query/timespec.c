@@ -688,12 +688,20 @@ ts_window_gaps(
 }
 
 void
-ts_beginning(struct ts_point *pt)
+ts_beginning(struct hq *q, struct ts_point *pt)
 {
+	char a[40];
+
 	pt->rev = 0;
 	pt->us = 0;
 	pt->us_known = 0;
 	pt->us_lo = 0;
+	/* As a window's start before the horizon warns (resolve_*()). */
+	if (q->pruned)
+		hq_warn(q,
+		    "history before the retention horizon (%s, rev %lld) was "
+		    "pruned: what ended before it is not shown",
+		    fmt_us(q->first_us, a, sizeof(a)), (long long)q->first_rev);
 }
 
 int
@@ -701,6 +709,6 @@ ts_history_gaps(struct hq *q, const struct ts_point *through)
 {
 	struct ts_point p0;
 
-	ts_beginning(&p0);
+	ts_beginning(q, &p0);
 	return ts_window_gaps(q, &p0, through);
 }

@@ -106,8 +106,11 @@ void ts_echo_window(
 void ts_cells_window(
     struct hq *q, const struct ts_point *from, const struct ts_point *to);
 
-/* The start of all history: rev 0, unknown time. */
-void ts_beginning(struct ts_point *pt);
+/*
+ * The start of all history: rev 0, unknown time.  On a db pruned by
+ * --retain, warns that what ended before the horizon is gone (exit 3).
+ */
+void ts_beginning(struct hq *q, struct ts_point *pt);
 
 /* "2026-11-20T14:02:00Z (rev 123)" or "unknown time (rev 123)" into buf. */
 const char *ts_describe(const struct ts_point *pt, char *buf, size_t size);

@@ -114,6 +114,14 @@ ok $? "status shows how far history was pruned, when, and how many rows"
 is $? 3 "a question before the horizon exits 3"
 grep -q 'retention horizon' "$TMP/warn"
 ok $? "…saying history before it was pruned"
+# A whole history (no time given) lacks what ended before the horizon.
+for c in "ip 10.0.0.9" "changes" "key cilium/state/ip/v1/default/10.0.0.9"; do
+	# shellcheck disable=SC2086 # a command and its arguments
+	"$H" --db "$db" $c >/dev/null 2>"$TMP/warn"
+	is $? 3 "$c (a whole history) exits 3 on a pruned db"
+	grep -q '^hindsight: warning: history before the retention horizon (.*, rev '"$through"') was pruned' "$TMP/warn"
+	ok $? "…saying what is not shown: $(cat "$TMP/warn")"
+done
 grep -q 'retention: pruned' "$TMP/rec.log"
 ok $? "the recorder logs each pruning round"
 status_counts_check "$db"
