@@ -290,7 +290,8 @@ cmd_snapshot(struct hq *q, int argc, char **argv)
 	 * event at or before R (one events_key probe), if a PUT.
 	 */
 	sql = sqlite3_mprintf(
-	    "SELECT k.key, k.kind, v.value, e.create_rev, e.rev, e.version,"
+	    "SELECT k.key, k.kind, v.value, e.create_rev,"
+	    " coalesce(e.mod_rev, e.rev), e.version,"
 	    " e.lease FROM keys k CROSS JOIN events e INDEXED BY events_key"
 	    " ON e.key_id = k.id"
 	    " AND e.rev = (SELECT max(l.rev) FROM events l"

@@ -116,8 +116,8 @@ static const char *const sqls[S_COUNT] = {
 		   "LIMIT 1",
     [S_SEQ] = "SELECT coalesce(max(seq) + 1, 0) FROM events WHERE rev = ?",
     [S_EV_INS] = "INSERT INTO events(rev, seq, type, key_id, val_id, "
-		 "lease, create_rev, version, origin, typed_row) "
-		 "VALUES (?,?,?,?,?,?,?,?,?,?)",
+		 "lease, create_rev, version, origin, typed_row, mod_rev) "
+		 "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     [S_REV_INS] = "INSERT OR IGNORE INTO revisions(rev, epoch, etcd_rev, "
 		  "t_lo_us, t_hi_us, how) VALUES (?,?,?,?,?,?)",
     [S_DERR] = "INSERT INTO decode_errors(rev, seq, key_id, family, "
@@ -165,7 +165,8 @@ static const char *const sqls[S_COUNT] = {
     [S_CLOSE_NODE] = "UPDATE nodes SET to_rev = ? WHERE rowid = ?",
     [S_CLOSE_SVC] = "UPDATE services SET to_rev = ? WHERE rowid = ?",
     /* Resync: the key's latest event, and which keys were listed. */
-    [S_OPEN_LAST] = "SELECT e.type, e.rev, e.val_id, e.lease FROM keys k "
+    [S_OPEN_LAST] = "SELECT e.type, coalesce(e.mod_rev, e.rev), e.val_id, "
+		    "e.lease FROM keys k "
 		    "JOIN events e ON e.key_id = k.id WHERE k.key = ? "
 		    "ORDER BY e.rev DESC, e.seq DESC LIMIT 1",
     [S_SEEN_INS] = "INSERT OR IGNORE INTO temp.resync_seen(key) VALUES (?)",
@@ -291,6 +292,7 @@ struct store {
 	int64_t committed_wm; /* watermark of the last commit */
 	int64_t synced_wm; /* watermark a power loss keeps */
 	int64_t t_rev, t_us; /* the last revision looked up, its t_hi_us */
+	int64_t listed_rev; /* store_resync_key(): etcd's mod_revision, or 0 */
 	struct churn_ent *ch; /* open addressing, ch_cap a power of 2 */
 	size_t ch_n, ch_cap;
 	struct churn_span *sp;
@@ -1792,6 +1794,10 @@ write_event(struct store *s, const struct store_event *ev)
 	sqlite3_bind_int(st, 9, ev->origin);
 	if (row != 0)
 		sqlite3_bind_int64(st, 10, row);
+	/* A PUT inferred after a gap: when etcd says it happened. */
+	if (ev->type == 0 && ev->origin == 2 && s->listed_rev != 0 &&
+	    s->listed_rev != rev)
+		sqlite3_bind_int64(st, 11, s->listed_rev);
 	if (exec_st(s, S_EV_INS) != 0) {
 		free(own);
 		return -1;
@@ -1916,7 +1922,9 @@ store_resync_key(struct store *s, const struct store_event *listed, int64_t rev)
 		return -1;
 	/*
 	 * Unchanged when the latest recorded event is a PUT at the listed
-	 * mod_revision (same epoch): nothing happened to it in the gap.
+	 * mod_revision (same epoch): nothing happened to it in the gap.  An
+	 * inferred PUT sits at its re-list revision, with the listed one in
+	 * mod_rev: a key inferred after an earlier gap is not again.
 	 */
 	sqlite3_bind_text(
 	    st, 1, listed->key, (int)listed->keylen, SQLITE_STATIC);
@@ -1931,7 +1939,10 @@ store_resync_key(struct store *s, const struct store_event *listed, int64_t rev)
 		return 0;
 	ev.mod_rev = rev;
 	ev.origin = 2;
-	return store_event(s, &ev);
+	s->listed_rev = listed->mod_rev + s->offset;
+	rc = store_event(s, &ev);
+	s->listed_rev = 0;
+	return rc;
 }
 
 int

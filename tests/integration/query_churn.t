@@ -158,9 +158,10 @@ check_windows() {
 }
 check_windows "$db" 7 6 live
 
-# What formats 6 and 7 added, undone (the churn tables of 4 and 5 are
-# dropped beside it): back to format 3.
+# What formats 6, 7 and 10 added, undone (the churn tables of 4 and 5 are
+# dropped beside it; 8 and 9 only recreate views): back to format 3.
 BACK_TO_3="DROP TABLE row_counts; DROP INDEX identity_users_key;
+	ALTER TABLE events DROP COLUMN mod_rev;
 	CREATE INDEX identity_users_id ON identity_users(identity, from_rev);
 	PRAGMA user_version = 3"
 

@@ -18,7 +18,7 @@ before_us=$(q "$db" "SELECT value FROM meta WHERE name='recorded_us'")
 # While the recorder is down: changes, then compaction past them.
 $KV "$ETCD_URL" put cilium/change v2-change >/dev/null
 $KV "$ETCD_URL" del cilium/gone >/dev/null
-$KV "$ETCD_URL" put cilium/new v1-new >/dev/null
+newrev=$($KV "$ETCD_URL" put cilium/new v1-new)
 $KV "$ETCD_URL" put cilium/brief x >/dev/null
 $KV "$ETCD_URL" del cilium/brief >/dev/null
 head=$($KV "$ETCD_URL" put cilium/change v3-change)
@@ -44,6 +44,21 @@ is "$(q "$db" "SELECT how FROM revisions WHERE rev = $head")" resync \
 	"that revision is marked resync"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's after the gap"
 is "$(db_recorded "$db")" "$head" "watermark at the re-list revision"
+is "$("$BIN/hindsight" --db "$db" --format json snapshot --prefix cilium/new 2>/dev/null |
+	jq -c '.[0] | [.mod_rev, .create_rev, .version]')" "[$newrev,$newrev,1]" \
+	"snapshot: an inferred key's mod_rev is etcd's, inside the gap"
+
+# A second outage past a compaction, nothing under the prefix changed:
+# the keys inferred after the first gap are not inferred again.
+n_inferred=$(q "$db" "SELECT count(*) FROM events WHERE origin = 2")
+$KV "$ETCD_URL" put other/outside x >/dev/null
+head2=$($KV "$ETCD_URL" put other/outside y)
+$KV "$ETCD_URL" compact "$head2"
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>"$TMP/gap2.log"
+ok $? "restart after a second compaction: exit 0"
+is "$(q "$db" "SELECT count(*) FROM gaps")" 2 "…a second gap"
+is "$(q "$db" "SELECT count(*) FROM events WHERE origin = 2")" "$n_inferred" \
+	"…and no change inferred: the re-listed keys are as the first gap left them"
 
 # Live again after the gap.
 rec_start "$db"

@@ -45,6 +45,7 @@ ALTER TABLE events ADD COLUMN to_rev INTEGER;
 UPDATE events SET to_rev = (SELECT min(n.rev) FROM events n
 	WHERE n.key_id = events.key_id AND n.rev > events.rev);
 ALTER TABLE events DROP COLUMN typed_row;
+ALTER TABLE events DROP COLUMN mod_rev;
 CREATE INDEX events_open ON events(key_id) WHERE to_rev IS NULL;
 ALTER TABLE vals ADD COLUMN hash INTEGER NOT NULL DEFAULT 0;
 UPDATE vals SET hash = id * 7919;
