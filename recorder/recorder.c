@@ -35,6 +35,7 @@
 
 #include "catchup.h"
 #include "codec.h"
+#include "decode.h"
 #include "etcdconfig.h"
 #include "kinds.h"
 #include "metrics.h"
@@ -749,6 +750,35 @@ replay_covered(struct recorder *r)
 }
 
 /*
+ * A replayed heartbeat narrows the bounds of what follows (PRODUCT.md 2):
+ * Cilium writes cilium/.heartbeat with the time it read (RFC 3339, whole
+ * seconds, so never later than the write), hence its revision and every
+ * later one were committed after that time.  Only a time inside the
+ * bounds known already is taken: a heartbeat older than the lower bound
+ * (a stale or slow clock) or newer than its arrival (a fast clock) is not
+ * consistent with them and narrows nothing.
+ */
+static void
+heartbeat_narrow(struct recorder *r, int64_t now)
+{
+	const struct wire_event *e;
+	struct hs_key k;
+	int64_t t;
+	size_t i;
+
+	for (i = 0; i < r->nheld; i++) {
+		e = &r->held[i];
+		if (e->type != WIRE_PUT || e->kv.value == NULL)
+			continue;
+		hs_key_parse(e->kv.key, e->kv.keylen, &k);
+		if (k.kind == HS_KIND_HEARTBEAT &&
+		    hs_rfc3339_parse(e->kv.value, e->kv.vallen, &t) == 0 &&
+		    t > r->replay_lo_us && t <= now)
+			r->replay_lo_us = t;
+	}
+}
+
+/*
  * Write the held revision, whose events are all here, and move the
  * watermark to it.  Returns -1 when the store failed (fatal is set).
  */
@@ -764,6 +794,8 @@ held_write(struct recorder *r, int64_t now)
 		return 0;
 	rev = r->held[0].kv.mod_rev;
 	replay = rev <= r->created_rev;
+	if (replay)
+		heartbeat_narrow(r, now);
 	r->n_revisions++;
 	if (store_begin(r->store) != 0 ||
 	    store_revision(r->store, rev, replay ? "replay" : "watch",
