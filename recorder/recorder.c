@@ -45,6 +45,14 @@
 
 enum { ST_IDLE, ST_SNAPSHOT, ST_WATCH, ST_STOPPING };
 
+/* A read sent to the watched member (alive_check). */
+struct alive {
+	struct recorder *r;
+	unsigned gen; /* the watch it was sent for */
+	int64_t sent_us;
+	int busy;
+};
+
 struct recorder {
 	struct ev_loop *loop;
 	struct recorder_config cfg;
@@ -117,6 +125,11 @@ struct recorder {
 	struct ev_idle batch_idle; /* live: commit once nothing else is due */
 	double last_commit; /* ev_now() after the last commit */
 	struct ev_timer tick_timer;
+	/* the watched member shows it is live (alive_check) */
+	unsigned watch_gen; /* counts watches: what a read vouches for */
+	int64_t alive_us; /* everything committed before it reached us */
+	char alive_why[300]; /* the member failed a read: watch elsewhere */
+	struct alive alive[4]; /* reads on their way, one per watch */
 	struct ev_timer quiet_timer;
 	int quiet_probe; /* --once: asking etcd for keys still to come */
 	int quiet_waits; /* silences since the last message with keys pending */
@@ -1113,6 +1126,9 @@ watch_reset(struct recorder *r)
 	r->resume_rev = r->wm_rev;
 	r->replay_lo_us = r->wm_us;
 	r->created_rev = -1;
+	r->watch_gen++;
+	r->alive_us = 0;
+	r->alive_why[0] = '\0';
 	held_drop(r);
 	r->in_fragments = 0;
 	r->stream_error[0] = '\0';
@@ -1483,17 +1499,123 @@ caught_up(const struct recorder *r)
 	    !r->in_fragments;
 }
 
-/* Move the watermark's time to now, in the open transaction or a new one. */
+/* Move the watermark's time to us, in the open transaction or a new one. */
 static int
-touch_watermark(struct recorder *r)
+touch_watermark(struct recorder *r, int64_t us)
 {
-	r->wm_us = hs_now_us();
+	r->wm_us = us;
 	if (store_begin(r->store) != 0) {
 		fail(r, REC_EXIT_DB);
 		return -1;
 	}
 	store_watermark(r->store, r->wm_rev, r->wm_us);
 	return 0;
+}
+
+/*
+ * A quiet watch looks the same whether its member is healthy or stuck: a
+ * member whose disk hangs, or that is paused, keeps its connections and
+ * its leader and delivers nothing while the others commit.  So the
+ * watermark's time does not move to "now" but to the moment the last read
+ * of one key was sent to the watched member, once it answered: being
+ * linearizable, the answer shows that the member had applied, hence
+ * handed to its watches, everything committed before that moment.
+ */
+#define ALIVE_WAIT 5.0 /* seconds a read may take before we move on */
+
+static void
+alive_done(void *arg, int result, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct alive *a = arg;
+	struct recorder *r = a->r;
+	struct wire_header h;
+	char err[256];
+	int code;
+
+	a->busy = 0;
+	if (r->state == ST_STOPPING || a->gen != r->watch_gen)
+		return; /* that watch is over */
+	if (result == ETCD_OK && status == 200 &&
+	    wire_parse_header(body, len, &h, err, sizeof(err)) == 0 &&
+	    h.cluster_id == r->cluster_id) {
+		if (a->sent_us > r->alive_us)
+			r->alive_us = a->sent_us;
+		return;
+	}
+	if (result == ETCD_OK) {
+		wire_parse_error(body, len, &code, err, sizeof(err));
+		/* A watch outlives its token; the next one authenticates. */
+		if (token_error(status, code, err) && r->cfg.etcd.user)
+			etcd_set_token(r->etcd, NULL);
+	} else
+		snprintf(err, sizeof(err), "%s", errmsg ? errmsg : "failed");
+	/* Acted on from the tick, outside etcd's callback. */
+	snprintf(r->alive_why, sizeof(r->alive_why), "failed a read (%s)",
+	    err[0] ? err : "HTTP error");
+}
+
+/* Read one key from the watched member, unless a read is on its way. */
+static void
+alive_ask(struct recorder *r)
+{
+	struct alive *a = NULL;
+	char *body;
+	size_t i;
+
+	for (i = 0; i < sizeof(r->alive) / sizeof(r->alive[0]); i++) {
+		if (r->alive[i].busy && r->alive[i].gen == r->watch_gen)
+			return;
+		if (!r->alive[i].busy && a == NULL)
+			a = &r->alive[i];
+	}
+	if (a == NULL)
+		return; /* older watches' reads still hang: wait */
+	a->r = r;
+	a->gen = r->watch_gen;
+	a->sent_us = hs_now_us();
+	body = wire_key_request(r->cfg.prefix);
+	if (body != NULL &&
+	    etcd_post(r->etcd, "/v3/kv/range", body, alive_done, a) == 0)
+		a->busy = 1;
+	free(body);
+}
+
+/*
+ * The watched member failed a read, or let one wait too long: leave it
+ * (returns -1); else ask it again (returns 0).
+ */
+static int
+alive_check(struct recorder *r)
+{
+	int64_t now = hs_now_us();
+	size_t i;
+
+	for (i = 0; i < sizeof(r->alive) / sizeof(r->alive[0]); i++) {
+		if (r->alive_why[0] == '\0' && r->alive[i].busy &&
+		    r->alive[i].gen == r->watch_gen &&
+		    now - r->alive[i].sent_us > (int64_t)(ALIVE_WAIT * 1e6))
+			snprintf(r->alive_why, sizeof(r->alive_why),
+			    "did not answer a read within %.0f s", ALIVE_WAIT);
+	}
+	if (r->alive_why[0] == '\0') {
+		alive_ask(r);
+		return 0;
+	}
+	log_warn("etcd %s %s; watching elsewhere", etcd_endpoint(r->etcd),
+	    r->alive_why);
+	if (r->catchup) {
+		catchup_free(r->catchup); /* owns the live stream */
+		r->catchup = NULL;
+	} else
+		etcd_stream_close(r->stream);
+	stream_gone(r);
+	if (commit(r) != 0) {
+		recorder_stop(r, r->status);
+		return -1;
+	}
+	retry_later(r, resume_start);
+	return -1;
 }
 
 static void
@@ -1503,9 +1625,11 @@ tick_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!caught_up(r) || store_in_txn(r->store))
+	if (!caught_up(r) || alive_check(r) != 0)
 		return;
-	if (touch_watermark(r) != 0 || commit(r) != 0)
+	if (r->alive_us <= r->wm_us || store_in_txn(r->store))
+		return;
+	if (touch_watermark(r, r->alive_us) != 0 || commit(r) != 0)
 		recorder_stop(r, r->status);
 }
 
@@ -1690,9 +1814,9 @@ recorder_stop(struct recorder *r, int status)
 
 	if (r->state == ST_STOPPING)
 		return;
-	/* Healthy and caught up until this very moment. */
-	if (!r->fatal && caught_up(r))
-		touch_watermark(r);
+	/* Healthy and caught up until the member last showed it. */
+	if (!r->fatal && caught_up(r) && r->alive_us > r->wm_us)
+		touch_watermark(r, r->alive_us);
 	r->state = ST_STOPPING;
 	if (!r->fatal) /* a SIGTERM after a failure still exits with it */
 		r->status = status;

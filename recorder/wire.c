@@ -631,6 +631,18 @@ wire_since_request(const char *prefix, int64_t rev, int64_t min_mod_rev)
 }
 
 char *
+wire_key_request(const char *key)
+{
+	cJSON *root;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return NULL;
+	add_b64(root, "key", key, strlen(key));
+	cJSON_AddTrueToObject(root, "keys_only");
+	return finish(root);
+}
+
+char *
 wire_watch_request(const char *prefix, int64_t start_rev)
 {
 	size_t n = strlen(prefix);

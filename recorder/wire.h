@@ -123,6 +123,12 @@ char *wire_range_request(const char *prefix, const char *start_after,
  */
 char *wire_since_request(const char *prefix, int64_t rev, int64_t min_mod_rev);
 /*
+ * key: one key's range (keys_only), linearizable: cheap whatever the
+ * prefix holds, and answered only once the member has applied everything
+ * committed before the request.
+ */
+char *wire_key_request(const char *key);
+/*
  * watch: the keys starting with prefix from start_rev on (without prev_kv:
  * the db has every previous value, and etcd would read each one again),
  * progress notifications, and fragment, so that etcd splits a response

@@ -4,6 +4,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
 . "$TOP/tests/lib/recorder.sh"
+. "$TOP/tests/lib/fault.sh"
 
 etcd_start audit
 
@@ -40,5 +41,47 @@ is "$(q "$db" "SELECT count(*) FROM revisions WHERE how = 'replay'
 	AND NOT (t_lo_us < t_hi_us)")" 0 "every replayed revision keeps lower < upper bound"
 is "$(q "$db" "SELECT substr(time_lo, 1, 19) FROM changes WHERE key = 'cilium/after'")" \
 	"${hb%Z}" "changes shows the narrowed lower bound"
+
+# 2. The watermark says "the watch was healthy until T".  A member that is
+# stuck (a hung disk, a paused VM: here SIGSTOP) keeps its TCP connections
+# and delivers nothing while the other two commit: its quiet watch looks
+# like an idle healthy one.  The watermark's time must not pass a change
+# committed meanwhile, and the recorder must leave that member.
+cluster_start
+$FKV "$CL_URLS" writer 4 cilium/seed/ >/dev/null || bail "cannot write to the cluster"
+db="$TMP/stuck.db"
+log="$TMP/stuck.log"
+rec_run "$db" "$CL_URLS" "$log"
+wait_until 15 db_reached "$db" "$($FKV "$CL_URLS" rev)"
+ok $? "snapshot of the 3-member cluster"
+fresh() { [ $(($(date +%s%6N) - $(q "$db" "SELECT value FROM meta WHERE name = 'recorded_us'"))) -lt 2500000 ]; }
+wait_until 10 fresh
+ok $? "while idle and healthy the watermark's time is kept fresh"
+w=$(watched_url "$log")
+m=$(member_of "$w")
+ok $? "the log names the watched member (m$m)"
+stuck=$(eval "echo \$CL_PID$m")
+kill -STOP "$stuck"
+others=$(echo "$CL_URLS" | tr ',' '\n' | grep -v "^$w\$" | paste -sd, -)
+sleep 1
+t_put=$(date +%s%6N)
+rev=$($FKV "$others" writer 1 cilium/stuck/ | sed -n 's/.*rev=\([0-9]*\).*/\1/p')
+[ -n "$rev" ]
+ok $? "the other members commit revision $rev while m$m is stuck"
+sleep 2
+us=$(q "$db" "SELECT value FROM meta WHERE name = 'recorded_us'")
+[ "$us" -lt "$t_put" ] || [ "$(db_recorded "$db")" -ge "$rev" ]
+ok $? "the watermark's time does not pass the change it has not recorded"
+wait_until 30 db_reached "$db" "$rev"
+ok $? "the recorder leaves the stuck member and records the change"
+grep -q "etcd $w did not answer a read within" "$log"
+ok $? "…saying why"
+is "$(q "$db" "SELECT t_lo_us <= $t_put AND $t_put <= t_hi_us FROM revisions WHERE etcd_rev = $rev")" 1 \
+	"the change's time bounds hold the moment it was committed"
+kill -CONT "$stuck"
+rec_term
+ok $? "SIGTERM: exit 0"
+hist_check "$db" "$CL_URLS" "$(($(q "$db" "SELECT value FROM meta WHERE name = 'first_rev'") + 1))" \
+	"recorded history equals etcd's, each event once"
 
 done_testing
