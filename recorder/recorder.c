@@ -82,6 +82,14 @@ struct recorder {
 	int64_t wm_us;
 	int64_t resume_rev; /* wm_rev when the stream was started */
 	int64_t replay_lo_us; /* last moment known covered before it */
+	int64_t watch_sent_us; /* when it was asked for */
+	int synced; /* etcd showed the watch synced: it sends as it commits */
+	int resp_multi; /* this response carried more than one revision */
+	int64_t resp_rev; /* its header's revision */
+	int resp_fresh; /* the stream was drained when it came */
+	int fresh; /* the loop found nothing to read since the last message */
+	int64_t idle_us; /* when it last did, for this watch (0: never) */
+	struct ev_idle drain_idle; /* notes that moment */
 	int64_t created_rev; /* store revision at watch creation, or -1 */
 	int64_t created_us; /* when the first of them was created */
 	long pending; /* events in the open transaction */
@@ -675,6 +683,18 @@ idle_cb(struct ev_loop *loop, struct ev_idle *w, int revents)
 	}
 }
 
+/* The loop found nothing to read: whatever comes next is fresh. */
+static void
+drain_cb(struct ev_loop *loop, struct ev_idle *w, int revents)
+{
+	struct recorder *r = w->data;
+
+	(void)revents;
+	ev_idle_stop(loop, w);
+	r->fresh = 1;
+	r->idle_us = hs_now_us();
+}
+
 static void
 arm_batch(struct recorder *r)
 {
@@ -799,20 +819,39 @@ static int
 held_write(struct recorder *r, int64_t now)
 {
 	struct store_event ev;
-	int64_t rev;
+	int64_t rev, lo;
 	size_t i;
-	int replay, rc = 0;
+	int replay, sent_live, live, rc = 0;
 
 	if (r->nheld == 0)
 		return 0;
 	rev = r->held[0].kv.mod_rev;
 	replay = rev <= r->created_rev;
-	if (replay)
+	/*
+	 * A later revision is live when etcd sent it as it committed it
+	 * (alone in a response whose header is its revision) and it found
+	 * the stream drained: then the moment it is read is the moment it
+	 * happened.  A watch still catching up sends later revisions in
+	 * batches, and a recorder still writing a backlog reads them long
+	 * after they came (etcd too holds back what a slow reader does not
+	 * take): those were committed after the watch was asked for, and
+	 * after the watermark's moment (under load, a moment ago), and
+	 * before now.
+	 */
+	sent_live = !replay && !r->resp_multi && r->resp_rev == rev;
+	live = sent_live && r->resp_fresh;
+	if (!live)
 		heartbeat_narrow(r, now);
+	lo = r->replay_lo_us;
+	if (!replay && r->watch_sent_us > lo)
+		lo = r->watch_sent_us;
+	/* Not recorded yet: not committed before the watermark's moment. */
+	if (!replay && r->wm_us > lo)
+		lo = r->wm_us;
 	r->n_revisions++;
 	if (store_begin(r->store) != 0 ||
-	    store_revision(r->store, rev, replay ? "replay" : "watch",
-		replay ? r->replay_lo_us : now, now) != 0)
+	    store_revision(r->store, rev, live ? "watch" : "replay",
+		live ? now : lo, now) != 0)
 		rc = -1;
 	for (i = 0; i < r->nheld && rc == 0; i++) {
 		const struct wire_event *e = &r->held[i];
@@ -840,7 +879,7 @@ held_write(struct recorder *r, int64_t now)
 	if (rev > r->wm_rev) {
 		r->wm_rev = rev;
 		replay_covered(r);
-		if (!replay)
+		if (live)
 			r->wm_us = now;
 		store_watermark(r->store, r->wm_rev, r->wm_us);
 	}
@@ -857,12 +896,23 @@ held_write(struct recorder *r, int64_t now)
  */
 static int
 watch_events(struct recorder *r, struct wire_watch *m, int64_t limit,
-    int *complete, int64_t now)
+    int *complete, int64_t now, int spilled)
 {
 	struct wire_event e;
 	char err[256];
+	int64_t last;
 	int rc;
 
+	if (!r->in_fragments) { /* a new response */
+		r->resp_multi = 0;
+		/* A spilled one is dated by its arrival, when it was read. */
+		r->resp_fresh = spilled || r->fresh;
+	}
+	r->resp_rev = m->hdr.revision;
+	if (!spilled) {
+		r->fresh = 0;
+		ev_idle_start(r->loop, &r->drain_idle);
+	}
 	while ((rc = wire_watch_next(m, &e, err, sizeof(err))) == 1) {
 		if (e.kv.mod_rev <= r->resume_rev) {
 			wire_event_release(&e);
@@ -873,10 +923,12 @@ watch_events(struct recorder *r, struct wire_watch *m, int64_t limit,
 			*complete = 1; /* the next catch-up segment's */
 			break;
 		}
-		if (r->nheld > 0 && e.kv.mod_rev != r->held[0].kv.mod_rev &&
-		    held_write(r, now) != 0) {
-			wire_event_release(&e);
-			return -1;
+		if (r->nheld > 0 && e.kv.mod_rev != r->held[0].kv.mod_rev) {
+			r->resp_multi = 1;
+			if (held_write(r, now) != 0) {
+				wire_event_release(&e);
+				return -1;
+			}
 		}
 		if (held_add(r, &e) != 0) {
 			wire_event_release(&e);
@@ -892,7 +944,15 @@ watch_events(struct recorder *r, struct wire_watch *m, int64_t limit,
 		return -1;
 	}
 	r->in_fragments = m->fragment && !*complete;
-	return r->in_fragments ? 0 : held_write(r, now);
+	if (r->in_fragments || r->nheld == 0)
+		return 0;
+	last = r->held[0].kv.mod_rev;
+	if (held_write(r, now) != 0)
+		return -1;
+	/* Up to etcd's revision of the moment: synced from now on. */
+	if (!*complete && r->resp_rev == last)
+		r->synced = 1;
+	return 0;
 }
 
 /* End this stream and re-list; see snapshot_page(). */
@@ -975,6 +1035,9 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		if (r->created_rev < 0)
 			r->created_us = now;
 		r->created_rev = m.hdr.revision;
+		/* Nothing to replay: etcd starts the watch synced. */
+		if (r->wm_rev >= m.hdr.revision)
+			r->synced = 1;
 		r->backoff = 0.1;
 		if (m.hdr.revision > r->head_rev)
 			r->head_rev = m.hdr.revision;
@@ -1015,7 +1078,8 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		goto out;
 	}
 	if (m.nevents > 0) {
-		if (watch_events(r, &m, limit, complete, now) != 0) {
+		if (watch_events(r, &m, limit, complete, now, at_us != 0) !=
+		    0) {
 			rc = -1;
 			goto out;
 		}
@@ -1031,6 +1095,7 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		 * (Replies to progress_request, watch_id -1, are not
 		 * trustworthy before etcd 3.4.25 and are not requested.)
 		 */
+		r->synced = 1;
 		r->wm_rev = m.hdr.revision;
 		r->wm_us = now;
 		if (store_begin(r->store) != 0) {
@@ -1040,7 +1105,8 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		}
 		store_watermark(r->store, r->wm_rev, r->wm_us);
 		arm_batch(r);
-	}
+	} else if (m.watch_id != -1 && r->created_rev >= 0)
+		r->synced = 1; /* a progress notification, nothing new */
 	if (r->cfg.once && r->created_rev >= 0 && r->wm_rev >= r->created_rev)
 		rc = -1;
 out:
@@ -1126,6 +1192,10 @@ watch_reset(struct recorder *r)
 	r->resume_rev = r->wm_rev;
 	r->replay_lo_us = r->wm_us;
 	r->created_rev = -1;
+	r->watch_sent_us = hs_now_us();
+	r->synced = r->resp_multi = r->fresh = 0;
+	r->idle_us = 0;
+	ev_idle_start(r->loop, &r->drain_idle);
 	r->watch_gen++;
 	r->alive_us = 0;
 	r->alive_why[0] = '\0';
@@ -1169,6 +1239,8 @@ cu_segment_done(void *arg, int64_t through)
 {
 	struct recorder *r = arg;
 
+	/* The next segment's watch shows for itself that it is synced. */
+	r->synced = 0;
 	/* Every event up to through is written: the watermark goes there. */
 	if (through > r->wm_rev) {
 		r->wm_rev = through;
@@ -1495,8 +1567,8 @@ static int
 caught_up(const struct recorder *r)
 {
 	return r->state == ST_WATCH && r->stream != NULL &&
-	    r->created_rev >= 0 && r->wm_rev >= r->created_rev &&
-	    !r->in_fragments;
+	    r->created_rev >= 0 && r->wm_rev >= r->created_rev && r->synced &&
+	    r->idle_us > 0 && !r->in_fragments;
 }
 
 /* Move the watermark's time to us, in the open transaction or a new one. */
@@ -1627,7 +1699,8 @@ tick_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	(void)revents;
 	if (!caught_up(r) || alive_check(r) != 0)
 		return;
-	if (r->alive_us <= r->wm_us || store_in_txn(r->store))
+	/* A message read since the stream was last drained: wait for it. */
+	if (!r->fresh || r->alive_us <= r->wm_us || store_in_txn(r->store))
 		return;
 	if (touch_watermark(r, r->alive_us) != 0 || commit(r) != 0)
 		recorder_stop(r, r->status);
@@ -1758,6 +1831,8 @@ recorder_new(struct ev_loop *loop, const struct recorder_config *cfg, char *err,
 	r->batch_timer.data = r;
 	ev_idle_init(&r->batch_idle, idle_cb);
 	r->batch_idle.data = r;
+	ev_idle_init(&r->drain_idle, drain_cb);
+	r->drain_idle.data = r;
 	ev_timer_init(&r->tick_timer, tick_cb, 1., 1.);
 	r->tick_timer.data = r;
 	ev_timer_init(&r->quiet_timer, quiet_cb, 0., cfg->once_quiet);
@@ -1815,7 +1890,7 @@ recorder_stop(struct recorder *r, int status)
 	if (r->state == ST_STOPPING)
 		return;
 	/* Healthy and caught up until the member last showed it. */
-	if (!r->fatal && caught_up(r) && r->alive_us > r->wm_us)
+	if (!r->fatal && caught_up(r) && r->fresh && r->alive_us > r->wm_us)
 		touch_watermark(r, r->alive_us);
 	r->state = ST_STOPPING;
 	if (!r->fatal) /* a SIGTERM after a failure still exits with it */
@@ -1837,6 +1912,7 @@ recorder_stop(struct recorder *r, int status)
 	ev_timer_stop(r->loop, &r->batch_timer);
 	ev_idle_stop(r->loop, &r->batch_idle);
 	ev_timer_stop(r->loop, &r->tick_timer);
+	ev_idle_stop(r->loop, &r->drain_idle);
 	ev_timer_stop(r->loop, &r->quiet_timer);
 	ev_timer_stop(r->loop, &r->sync_timer);
 	ev_break(r->loop, EVBREAK_ALL);
