@@ -65,9 +65,16 @@ struct recorder {
 
 	/* resync: re-list after a gap instead of a first snapshot */
 	int resync;
-	char resync_reason[200];
+	int new_history; /* the resync is for another history: a new epoch */
+	char resync_reason[300];
 	int64_t gap_from_rev; /* hindsight revision the gap starts at */
 	uint64_t resync_cluster;
+
+	/* the last key recorded as present, asked back from etcd on resume */
+	int lineage_ok; /* asked and answered: resume goes on */
+	char *lin_key, *lin_val;
+	size_t lin_keylen, lin_vallen;
+	int64_t lin_mod;
 
 	/* snapshot (or resync listing) in progress */
 	int64_t snap_rev;
@@ -431,7 +438,8 @@ resync_first(struct recorder *r, const struct wire_range *rg)
 	if (store_begin(r->store) != 0)
 		return -1;
 	if (rg->hdr.cluster_id != r->cluster_id ||
-	    rg->hdr.revision < r->wm_rev) {
+	    rg->hdr.revision < r->wm_rev || r->new_history) {
+		r->new_history = 0;
 		snprintf(why, sizeof(why), "; new epoch for cluster %llu",
 		    (unsigned long long)rg->hdr.cluster_id);
 		if (strlen(r->resync_reason) + strlen(why) <
@@ -1537,13 +1545,117 @@ cu_switch(struct recorder *r)
 
 /* Resume watching from the watermark: probe first when catch-up may pay. */
 static void
+lineage_clear(struct recorder *r)
+{
+	free(r->lin_key);
+	free(r->lin_val);
+	r->lin_key = r->lin_val = NULL;
+}
+
+/*
+ * Is etcd still the history recorded?  A cluster recreated with the same
+ * configuration (an etcd on an emptyDir, as the clustermesh-apiserver's)
+ * has the same cluster_id, and once its revisions pass the watermark
+ * nothing else tells: the watch would go on in another history.  So the
+ * newest key recorded as present must be in etcd at the watermark's
+ * revision as it was recorded: same mod_revision, same value.  Any other
+ * answer (compacted, a revision etcd does not have yet, another
+ * cluster_id, no answer) the watch finds out about for itself.
+ */
+static void
+lineage_done(void *arg, int result, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct recorder *r = arg;
+	struct wire_range rg;
+	const struct wire_kv *kv;
+	char err[256];
+	int other = 0;
+
+	(void)errmsg;
+	if (r->state == ST_STOPPING) {
+		lineage_clear(r);
+		return;
+	}
+	if (result == ETCD_OK && status == 200 &&
+	    wire_parse_range(body, len, &rg, err, sizeof(err)) == 0) {
+		kv = rg.nkvs > 0 ? &rg.kvs[0] : NULL;
+		if (rg.hdr.cluster_id == r->cluster_id &&
+		    rg.hdr.revision >= r->wm_rev &&
+		    (kv == NULL || kv->keylen != r->lin_keylen ||
+			memcmp(kv->key, r->lin_key, kv->keylen) != 0 ||
+			kv->mod_rev != r->lin_mod ||
+			kv->vallen != r->lin_vallen ||
+			(kv->vallen > 0 &&
+			    memcmp(kv->value, r->lin_val, kv->vallen) != 0)))
+			other = 1;
+		wire_range_release(&rg);
+	}
+	if (other) {
+		need_resync(r,
+		    "etcd holds another history (cluster recreated with the "
+		    "same configuration?): %.100s is not at revision %lld as "
+		    "recorded",
+		    r->lin_key, (long long)r->lin_mod);
+		lineage_clear(r);
+		r->new_history = 1;
+		log_warn("%s: re-listing %s from %s", r->resync_reason,
+		    r->cfg.prefix, etcd_endpoint(r->etcd));
+		snapshot_reset(r);
+		snapshot_request(r);
+		return;
+	}
+	lineage_clear(r);
+	r->lineage_ok = 1;
+	resume_start(r);
+}
+
+/*
+ * Ask etcd for the newest key recorded as present, once per resume: 1
+ * when asked (lineage_done() goes on), 0 when there is nothing to ask.
+ */
+static int
+lineage_ask(struct recorder *r)
+{
+	char *body;
+	int rc;
+
+	if (r->lineage_ok) {
+		r->lineage_ok = 0; /* the next resume asks again */
+		return 0;
+	}
+	lineage_clear(r);
+	rc = store_last_live(r->store, &r->lin_key, &r->lin_keylen, &r->lin_mod,
+	    &r->lin_val, &r->lin_vallen);
+	if (rc < 0) {
+		fail(r, REC_EXIT_DB);
+		return 1;
+	}
+	/* A key with a NUL byte cannot be asked for by prefix. */
+	if (rc == 0 || r->lin_mod > r->wm_rev ||
+	    memchr(r->lin_key, '\0', r->lin_keylen) != NULL) {
+		lineage_clear(r);
+		return 0;
+	}
+	body = wire_range_request(r->lin_key, NULL, 0, r->wm_rev, 1);
+	if (body == NULL ||
+	    etcd_post(r->etcd, "/v3/kv/range", body, lineage_done, r) != 0) {
+		free(body);
+		lineage_clear(r);
+		return 0;
+	}
+	free(body);
+	return 1;
+}
+
+static void
 resume_start(struct recorder *r)
 {
 	char *body;
 
 	r->state = ST_WATCH;
 	r->cu_sample = r->cu_go = 0;
-	if (need_auth(r, resume_start))
+	if (need_auth(r, resume_start) || lineage_ask(r))
 		return;
 	if (r->cfg.catchup_streams < 2 || r->catchup_off) {
 		watch_single(r);
@@ -2037,6 +2149,7 @@ recorder_free(struct recorder *r)
 	etcd_free(r->etcd);
 	store_close(r->store);
 	free(r->last_key);
+	lineage_clear(r);
 	held_drop(r);
 	free(r->held);
 	free(r);

@@ -2026,3 +2026,63 @@ store_hs_rev(const struct store *s, int64_t etcd_rev)
 {
 	return etcd_rev + s->offset;
 }
+
+static char *
+dup_col(sqlite3_stmt *st, int i, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	char *d;
+
+	*n = (size_t)sqlite3_column_bytes(st, i);
+	if ((d = malloc(*n + 1)) != NULL) {
+		if (*n > 0)
+			memcpy(d, p, *n);
+		d[*n] = '\0';
+	}
+	return d;
+}
+
+int
+store_last_live(struct store *s, char **key, size_t *keylen, int64_t *mod_rev,
+    char **val, size_t *vallen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*key = *val = NULL;
+	/*
+	 * The newest PUT that is still its key's latest event; not one
+	 * inferred before format 10, whose mod_revision is unknown.
+	 */
+	if (sqlite3_prepare_v2(s->db,
+		"SELECT k.key, coalesce(e.mod_rev, e.rev), v.value "
+		"FROM events e JOIN keys k ON k.id = e.key_id "
+		"JOIN vals v ON v.id = e.val_id WHERE e.type = 0 "
+		"AND e.rev > ?1 AND (e.origin != 2 OR e.mod_rev IS NOT NULL) "
+		"AND NOT EXISTS (SELECT 1 FROM events n "
+		"WHERE n.key_id = e.key_id AND n.rev > e.rev) "
+		"ORDER BY e.rev DESC, e.seq DESC LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK) {
+		log_err("db: reading the last key recorded: %s",
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, s->offset);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*mod_rev = sqlite3_column_int64(st, 1) - s->offset;
+		*key = dup_col(st, 0, keylen);
+		*val = dup_col(st, 2, vallen);
+		if (*key == NULL || *val == NULL) {
+			free(*key);
+			free(*val);
+			*key = *val = NULL;
+			rc = SQLITE_NOMEM;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		log_err("db: reading the last key recorded: %s",
+		    rc == SQLITE_NOMEM ? "out of memory"
+				       : sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}

@@ -113,6 +113,15 @@ int store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
 /* The hindsight revision (etcd revision + epoch offset) of etcd_rev. */
 int64_t store_hs_rev(const struct store *s, int64_t etcd_rev);
 
+/*
+ * The newest key recorded as present in the current epoch (of those whose
+ * etcd mod_revision is known): its bytes, its
+ * etcd mod_revision and value (malloc'd, *key and *val NUL-terminated
+ * besides).  1 found, 0 none, -1 the read failed (logged).
+ */
+int store_last_live(struct store *s, char **key, size_t *keylen,
+    int64_t *mod_rev, char **val, size_t *vallen);
+
 /* Everything up to rev is recorded and the watch was healthy at us. */
 void store_watermark(struct store *s, int64_t rev, int64_t us);
 
