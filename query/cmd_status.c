@@ -201,20 +201,18 @@ cmd_status(struct hq *q, int argc, char **argv)
 			return hq_close(q, HQ_NODB);
 		out_int(q->out, v);
 	}
-	/* What the recorder's --retain removed, if anything. */
-	if ((rc = hsdb_meta_read_int(q->db, "pruned_through_rev", &v)) < 0) {
-		hq_fail(q, "reading meta");
-		return hq_close(q, HQ_NODB);
-	}
-	if (rc == 0) {
+	/*
+	 * What the recorder's --retain removed, if anything: the horizon as
+	 * hq_open() found it (a round cut short counts up to its cut).
+	 */
+	if (q->prune_rev == 0) {
 		out_null(q->out);
 		out_null(q->out);
 		out_null(q->out);
 		return hq_close(q, 0);
 	}
-	out_int(q->out, v);
-	if (meta_cell(q, "pruned_us", 1) != 0)
-		return hq_close(q, HQ_NODB);
+	out_int(q->out, q->prune_rev);
+	out_time(q->out, q->prune_us, 1);
 	if ((rc = hsdb_meta_read_int(q->db, "pruned_rows", &v)) < 0) {
 		hq_fail(q, "reading meta");
 		return hq_close(q, HQ_NODB);

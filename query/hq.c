@@ -210,7 +210,8 @@ static int
 read_meta(struct hq *q, int64_t *through, int64_t *pruned_us, int *have_pruned,
     int *have_epoch)
 {
-	int f1, f2, p1, p2, r1, r2, e;
+	int64_t open = 0, cut = 0, cut_us = 0;
+	int f1, f2, p1, p2, r1, r2, e, o, c1, c2;
 
 	if ((f1 = hsdb_meta_read_int(q->db, "first_rev", &q->first_rev)) < 0 ||
 	    (f2 = hsdb_meta_read_int(q->db, "first_us", &q->first_us)) < 0 ||
@@ -221,10 +222,25 @@ read_meta(struct hq *q, int64_t *through, int64_t *pruned_us, int *have_pruned,
 		0 ||
 	    (r2 = hsdb_meta_read_int(q->db, "recorded_us", &q->recorded_us)) <
 		0 ||
-	    (e = hsdb_meta_read_int(q->db, "epoch", &q->epoch)) < 0)
+	    (e = hsdb_meta_read_int(q->db, "epoch", &q->epoch)) < 0 ||
+	    (o = hsdb_meta_read_int(q->db, "prune_open", &open)) < 0 ||
+	    (c1 = hsdb_meta_read_int(q->db, "prune_cut", &cut)) < 0 ||
+	    (c2 = hsdb_meta_read_int(q->db, "prune_cut_us", &cut_us)) < 0)
 		return -1;
 	q->have_first = f1 && f2;
 	*have_pruned = p1 && p2;
+	/*
+	 * A pruning round cut short (the recorder stopped) has pruned, in
+	 * the steps it committed, what ended before its cut: that is the
+	 * horizon until a round finishes.
+	 */
+	if (o && open != 0 && c1 && c2 && (!*have_pruned || cut > *through)) {
+		*through = cut;
+		*pruned_us = cut_us;
+		*have_pruned = 1;
+	}
+	q->prune_rev = *have_pruned ? *through : 0;
+	q->prune_us = *have_pruned ? *pruned_us : 0;
 	q->have_recorded = r1 && r2;
 	*have_epoch = e;
 	return 0;

@@ -48,6 +48,7 @@ struct retain {
 	/* the round in progress */
 	int active;
 	int64_t cut; /* prune what ended at or before this */
+	int64_t cut_us; /* its revision's t_hi_us */
 	int table; /* -1: events, 0..NTYPED-1: typed[], then PASS_* */
 	int64_t lo, hi; /* the next range, and where the table ends */
 	int64_t removed;
@@ -524,8 +525,16 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		ev_timer_start(t->loop, &t->step);
 		return;
 	}
-	/* Marked open with the round's first deletions, cleared at its end. */
-	if ((!t->marked && hsdb_meta_set_int(t->db, "prune_open", 1) != 0) ||
+	/*
+	 * Marked open with the round's first deletions, cleared at its end;
+	 * its cut beside (a round cut short has pruned past
+	 * pruned_through_rev: the CLI takes the cut as the horizon).
+	 */
+	if ((!t->marked &&
+		(hsdb_meta_set_int(t->db, "prune_open", 1) != 0 ||
+		    hsdb_meta_set_int(t->db, "prune_cut", t->cut) != 0 ||
+		    hsdb_meta_set_int(t->db, "prune_cut_us", t->cut_us) !=
+			0)) ||
 	    prune_range(t) != 0 || count_pruned(t, t->removed - before) != 0 ||
 	    sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		abandon(t);
@@ -582,6 +591,13 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	}
 	if (cut <= done)
 		return;
+	t->cut_us = hs_now_us() - t->keep_us;
+	if (one_int(t, "SELECT t_hi_us FROM revisions WHERE rev = ?1", cut,
+		&t->cut_us) < 0) {
+		log_warn(
+		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
+		return;
+	}
 	if (sqlite3_exec(t->db,
 		"DELETE FROM temp.keep_revs; DELETE FROM temp.gone_keys", NULL,
 		NULL, NULL) != SQLITE_OK) {

@@ -100,8 +100,9 @@ print(" ".join(o["ip"] + "," + o["pod"] for o in json.load(sys.stdin)))')" "10.0
 	"…and answers for it after the horizon"
 rec_stop
 ok $? "SIGTERM: exit 0"
-# Stopped: the horizon no longer moves while it is compared.
-through=$(q "$db" "SELECT value FROM meta WHERE name='pruned_through_rev'")
+# Stopped: the horizon no longer moves while it is compared (a round the
+# stop cut short counts up to its cut).
+through=$(db_horizon "$db")
 "$H" --db "$db" --format json status >"$TMP/status.json"
 "$PY" -c '
 import json, sys
@@ -122,6 +123,22 @@ for c in "ip 10.0.0.9" "changes" "key cilium/state/ip/v1/default/10.0.0.9"; do
 	grep -q '^hindsight: warning: history before the retention horizon (.*, rev '"$through"') was pruned' "$TMP/warn"
 	ok $? "…saying what is not shown: $(cat "$TMP/warn")"
 done
+# A round cut short (the recorder stopped between its steps) has pruned
+# up to its cut, past pruned_through_rev: meta prune_open and prune_cut
+# say so, and the CLI takes the cut as the horizon.  The state such a stop
+# leaves, on a copy: the round's cut at the newest revision.
+cp "$db" "$TMP/cut.db"
+cut=$(q "$db" "SELECT max(rev) FROM revisions")
+q "$TMP/cut.db" "INSERT OR REPLACE INTO meta(name, value) VALUES ('prune_open', 1),
+	('prune_cut', $cut), ('prune_cut_us', (SELECT t_hi_us FROM revisions WHERE rev = $cut))"
+[ $((cut - 1)) -gt "$through" ]
+ok $? "a cut ($cut) past the horizon ($through)"
+is "$("$H" --db "$TMP/cut.db" --format json status | jq '.[0].pruned_through_rev')" "$cut" \
+	"status: pruned through the cut of the round cut short"
+"$H" --db "$TMP/cut.db" ip 10.0.0.1 --at "rev:$((cut - 1))" >/dev/null 2>"$TMP/warn"
+is $? 3 "a question before that cut exits 3"
+grep -q "retention horizon (rev $cut)" "$TMP/warn"
+ok $? "…naming it: $(cat "$TMP/warn")"
 grep -q 'retention: pruned' "$TMP/rec.log"
 ok $? "the recorder logs each pruning round"
 status_counts_check "$db"

@@ -32,6 +32,23 @@ db_reached() {
 }
 
 # Current state as "key|HEXVALUE", sorted like etcd sorts keys.
+# db_horizon DB: how far --retain has pruned (0: not at all), as the CLI
+# takes it: pruned_through_rev, or the cut of a round cut short (meta
+# prune_open, prune_cut) when that is further.
+db_horizon() {
+	q "$1" "SELECT max(coalesce((SELECT value FROM meta WHERE name = 'pruned_through_rev'), 0),
+		CASE WHEN (SELECT value FROM meta WHERE name = 'prune_open') = 1
+		THEN coalesce((SELECT value FROM meta WHERE name = 'prune_cut'), 0) ELSE 0 END)"
+}
+# db_horizon_us DB: that horizon's time (pruned_us or prune_cut_us).
+db_horizon_us() {
+	q "$1" "SELECT value FROM meta WHERE name = CASE WHEN
+		(SELECT value FROM meta WHERE name = 'prune_open') = 1 AND
+		(SELECT value FROM meta WHERE name = 'prune_cut') >
+		coalesce((SELECT value FROM meta WHERE name = 'pruned_through_rev'), 0)
+		THEN 'prune_cut_us' ELSE 'pruned_us' END"
+}
+
 db_state() {
 	q "$1" "SELECT k.key || '|' || hex(v.value) FROM events e
 		JOIN keys k ON k.id = e.key_id JOIN vals v ON v.id = e.val_id

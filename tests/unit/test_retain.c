@@ -215,6 +215,45 @@ prune(const char *path, int64_t want, double every)
 	return finished ? 0 : -1;
 }
 
+/* Stop the first round of path once a step of it has committed. */
+static void
+open_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	if (fault_int(check_path,
+		"SELECT value FROM meta WHERE name = 'prune_open'") == 1) {
+		finished = 1;
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static int
+stop_mid_round(const char *path)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct ev_timer check, deadline;
+	struct retain *t;
+	char err[256];
+
+	if ((t = retain_start(loop, path, 3 * HOUR, 0.005, err, sizeof(err))) ==
+	    NULL) {
+		printf("# %s\n", err);
+		ev_loop_destroy(loop);
+		return -1;
+	}
+	check_path = path;
+	finished = 0;
+	ev_timer_init(&check, open_cb, 0.001, 0.001);
+	ev_timer_start(loop, &check);
+	ev_timer_init(&deadline, deadline_cb, 30., 0.);
+	ev_timer_start(loop, &deadline);
+	ev_run(loop, 0);
+	retain_stop(t);
+	ev_loop_destroy(loop);
+	return finished ? 0 : -1;
+}
+
 /* The files, then the directory. */
 static void
 cleanup(void)
@@ -295,6 +334,25 @@ main(void)
 	ok(want != 0 && fault_digest(ref) == want, "the reference's digest");
 
 	/*
+	 * A round cut short by a stop: its committed steps pruned up to its
+	 * cut, past pruned_through_rev (none yet), and the file says so.
+	 */
+	snprintf(sql, sizeof(sql),
+	    "SELECT t_hi_us FROM revisions WHERE rev = %lld", (long long)cut);
+	ok(copy(orig, work) == 0 && stop_mid_round(work) == 0 &&
+		fault_int(work,
+		    "SELECT value FROM meta WHERE name = 'prune_cut'") == cut &&
+		fault_int(work,
+		    "SELECT value FROM meta WHERE name = 'prune_cut_us'") ==
+		    fault_int(orig, sql) &&
+		fault_int(work,
+		    "SELECT count(*) FROM meta WHERE name = "
+		    "'pruned_through_rev'") == 0,
+	    "a round stopped after a step: prune_open, prune_cut (%lld) and "
+	    "its time in meta",
+	    (long long)cut);
+
+	/*
 	 * Each statement text's first two runs and its last (the inserts of
 	 * a step run thousands of times alike), up to the round's last
 	 * COMMIT (after it, rounds find nothing to do).
@@ -346,16 +404,25 @@ main(void)
 	 * runs inside a step's transaction, at its first run.
 	 */
 	{
-		long in_txn = 0, both = 0, held = 0;
+		long in_txn = 0, both = 0, held = 0, j;
+		char *txn = calloc((size_t)last + 1, 1); /* ran inside one */
+		int first;
 
 		bad = points = 0;
 		fault_also = "ROLLBACK";
-		for (i = 0; i < last; i++) {
+		for (i = 0; txn != NULL && i < last; i++) {
 			if (strcmp(fault_seen[i], "BEGIN IMMEDIATE") == 0)
 				in_txn = 1;
 			else if (strcmp(fault_seen[i], "COMMIT") == 0)
 				in_txn = 0;
-			else if (in_txn && !fault_seen_before(i, 1)) {
+			txn[i] = (char)in_txn;
+			/* The text's first run inside a transaction. */
+			for (first = in_txn != 0, j = 0; first && j < i; j++)
+				if (txn[j] &&
+				    strcmp(fault_seen[j], fault_seen[i]) == 0)
+					first = 0;
+			if (first &&
+			    strcmp(fault_seen[i], "BEGIN IMMEDIATE") != 0) {
 				points++;
 				fault_at = i + 1;
 				fault_fired = 0;
@@ -391,6 +458,7 @@ main(void)
 			}
 		}
 		fault_also = NULL;
+		free(txn);
 		ok(both > 0,
 		    "%ld of %ld statements of a step failed with the "
 		    "transaction still open, and then its ROLLBACK",
