@@ -439,7 +439,6 @@ resync_first(struct recorder *r, const struct wire_range *rg)
 		return -1;
 	if (rg->hdr.cluster_id != r->cluster_id ||
 	    rg->hdr.revision < r->wm_rev || r->new_history) {
-		r->new_history = 0;
 		snprintf(why, sizeof(why), "; new epoch for cluster %llu",
 		    (unsigned long long)rg->hdr.cluster_id);
 		if (strlen(r->resync_reason) + strlen(why) <
@@ -616,6 +615,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		log_info("snapshot: %ld keys under %s at revision %lld",
 		    r->snap_keys, r->cfg.prefix, (long long)r->snap_rev);
 	r->resync = 0;
+	r->new_history = 0; /* committed: a listing begun again is not new */
 	r->wm_rev = r->snap_rev;
 	r->wm_us = r->snap_us;
 	free(r->last_key);
