@@ -38,8 +38,13 @@ enum {
 	REC_EXIT_OK = 0,
 	REC_EXIT_USAGE = 1, /* bad flags or configuration */
 	REC_EXIT_DB = 2, /* the db cannot be opened or written */
-	REC_EXIT_ETCD =
-	    3 /* etcd refused us for good (authentication, permission) */
+	/*
+	 * etcd refused us for good (authentication, permission): 2 like the
+	 * db, as PRODUCT.md's "config or auth errors: exit 1/2" asks; both are
+	 * fixed outside the command line (a rotated password file, a granted
+	 * role), so the systemd unit restarts on 2 and not on 1.
+	 */
+	REC_EXIT_ETCD = 2
 };
 
 struct recorder;

@@ -2,7 +2,8 @@
 # etcd authentication: a user whose role may only read cilium/, the
 # password from a file (never a flag), the token sent with every request,
 # and a new one fetched when etcd stops accepting the old (a member
-# restart kills simple tokens).  Wrong or missing credentials: exit 3.
+# restart kills simple tokens).  Wrong or missing credentials, or a role
+# that may not read the prefix: exit 2.
 # The password never reaches a log.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
@@ -76,17 +77,33 @@ ok $? "ETCDCTL_USER=name:password"
 printf 'not-the-password\n' >"$TMP/bad"
 "$BIN/hindsight-recorder" --db "$TMP/bad.db" --endpoints "$ETCD_URL" --once \
 	--user watcher --password-file "$TMP/bad" 2>"$TMP/bad.log"
-is $? 3 "a wrong password: exit 3"
+is $? 2 "a wrong password: exit 2"
 grep -q 'authentication as watcher failed' "$TMP/bad.log"
 ok $? "…saying authentication failed"
 "$BIN/hindsight-recorder" --db "$TMP/none.db" --endpoints "$ETCD_URL" --once \
 	2>"$TMP/none.log"
-is $? 3 "no credentials against an etcd with auth: exit 3"
+is $? 2 "no credentials against an etcd with auth: exit 2"
 grep -q 'requires authentication.*--user' "$TMP/none.log"
 ok $? "…saying what to give"
+# A user whose role may read other/ but not cilium/.
+TOKEN=$ETCD_TOKEN
+post /v3/auth/role/add '{"name":"elsewhere"}'
+post /v3/auth/role/grant '{"name":"elsewhere","perm":{"permType":"READ","key":"b3RoZXIv","range_end":"b3RoZXIw"}}'
+post /v3/auth/user/add '{"name":"stranger","password":"Gr4nt-m3-n0thing"}'
+post /v3/auth/user/grant '{"user":"stranger","role":"elsewhere"}'
+printf 'Gr4nt-m3-n0thing\n' >"$TMP/pw2"
+"$BIN/hindsight-recorder" --db "$TMP/perm.db" --endpoints "$ETCD_URL" --once \
+	--user stranger --password-file "$TMP/pw2" 2>"$TMP/perm.log"
+is $? 2 "a role that may not read cilium/: exit 2"
+grep -q 'permission denied' "$TMP/perm.log"
+ok $? "…saying permission denied"
+[ "$(grep -c 'error:' "$TMP/perm.log")" -eq 1 ]
+r=$?
+ok $r "…in one error line, not a retry loop"
+[ $r -eq 0 ] || sed 's/^/# /' "$TMP/perm.log"
 "$BIN/hindsight-recorder" --db "$TMP/x.db" --user watcher 2>"$TMP/err"
 is $? 1 "a user without a password: exit 1"
 cat "$TMP"/*.log >"$TMP/all-logs"
-grep -q 'Sw0rdf1sh\|not-the-password' "$TMP/all-logs"
+grep -q 'Sw0rdf1sh\|not-the-password\|Gr4nt-m3' "$TMP/all-logs"
 is $? 1 "no password in any log"
 done_testing
