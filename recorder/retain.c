@@ -556,7 +556,7 @@ static void
 round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 {
 	struct retain *t = w->data;
-	int64_t cut, done = 0, open = 0;
+	int64_t cut, done = 0, open = 0, pcut = 0;
 
 	(void)loop;
 	(void)revents;
@@ -589,6 +589,20 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
 		return;
 	}
+	/*
+	 * A round cut short pruned, in the steps it committed, what ended
+	 * before its cut: finish it there, though a longer --retain now asks
+	 * for less.  A round through less would end with pruned_through_rev
+	 * before rows already gone, and the CLI would answer between the two
+	 * without a warning.
+	 */
+	if (open != 0 && meta_int(t, "prune_cut", &pcut) < 0) {
+		log_warn(
+		    "retention: %s; trying again later", sqlite3_errmsg(t->db));
+		return;
+	}
+	if (open != 0 && pcut > cut)
+		cut = pcut;
 	if (cut <= done)
 		return;
 	t->cut_us = hs_now_us() - t->keep_us;

@@ -180,6 +180,8 @@ deadline_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+static int64_t keep_hours = 3; /* prune()'s --retain */
+
 static int
 prune(const char *path, int64_t want, double every)
 {
@@ -190,7 +192,8 @@ prune(const char *path, int64_t want, double every)
 	char err[256];
 
 	fault_hook_next = 1;
-	t = retain_start(loop, path, 3 * HOUR, every, err, sizeof(err));
+	t = retain_start(
+	    loop, path, keep_hours * HOUR, every, err, sizeof(err));
 	fault_hook_next = 0;
 	if (t == NULL) {
 		printf("# %s\n", err);
@@ -351,6 +354,23 @@ main(void)
 	    "a round stopped after a step: prune_open, prune_cut (%lld) and "
 	    "its time in meta",
 	    (long long)cut);
+
+	/*
+	 * Restarted with a longer --retain (4h: its own cut falls inside the
+	 * history the stopped round had half pruned).  The rows gone stay
+	 * gone: the horizon the file names must not fall back before them,
+	 * so the round in progress is finished at its own cut first.
+	 */
+	keep_hours = 4;
+	ok(prune(work, 0, 0.005) == 0 &&
+		fault_int(work,
+		    "SELECT value FROM meta WHERE name = "
+		    "'pruned_through_rev'") >= cut &&
+		fault_digest(work) == want,
+	    "restarted with a longer --retain: the round cut short is "
+	    "finished at its cut (%lld), not named as pruned through less",
+	    (long long)cut);
+	keep_hours = 3;
 
 	/*
 	 * Each statement text's first two runs and its last (the inserts of
