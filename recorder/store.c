@@ -166,8 +166,9 @@ static const char *const sqls[S_COUNT] = {
     [S_CLOSE_SVC] = "UPDATE services SET to_rev = ? WHERE rowid = ?",
     /* Resync: the key's latest event, and which keys were listed. */
     [S_OPEN_LAST] = "SELECT e.type, coalesce(e.mod_rev, e.rev), e.val_id, "
-		    "e.lease FROM keys k "
-		    "JOIN events e ON e.key_id = k.id WHERE k.key = ? "
+		    "e.lease, e.create_rev, e.version, v.value FROM keys k "
+		    "JOIN events e ON e.key_id = k.id "
+		    "LEFT JOIN vals v ON v.id = e.val_id WHERE k.key = ? "
 		    "ORDER BY e.rev DESC, e.seq DESC LIMIT 1",
     [S_SEEN_INS] = "INSERT OR IGNORE INTO temp.resync_seen(key) VALUES (?)",
     [S_UNSEEN] = "SELECT k.key FROM keys k WHERE (SELECT e.type FROM events e "
@@ -1924,15 +1925,30 @@ store_resync_key(struct store *s, const struct store_event *listed, int64_t rev)
 	 * Unchanged when the latest recorded event is a PUT at the listed
 	 * mod_revision (same epoch): nothing happened to it in the gap.  An
 	 * inferred PUT sits at its re-list revision, with the listed one in
-	 * mod_rev: a key inferred after an earlier gap is not again.
+	 * mod_rev: a key inferred after an earlier gap is not again.  The
+	 * value, create_revision and version must be the listed ones too:
+	 * an etcd recreated alike (same cluster_id) and compacted past the
+	 * watermark is re-listed in the same epoch, and its history may
+	 * have put the key at the same revision with another value.
 	 */
 	sqlite3_bind_text(
 	    st, 1, listed->key, (int)listed->keylen, SQLITE_STATIC);
 	if ((rc = row_st(s, S_OPEN_LAST)) < 0)
 		return -1;
 	if (rc == 1) {
+		const void *v = sqlite3_column_blob(st, 6);
+		size_t n = (size_t)sqlite3_column_bytes(st, 6);
+
 		same = sqlite3_column_int(st, 0) == 0 &&
-		    sqlite3_column_int64(st, 1) == listed->mod_rev + s->offset;
+		    sqlite3_column_int64(st, 1) ==
+			listed->mod_rev + s->offset &&
+		    (sqlite3_column_type(st, 4) == SQLITE_NULL ||
+			sqlite3_column_int64(st, 4) ==
+			    listed->create_rev + s->offset) &&
+		    (sqlite3_column_type(st, 5) == SQLITE_NULL ||
+			sqlite3_column_int64(st, 5) == listed->version) &&
+		    n == listed->vallen &&
+		    (n == 0 || memcmp(v, listed->value, n) == 0);
 		done_st(s, S_OPEN_LAST);
 	}
 	if (same)
