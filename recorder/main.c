@@ -85,9 +85,8 @@ static const char usage_text[] =
     "  --version             print the version and db format\n"
     "\n"
     "Exit status: 0 stopped by SIGTERM/SIGINT or --once done; 1 usage or\n"
-    "configuration error; 2 the db cannot be opened or written; 3 etcd "
-    "refused\n"
-    "for good (authentication, permission).\n";
+    "configuration error; 2 the db cannot be opened or written, or etcd\n"
+    "refused for good (authentication, permission).\n";
 
 enum {
 	OPT_DB = 256,
