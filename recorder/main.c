@@ -414,6 +414,29 @@ credentials(const char *flag_user, const char *password_file, char *user,
 }
 
 /* Set up libcurl, the loop and the signals; record until told to stop. */
+
+/* /metrics and /healthz of the recorder main() opened (arg: its address). */
+static void
+metrics_render(void *arg, struct mbuf *out)
+{
+	struct recorder *const *r = arg;
+
+	if (*r != NULL)
+		recorder_metrics(*r, out);
+}
+
+static int
+metrics_health(void *arg, char *why, size_t size)
+{
+	struct recorder *const *r = arg;
+
+	if (*r == NULL) {
+		snprintf(why, size, "starting");
+		return 0;
+	}
+	return recorder_health(*r, why, size);
+}
+
 static int
 run(const struct recorder_config *cfg)
 {
@@ -433,18 +456,24 @@ run(const struct recorder_config *cfg)
 		return REC_EXIT_USAGE;
 	}
 	loop = EV_DEFAULT;
-	if ((r = recorder_new(loop, cfg, err, sizeof(err))) == NULL) {
-		log_err("%s", err);
-		curl_global_cleanup();
-		return REC_EXIT_DB;
-	}
+	/*
+	 * Listen before the db is opened: a bad --metrics-addr is a usage
+	 * error that must not leave a new, empty db behind.  Nothing is
+	 * served before the loop runs, and r is set by then.
+	 */
+	r = NULL;
 	if (cfg->metrics_addr &&
-	    (metrics = metrics_start(loop, cfg->metrics_addr, recorder_metrics,
-		 recorder_health, r, err, sizeof(err))) == NULL) {
+	    (metrics = metrics_start(loop, cfg->metrics_addr, metrics_render,
+		 metrics_health, &r, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
-		recorder_free(r);
 		curl_global_cleanup();
 		return REC_EXIT_USAGE;
+	}
+	if ((r = recorder_new(loop, cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		metrics_stop(metrics);
+		curl_global_cleanup();
+		return REC_EXIT_DB;
 	}
 	if (cfg->retain_us > 0 &&
 	    (retain = retain_start(loop, cfg->db_path, cfg->retain_us,

@@ -86,4 +86,6 @@ is $? 1 "--metrics-addr without a port: exit 1"
 is $? 1 "--metrics-addr on a port in use: exit 1"
 grep -q 'cannot listen' "$TMP/err"
 ok $? "…saying it cannot listen"
+[ ! -e "$TMP/x.db" ]
+ok $? "…and neither left a new db behind"
 done_testing
