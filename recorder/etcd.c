@@ -24,8 +24,12 @@
 #define MAX_LINE (512u * 1024 * 1024)
 #define PROBE_TIMEOUT_MS 3000L
 
-/* Does an http:// endpoint speak TLS?  Forgotten once it answers HTTP. */
-enum { EP_UNKNOWN, EP_NOT_TLS, EP_TLS };
+/*
+ * Does an endpoint speak the other protocol than its scheme says (an
+ * http:// one TLS, an https:// one plain HTTP)?  EP_PROBED: asked, no
+ * verdict.  Forgotten once it answers HTTP.
+ */
+enum { EP_UNKNOWN, EP_PROBED, EP_TLS, EP_PLAIN };
 
 struct etcd {
 	struct ev_loop *loop;
@@ -64,6 +68,7 @@ struct req {
 	CURL *probe;
 	CURLcode res; /* the request's own result, meanwhile */
 	char probe_err[CURL_ERROR_SIZE];
+	int probe_plain; /* the probe is a plain GET, not a handshake */
 };
 
 /* Per-socket state handed to curl with curl_multi_assign. */
@@ -555,12 +560,37 @@ tls_suspect(const struct req *r, CURLcode res, long status)
 }
 
 /*
+ * An https:// request whose handshake failed without a TLS answer: the
+ * port may speak plain HTTP (etcd's cmux drops a ClientHello it does not
+ * take for HTTP; curl reports SSL_ERROR_SYSCALL or "wrong version
+ * number"), or the member is going down.  A certificate problem is not
+ * this (config_error() knows those).
+ */
+static int
+plain_suspect(const struct req *r, CURLcode res, long status)
+{
+	return status == 0 && res == CURLE_SSL_CONNECT_ERROR &&
+	    strncmp(r->e->cfg.endpoints[r->ep], "https://", 8) == 0 &&
+	    !config_error(r, res);
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/*
  * Start a TLS handshake with the endpoint of a request that failed as
- * tls_suspect() describes; the request's result waits for it (returns 0).
+ * tls_suspect() describes, or a plain GET /version for one that failed as
+ * plain_suspect() does; the request's result waits for it (returns 0).
  * Only once per endpoint until it answers HTTP again: a restarting etcd
- * costs one refused connection.  Verification is off and no client
- * certificate is sent: nothing goes over this connection, the handshake
- * itself is the answer.
+ * costs one refused connection.  For TLS, verification is off and no
+ * client certificate is sent: nothing goes over this connection, the
+ * handshake itself is the answer.  For plain HTTP, only etcd's own 200
+ * counts: a TLS server answers a plain request with a 400.
  */
 static int
 probe_start(struct req *r, CURLcode res)
@@ -569,16 +599,27 @@ probe_start(struct req *r, CURLcode res)
 	char hp[512], url[600];
 	long status = 0;
 
+	int plain;
+
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-	if (e->ep_tls[r->ep] != EP_UNKNOWN || !tls_suspect(r, res, status) ||
+	plain = plain_suspect(r, res, status);
+	if (e->ep_tls[r->ep] != EP_UNKNOWN ||
+	    !(plain || tls_suspect(r, res, status)) ||
 	    host_port(e->cfg.endpoints[r->ep], hp, sizeof(hp)) != 0 ||
 	    (r->probe = curl_easy_init()) == NULL)
 		return -1;
-	snprintf(url, sizeof(url), "https://%s/", hp);
-	curl_easy_setopt(r->probe, CURLOPT_URL, url);
-	curl_easy_setopt(r->probe, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(r->probe, CURLOPT_SSL_VERIFYPEER, 0L);
-	curl_easy_setopt(r->probe, CURLOPT_SSL_VERIFYHOST, 0L);
+	r->probe_plain = plain;
+	if (plain) {
+		snprintf(url, sizeof(url), "http://%s/version", hp);
+		curl_easy_setopt(r->probe, CURLOPT_URL, url);
+		curl_easy_setopt(r->probe, CURLOPT_WRITEFUNCTION, discard);
+	} else {
+		snprintf(url, sizeof(url), "https://%s/", hp);
+		curl_easy_setopt(r->probe, CURLOPT_URL, url);
+		curl_easy_setopt(r->probe, CURLOPT_CONNECT_ONLY, 1L);
+		curl_easy_setopt(r->probe, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(r->probe, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	curl_easy_setopt(r->probe, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(r->probe, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->probe, CURLOPT_TIMEOUT_MS, PROBE_TIMEOUT_MS);
@@ -589,12 +630,12 @@ probe_start(struct req *r, CURLcode res)
 		r->probe = NULL;
 		return -1;
 	}
-	e->ep_tls[r->ep] = EP_NOT_TLS; /* until the probe says otherwise */
+	e->ep_tls[r->ep] = EP_PROBED; /* until the probe says otherwise */
 	r->res = res;
 	ev_timer_stop(e->loop, &r->stall);
 	curl_multi_remove_handle(e->multi, r->easy); /* kept for finish() */
-	log_debug("%s: %s; trying TLS on %s", e->cfg.endpoints[r->ep],
-	    errtext(r, res), hp);
+	log_debug("%s: %s; trying %s on %s", e->cfg.endpoints[r->ep],
+	    errtext(r, res), plain ? "plain HTTP" : "TLS", hp);
 	return 0;
 }
 
@@ -607,13 +648,27 @@ probe_start(struct req *r, CURLcode res)
 static void
 probe_done(struct req *r, CURLcode res)
 {
-	r->e->ep_tls[r->ep] = res == CURLE_OK || strstr(r->probe_err, "alert")
-	    ? EP_TLS
-	    : EP_NOT_TLS;
-	log_debug("TLS probe of %s: %s", r->e->cfg.endpoints[r->ep],
-	    res == CURLE_OK
-		? "handshake done"
-		: (r->probe_err[0] ? r->probe_err : curl_easy_strerror(res)));
+	long status = 0;
+
+	if (r->probe_plain) {
+		curl_easy_getinfo(r->probe, CURLINFO_RESPONSE_CODE, &status);
+		r->e->ep_tls[r->ep] =
+		    res == CURLE_OK && status == 200 ? EP_PLAIN : EP_PROBED;
+		log_debug("plain HTTP probe of %s: %s (HTTP %ld)",
+		    r->e->cfg.endpoints[r->ep],
+		    r->probe_err[0] ? r->probe_err : curl_easy_strerror(res),
+		    status);
+	} else {
+		r->e->ep_tls[r->ep] =
+		    res == CURLE_OK || strstr(r->probe_err, "alert")
+		    ? EP_TLS
+		    : EP_PROBED;
+		log_debug("TLS probe of %s: %s", r->e->cfg.endpoints[r->ep],
+		    res == CURLE_OK
+			? "handshake done"
+			: (r->probe_err[0] ? r->probe_err
+					   : curl_easy_strerror(res)));
+	}
 	curl_multi_remove_handle(r->e->multi, r->probe);
 	curl_easy_cleanup(r->probe);
 	r->probe = NULL;
@@ -633,6 +688,14 @@ failure(struct req *r, CURLcode res, long status, const char **msg, char *buf,
 	    host_port(r->e->cfg.endpoints[r->ep], hp, sizeof(hp)) == 0) {
 		snprintf(
 		    buf, len, "%s speaks TLS: use https:// in --endpoints", hp);
+		*msg = buf;
+		return ETCD_CONFIG;
+	}
+	if (r->e->ep_tls[r->ep] == EP_PLAIN && plain_suspect(r, res, status) &&
+	    host_port(r->e->cfg.endpoints[r->ep], hp, sizeof(hp)) == 0) {
+		snprintf(buf, len,
+		    "%s speaks plain HTTP, not TLS: use http:// in --endpoints",
+		    hp);
 		*msg = buf;
 		return ETCD_CONFIG;
 	}

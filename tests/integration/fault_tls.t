@@ -4,7 +4,8 @@
 # client certificate without CN, runs etcd over https with
 # --client-cert-auth, and records with --cacert/--cert/--key and with the
 # ETCDCTL_* environment.  A wrong CA, a missing client certificate,
-# expired certificates and http:// to the TLS port must be a clear error.
+# expired certificates, http:// to the TLS port and https:// to a plain
+# port must be a clear error.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
 . "$TOP/tests/lib/recorder.sh"
@@ -156,21 +157,24 @@ tls_error old-client 'alert|SSL|TLS' "$TLS_URL" \
 # plain_http NAME DB FLAGS...: no --once, so a recorder that retried would
 # run forever; it must exit 1 within 10 s with one error line.
 plain="http://${TLS_URL#https://}"
+# exits_1 PID LOG WHAT: the recorder PID exits 1 within 10 s.
+exits_1() {
+	CLEANUP_PIDS="$CLEANUP_PIDS $1"
+	if wait_until 10 dead "$1"; then
+		reap "$1"
+		is "$?" 1 "$3: exit 1 within 10 s"
+	else
+		ok 1 "$3: still running after 10 s ($(grep -c 'retrying in' "$2") retries)"
+		kill -9 "$1"
+		reap "$1" 2>/dev/null
+	fi
+}
 plain_http() {
 	_name=$1 _db=$2
 	shift 2
 	_log="$TMP/$_name.log"
 	"$BIN/hindsight-recorder" --db "$_db" --endpoints "$plain" -v "$@" >"$_log" 2>&1 &
-	_pid=$!
-	CLEANUP_PIDS="$CLEANUP_PIDS $_pid"
-	if wait_until 10 dead "$_pid"; then
-		reap "$_pid"
-		is "$?" 1 "$_name: http:// to a TLS port: exit 1 within 10 s"
-	else
-		ok 1 "$_name: http:// to a TLS port: still running after 10 s ($(grep -c 'retrying in' "$_log") retries)"
-		kill -9 "$_pid"
-		reap "$_pid" 2>/dev/null
-	fi
+	exits_1 $! "$_log" "$_name: http:// to a TLS port"
 	is "$(grep -E ' (warn|error): ' "$_log" | sed 's/^[^ ]* //')" \
 		"error: cannot talk to etcd at $plain as configured: ${plain#http://} speaks TLS: use https:// in --endpoints" \
 		"$_name: one error line, naming host:port and the fix"
@@ -191,6 +195,20 @@ etcd_tls expired "$P/server-expired.pem" "$P/server-key.pem"
 wait_until 20 tls_up_insecure || bail "etcd with an expired cert did not start: $(tail -3 "$TMP/etcd-expired.log")"
 tls_error old-server 'certificate has expired' "$TLS_URL" \
 	--cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client-key.pem"
+
+# --- https:// to a plain port ----------------------------------------------
+# The mirror image: etcd's plain port drops a ClientHello, as an etcd going
+# down would; a plain GET /version on the same port tells them apart.
+etcd_start plain
+https="https://${ETCD_URL#http://}"
+log="$TMP/https-plain.log"
+"$BIN/hindsight-recorder" --db "$TMP/https-plain.db" --endpoints "$https" -v >"$log" 2>&1 &
+exits_1 $! "$log" "https:// to a plain port"
+is "$(grep -E ' (warn|error): ' "$log" | sed 's/^[^ ]* //')" \
+	"error: cannot talk to etcd at $https as configured: ${https#https://} speaks plain HTTP, not TLS: use http:// in --endpoints" \
+	"https:// to a plain port: one error line, naming host:port and the fix"
+is "$(grep -c 'plain HTTP probe' "$log")" 1 "…told by one plain request"
+is "$(db_recorded "$TMP/https-plain.db")" "" "…nothing recorded"
 
 # etcd.c: curl's getpeername() noise is not what the operator needs.
 ! grep -q 'getpeername' "$TMP"/*.log
