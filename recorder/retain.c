@@ -4,8 +4,9 @@
  * A round fixes the cutoff revision R (the last revision observed at or
  * before now - keep), then walks the tables in ranges, one short
  * transaction per range, chained by a zero-delay timer so the loop keeps
- * serving the watch between steps: the events, the typed tables, then
- * the revisions and the keys that nothing left refers to.
+ * serving the watch between steps: the events, the typed tables, the
+ * churn counts' minute rows, then the revisions and the keys that nothing
+ * left refers to.
  */
 #include "retain.h"
 
@@ -19,6 +20,8 @@
 #include "log.h"
 
 #define STEP 20000 /* revisions or rowids per transaction */
+#define MINUTE 60000000LL
+#define CHURN_STEP 60 /* minutes of churn rows per transaction */
 
 /* The typed interval tables and their child rows (schema/001_init.sql). */
 static const struct {
@@ -32,10 +35,28 @@ static const struct {
 };
 #define NTYPED (sizeof(typed) / sizeof(typed[0]))
 
+/*
+ * The churn counts (schema/004_churn.sql) keep a row per hour and per
+ * minute.  The hours stay, so that `hindsight churn` still reports on
+ * whole hours past the horizon; the minute rows before it go, or they
+ * would grow with all history (up to 60 an hour for every pod that
+ * changes).
+ */
+static const char *const churn_tables[] = {
+    "churn", "churn_pods", "churn_spans"};
+#define NCHURN ((int)(sizeof(churn_tables) / sizeof(churn_tables[0])))
+
 /* Passes of a round after the typed tables (t->table values). */
-#define PASS_REVS ((int)NTYPED)
-#define PASS_KEYS ((int)NTYPED + 1)
-#define PASS_END ((int)NTYPED + 2)
+#define PASS_CHURN ((int)NTYPED) /* to PASS_CHURN + NCHURN - 1 */
+#define PASS_REVS ((int)NTYPED + NCHURN)
+#define PASS_KEYS ((int)NTYPED + NCHURN + 1)
+#define PASS_END ((int)NTYPED + NCHURN + 2)
+
+static int
+is_churn(int table)
+{
+	return table >= PASS_CHURN && table < PASS_CHURN + NCHURN;
+}
 
 struct retain {
 	struct ev_loop *loop;
@@ -50,6 +71,7 @@ struct retain {
 	int64_t cut; /* prune what ended at or before this */
 	int64_t cut_us; /* its revision's t_hi_us */
 	int table; /* -1: events, 0..NTYPED-1: typed[], then PASS_* */
+	int64_t cut_minute; /* churn minute rows before it go */
 	int64_t lo, hi; /* the next range, and where the table ends */
 	int64_t removed;
 	int64_t changed; /* rows the last exec3() statement deleted */
@@ -199,6 +221,11 @@ pass_next(struct retain *t, int64_t from, int64_t *out)
 	else if (t->table == PASS_KEYS)
 		snprintf(sql, sizeof(sql),
 		    "SELECT min(id) FROM temp.gone_keys WHERE id >= ?1");
+	else if (is_churn(t->table))
+		snprintf(sql, sizeof(sql),
+		    "SELECT min(bucket) FROM %s WHERE secs = 60 AND "
+		    "bucket >= ?1",
+		    churn_tables[t->table - PASS_CHURN]);
 	else
 		snprintf(sql, sizeof(sql),
 		    "SELECT min(rowid) FROM %s WHERE rowid >= ?1",
@@ -222,6 +249,8 @@ table_bounds(struct retain *t)
 		t->hi = t->cut;
 	else if (t->table == PASS_REVS)
 		t->hi = t->cut - 1; /* the cutoff's own time is pruned_us */
+	else if (is_churn(t->table))
+		t->hi = t->cut_minute - 1; /* the horizon's minute stays */
 	else {
 		if (t->table == PASS_KEYS)
 			snprintf(sql, sizeof(sql),
@@ -369,12 +398,27 @@ out:
 	return rc;
 }
 
+/* Revisions, rowids or minutes in one step of the current pass. */
+static int64_t
+step_size(const struct retain *t)
+{
+	return is_churn(t->table) ? CHURN_STEP : STEP;
+}
+
 /* Delete one range of the current table; 0, or -1 when busy or failing. */
 static int
 prune_range(struct retain *t)
 {
 	char sql[512];
-	int64_t end = t->lo + STEP;
+	int64_t end = t->lo + step_size(t);
+
+	if (is_churn(t->table)) {
+		snprintf(sql, sizeof(sql),
+		    "DELETE FROM %s WHERE secs = 60 AND bucket >= ?1 AND "
+		    "bucket < ?2 AND bucket < ?3",
+		    churn_tables[t->table - PASS_CHURN]);
+		return exec3(t, sql, t->lo, end, t->cut_minute);
+	}
 
 	if (t->table < 0) {
 		if (prune_events(t, end) != 0 ||
@@ -543,11 +587,11 @@ step_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	t->marked = 1;
 	/* Keys are sparse (revisions below the cutoff): skip to the next. */
 	next = t->hi + 1;
-	if (pass_next(t, t->lo + STEP, &next) != 0) {
+	if (pass_next(t, t->lo + step_size(t), &next) != 0) {
 		abandon(t);
 		return;
 	}
-	t->lo = next > t->lo + STEP ? next : t->lo + STEP;
+	t->lo = next > t->lo + step_size(t) ? next : t->lo + step_size(t);
 	ev_timer_set(&t->step, 0., 0.);
 	ev_timer_start(t->loop, &t->step);
 }
@@ -638,6 +682,7 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	t->marked = 0;
 	t->active = 1;
 	t->cut = cut;
+	t->cut_minute = t->cut_us / MINUTE;
 	t->removed = 0;
 	t->table = -1;
 	if (table_bounds(t) != 0) {

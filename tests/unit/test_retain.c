@@ -330,6 +330,36 @@ main(void)
 	ok(fault_int(ref, sql) < fault_int(orig, sql),
 	    "events before the horizon went (%lld of %lld)",
 	    (long long)fault_int(ref, sql), (long long)fault_int(orig, sql));
+	/*
+	 * The churn counts: minute rows before the horizon's minute go, the
+	 * hour rows and the later minutes stay.
+	 */
+	for (i = 0; i < 3; i++) {
+		static const char *const tab[] = {
+		    "churn", "churn_pods", "churn_spans"};
+		char q[300];
+		int64_t m = fault_int(orig,
+				"SELECT t_hi_us FROM revisions WHERE rev = "
+				"(SELECT max(rev) FROM revisions WHERE t_hi_us "
+				"<= (SELECT max(t_hi_us) FROM revisions) - "
+				"2 * 3600000000)") /
+		    60000000;
+
+		snprintf(q, sizeof(q),
+		    "SELECT count(*) FROM %s WHERE secs = 60 AND bucket < %lld",
+		    tab[i], (long long)m);
+		ok(fault_int(orig, q) > 0 && fault_int(ref, q) == 0,
+		    "%s: the minute rows before the horizon went (%lld)",
+		    tab[i], (long long)fault_int(orig, q));
+		snprintf(q, sizeof(q),
+		    "SELECT count(*) FROM %s WHERE secs = 3600 OR bucket >= "
+		    "%lld",
+		    tab[i], (long long)m);
+		ok(fault_int(orig, q) > 0 &&
+			fault_int(ref, q) == fault_int(orig, q),
+		    "%s: its hours and the later minutes stayed (%lld)", tab[i],
+		    (long long)fault_int(ref, q));
+	}
 	ok(fault_differ(ref, orig) > 0 &&
 		fault_digest(ref) != fault_digest(orig),
 	    "the comparison sees what pruning removed");
