@@ -102,14 +102,7 @@ is "$(q "$db" "SELECT etcd_rev FROM revisions WHERE rev = (SELECT max(rev) FROM 
 # Only the data tells: the last key recorded is not there as recorded.
 wm=$(q "$db" "SELECT value FROM meta WHERE name = 'recorded_rev'")
 cid=$(q "$db" "SELECT value FROM meta WHERE name = 'etcd_cluster_id'")
-kill -9 "$ETCD_PID"
-wait "$ETCD_PID" 2>/dev/null
-rm -rf "$ETCD_DATA"
-# shellcheck disable=SC2086 # ETCD_ARGS is a word list
-etcd $ETCD_ARGS --log-level error --logger zap >>"$TMP/etcd-again.log" 2>&1 &
-ETCD_PID=$!
-CLEANUP_PIDS="$CLEANUP_PIDS $ETCD_PID"
-wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd did not start again"
+etcd_recreate
 for i in 1 2 3 4 5 6 7 8 9 10 11 12; do $KV "$ETCD_URL" put "cilium/again/$i" "v$i" >/dev/null; done
 $KV "$ETCD_URL" put cilium/keep v1-keep >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>"$TMP/again.log"

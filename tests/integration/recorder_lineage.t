@@ -17,14 +17,7 @@ db="$TMP/lin.db"
 ok $? "first snapshot"
 cid=$(q "$db" "SELECT value FROM meta WHERE name = 'etcd_cluster_id'")
 
-kill -9 "$ETCD_PID"
-wait "$ETCD_PID" 2>/dev/null
-rm -rf "$ETCD_DATA"
-# shellcheck disable=SC2086 # ETCD_ARGS is a word list
-etcd $ETCD_ARGS --log-level error --logger zap >>"$TMP/etcd-again.log" 2>&1 &
-ETCD_PID=$!
-CLEANUP_PIDS="$CLEANUP_PIDS $ETCD_PID"
-wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd did not start again"
+etcd_recreate
 # The same keys at the same revisions, other values; then past the
 # watermark, and compacted there.
 $KV "$ETCD_URL" put cilium/a v2-a >/dev/null

@@ -36,6 +36,21 @@ etcd_start() {
 etcd_restart() {
 	kill "$ETCD_PID"
 	wait "$ETCD_PID" 2>/dev/null
+	etcd_again
+}
+
+# etcd_recreate: the same, on an emptied data dir: an etcd recreated with
+# the same configuration (an emptyDir), hence the same cluster_id, in
+# another history from revision 1.
+etcd_recreate() {
+	kill "$ETCD_PID"
+	wait "$ETCD_PID" 2>/dev/null
+	rm -rf "$ETCD_DATA"
+	etcd_again
+}
+
+# etcd_again: start the stopped member on its flags.
+etcd_again() {
 	# shellcheck disable=SC2086 # ETCD_ARGS is a word list
 	etcd $ETCD_ARGS --log-level error --logger zap >>"$TMP/etcd-restart.log" 2>&1 &
 	ETCD_PID=$!
