@@ -73,18 +73,24 @@ ETCDCTL_USER=watcher:N3w-Sw0rdf1sh-plugh "$BIN/hindsight-recorder" --db "$TMP/en
 	--endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
 ok $? "ETCDCTL_USER=name:password"
 
+# refused NAME WHAT PATTERN FLAGS...: a --once run with FLAGS exits 2 and
+# its log (TMP/NAME.log) matches PATTERN.
+refused() {
+	_name=$1 _what=$2 _pat=$3
+	shift 3
+	"$BIN/hindsight-recorder" --db "$TMP/$_name.db" --endpoints "$ETCD_URL" \
+		--once "$@" 2>"$TMP/$_name.log"
+	is $? 2 "$_what: exit 2"
+	grep -q "$_pat" "$TMP/$_name.log"
+	ok $? "…saying so ($_pat)"
+}
+
 # Wrong and missing credentials.
 printf 'not-the-password\n' >"$TMP/bad"
-"$BIN/hindsight-recorder" --db "$TMP/bad.db" --endpoints "$ETCD_URL" --once \
-	--user watcher --password-file "$TMP/bad" 2>"$TMP/bad.log"
-is $? 2 "a wrong password: exit 2"
-grep -q 'authentication as watcher failed' "$TMP/bad.log"
-ok $? "…saying authentication failed"
-"$BIN/hindsight-recorder" --db "$TMP/none.db" --endpoints "$ETCD_URL" --once \
-	2>"$TMP/none.log"
-is $? 2 "no credentials against an etcd with auth: exit 2"
-grep -q 'requires authentication.*--user' "$TMP/none.log"
-ok $? "…saying what to give"
+refused bad "a wrong password" 'authentication as watcher failed' \
+	--user watcher --password-file "$TMP/bad"
+refused none "no credentials against an etcd with auth" \
+	'requires authentication.*--user'
 # A user whose role may read other/ but not cilium/.
 TOKEN=$ETCD_TOKEN
 post /v3/auth/role/add '{"name":"elsewhere"}'
@@ -92,11 +98,8 @@ post /v3/auth/role/grant '{"name":"elsewhere","perm":{"permType":"READ","key":"b
 post /v3/auth/user/add '{"name":"stranger","password":"Gr4nt-m3-n0thing"}'
 post /v3/auth/user/grant '{"user":"stranger","role":"elsewhere"}'
 printf 'Gr4nt-m3-n0thing\n' >"$TMP/pw2"
-"$BIN/hindsight-recorder" --db "$TMP/perm.db" --endpoints "$ETCD_URL" --once \
-	--user stranger --password-file "$TMP/pw2" 2>"$TMP/perm.log"
-is $? 2 "a role that may not read cilium/: exit 2"
-grep -q 'permission denied' "$TMP/perm.log"
-ok $? "…saying permission denied"
+refused perm "a role that may not read cilium/" 'permission denied' \
+	--user stranger --password-file "$TMP/pw2"
 [ "$(grep -c 'error:' "$TMP/perm.log")" -eq 1 ]
 r=$?
 ok $r "…in one error line, not a retry loop"
