@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "log.h"
 #include "wire.h"
@@ -121,7 +122,7 @@ spill_line(struct segment *s, const char *line, size_t len)
 	wire_watch_release(&m);
 	/* Each line with the moment it arrived: its revisions' time. */
 	if (rc >= 0 &&
-	    (fprintf(s->spill, "%lld ", (long long)hs_now_us()) < 0 ||
+	    (fprintf(s->spill, "%lld ", (long long)clock_now_us()) < 0 ||
 		fwrite(line, 1, len, s->spill) != len ||
 		fputc('\n', s->spill) == EOF)) {
 		log_warn("catch-up segment %d: cannot spill: %m", s->idx);

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 
 #include "catchup.h"
+#include "clock.h"
 #include "codec.h"
 #include "decode.h"
 #include "etcdconfig.h"
@@ -49,7 +50,8 @@ enum { ST_IDLE, ST_SNAPSHOT, ST_WATCH, ST_STOPPING };
 struct alive {
 	struct recorder *r;
 	unsigned gen; /* the watch it was sent for */
-	int64_t sent_us;
+	int64_t sent_us; /* when, on the recorder's clock */
+	int64_t sent_mono; /* when, for how long it waits */
 	int busy;
 };
 
@@ -463,7 +465,7 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 
 	if (r->snap_rev == 0) {
 		r->snap_rev = rg->hdr.revision;
-		r->snap_us = hs_now_us();
+		r->snap_us = clock_now_us();
 		if (r->resync) {
 			if (resync_first(r, rg) != 0)
 				return -1;
@@ -700,7 +702,7 @@ drain_cb(struct ev_loop *loop, struct ev_idle *w, int revents)
 	(void)revents;
 	ev_idle_stop(loop, w);
 	r->fresh = 1;
-	r->idle_us = hs_now_us();
+	r->idle_us = clock_now_us();
 }
 
 static void
@@ -988,7 +990,7 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 	char err[256];
 	int rc = 0;
 	/* When it arrived: a catch-up segment may have spilled it a while. */
-	int64_t now = at_us ? at_us : hs_now_us();
+	int64_t now = at_us ? at_us : clock_now_us();
 
 	if (r->fatal)
 		return -1; /* nothing more is written: stopping */
@@ -1200,7 +1202,7 @@ watch_reset(struct recorder *r)
 	r->resume_rev = r->wm_rev;
 	r->replay_lo_us = r->wm_us;
 	r->created_rev = -1;
-	r->watch_sent_us = hs_now_us();
+	r->watch_sent_us = clock_now_us();
 	r->synced = r->resp_multi = r->fresh = 0;
 	r->idle_us = 0;
 	ev_idle_start(r->loop, &r->drain_idle);
@@ -1757,7 +1759,8 @@ alive_ask(struct recorder *r)
 		return; /* older watches' reads still hang: wait */
 	a->r = r;
 	a->gen = r->watch_gen;
-	a->sent_us = hs_now_us();
+	a->sent_us = clock_now_us();
+	a->sent_mono = hs_mono_us();
 	body = wire_key_request(r->cfg.prefix);
 	if (body != NULL &&
 	    etcd_post(r->etcd, "/v3/kv/range", body, alive_done, a) == 0)
@@ -1772,13 +1775,13 @@ alive_ask(struct recorder *r)
 static int
 alive_check(struct recorder *r)
 {
-	int64_t now = hs_now_us();
+	int64_t now = hs_mono_us();
 	size_t i;
 
 	for (i = 0; i < sizeof(r->alive) / sizeof(r->alive[0]); i++) {
 		if (r->alive_why[0] == '\0' && r->alive[i].busy &&
 		    r->alive[i].gen == r->watch_gen &&
-		    now - r->alive[i].sent_us > (int64_t)(ALIVE_WAIT * 1e6))
+		    now - r->alive[i].sent_mono > (int64_t)(ALIVE_WAIT * 1e6))
 			snprintf(r->alive_why, sizeof(r->alive_why),
 			    "did not answer a read within %.0f s", ALIVE_WAIT);
 	}
@@ -1987,6 +1990,8 @@ recorder_start(struct recorder *r)
 	r->cluster_id = st.cluster_id;
 	r->wm_rev = st.recorded_rev;
 	r->wm_us = st.recorded_us;
+	clock_floor(st.latest_us);
+	(void)clock_now_us(); /* a clock behind the db says so now */
 	log_info("resuming %s after revision %lld", r->cfg.db_path,
 	    (long long)r->wm_rev);
 	resume_start(r);
@@ -2061,7 +2066,11 @@ recorder_metrics(void *arg, struct mbuf *b)
 	    (double)store_synced_rev(r->store));
 	metric(b, "hindsight_watermark_lag_seconds", "gauge",
 	    "Seconds since the watch was last known healthy and caught up.",
-	    r->wm_us ? (double)(hs_now_us() - r->wm_us) / 1e6 : -1);
+	    r->wm_us ? (double)(clock_now_us() - r->wm_us) / 1e6 : -1);
+	metric(b, "hindsight_clock_behind_seconds", "gauge",
+	    "How far the system clock is behind the latest time recorded "
+	    "(times stay there until it catches up).",
+	    (double)clock_behind_us() / 1e6);
 	metric(b, "hindsight_watermark_lag_revisions", "gauge",
 	    "Newest etcd revision seen minus the watermark.",
 	    r->head_rev > r->wm_rev ? (double)(r->head_rev - r->wm_rev) : 0);
@@ -2114,7 +2123,7 @@ int
 recorder_health(void *arg, char *why, size_t size)
 {
 	struct recorder *r = arg;
-	double age = (double)(hs_now_us() - r->wm_us) / 1e6;
+	double age = (double)(clock_now_us() - r->wm_us) / 1e6;
 
 	if (!caught_up(r)) {
 		snprintf(why, size, "%s (recorded through revision %lld)",

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "codec.h"
 #include "hsdb.h"
 #include "log.h"
@@ -501,7 +502,7 @@ begin(struct retain *t)
 static void
 finish_round(struct retain *t)
 {
-	int64_t before = t->removed, cut_us = hs_now_us() - t->keep_us;
+	int64_t before = t->removed, cut_us = clock_now_us() - t->keep_us;
 	char when[40];
 	int rc;
 
@@ -615,7 +616,7 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		}
 	}
 	switch (one_int(t, "SELECT max(rev) FROM revisions WHERE t_hi_us <= ?1",
-	    hs_now_us() - t->keep_us, &cut)) {
+	    clock_now_us() - t->keep_us, &cut)) {
 	case 0:
 		return; /* nothing that old */
 	case 1:
@@ -649,7 +650,7 @@ round_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 		cut = pcut;
 	if (cut <= done)
 		return;
-	t->cut_us = hs_now_us() - t->keep_us;
+	t->cut_us = clock_now_us() - t->keep_us;
 	if (one_int(t, "SELECT t_hi_us FROM revisions WHERE rev = ?1", cut,
 		&t->cut_us) < 0) {
 		log_warn(

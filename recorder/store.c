@@ -76,6 +76,7 @@ enum {
 	S_TOP_REV,
 	S_DATA_VERSION,
 	S_REV_T,
+	S_LATEST_T,
 	S_VAL_GET,
 	S_CHURN_UP,
 	S_CHURN_POD_UP,
@@ -182,6 +183,7 @@ static const char *const sqls[S_COUNT] = {
     [S_DATA_VERSION] = "PRAGMA data_version",
     /* The churn tables (schema/004_churn.sql), added to at each commit. */
     [S_REV_T] = "SELECT t_hi_us FROM revisions WHERE rev = ?",
+    [S_LATEST_T] = "SELECT coalesce(max(t_hi_us), 0) FROM revisions",
     [S_VAL_GET] = "SELECT value FROM vals WHERE id = ?",
     [S_CHURN_UP] = "INSERT INTO churn(secs, bucket, kind, namespace, "
 		   "created, modified, lease_only, deleted) "
@@ -677,6 +679,16 @@ store_state(struct store *s, struct store_state *out, char *err, size_t errlen)
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
+	/* A replayed revision's time is when it arrived: past the watermark. */
+	if (query_int(s, S_LATEST_T, &out->latest_us) != 0) {
+		snprintf(err, errlen,
+		    "cannot read the latest time recorded: %s",
+		    sqlite3_errmsg(s->db));
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	if (out->latest_us < out->recorded_us)
+		out->latest_us = out->recorded_us;
 	out->recorded = 1;
 	out->recorded_rev = rev - s->offset;
 	out->epoch = s->epoch;

@@ -23,6 +23,7 @@ struct store_state {
 	int64_t
 	    recorded_rev; /* etcd revision of the watermark (current epoch) */
 	int64_t recorded_us;
+	int64_t latest_us; /* the latest time written (recorded_us or later) */
 	int64_t epoch;
 	uint64_t cluster_id;
 	char prefix[256];

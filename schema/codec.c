@@ -473,11 +473,23 @@ hs_oneline(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-int64_t
-hs_now_us(void)
+static int64_t
+clock_us(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+hs_now_us(void)
+{
+	return clock_us(CLOCK_REALTIME);
+}
+
+int64_t
+hs_mono_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }

@@ -82,4 +82,7 @@ char *hs_oneline(const char *s, char *buf, size_t size);
 /* The current UTC time in microseconds (CLOCK_REALTIME). */
 int64_t hs_now_us(void);
 
+/* A monotonic clock in microseconds (CLOCK_MONOTONIC), for durations. */
+int64_t hs_mono_us(void);
+
 #endif

@@ -6,7 +6,7 @@
 set -eu
 PKGS="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libcjson-dev
 libev-dev libyaml-dev libmicrohttpd-dev sqlite3 etcd-server etcd-client curl python3 perl jq tzdata
-python3-pandas python3-matplotlib python3-yaml openssl man-db groff-base"
+python3-pandas python3-matplotlib python3-yaml openssl man-db groff-base libfaketime"
 if [ "${1:-}" = lint ]; then
 	PKGS="$PKGS clang-format cppcheck shellcheck"
 fi

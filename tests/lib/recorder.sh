@@ -64,6 +64,15 @@ db_superseded() {
 		AND n.rev <= ${2:-9223372036854775807})"
 }
 
+# Revisions whose time is before an earlier revision's, or whose bounds
+# are inverted (should be 0): a time query takes the last revision
+# observed at or before a time, which needs times that grow with revisions.
+db_times_back() {
+	q "$1" "SELECT count(*) FROM (SELECT t_lo_us, t_hi_us, max(t_hi_us) OVER
+		(ORDER BY rev ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev
+		FROM revisions) WHERE t_hi_us < prev OR t_lo_us > t_hi_us"
+}
+
 # The typed rows, one relation: kind, rowid, key_id, from_rev, to_rev.
 TYPED_ROWS="SELECT 'ipcache' AS kind, rowid AS r, key_id, from_rev, to_rev FROM ipcache
 	UNION ALL SELECT 'identity', rowid, key_id, from_rev, to_rev FROM identities
