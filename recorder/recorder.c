@@ -91,6 +91,7 @@ struct recorder {
 	int64_t wm_us;
 	int64_t resume_rev; /* wm_rev when the stream was started */
 	int64_t replay_lo_us; /* last moment known covered before it */
+	int64_t t_written; /* the latest revision time written */
 	int64_t watch_sent_us; /* when it was asked for */
 	int synced; /* etcd showed the watch synced: it sends as it commits */
 	int resp_multi; /* this response carried more than one revision */
@@ -858,6 +859,15 @@ held_write(struct recorder *r, int64_t now)
 	/* Not recorded yet: not committed before the watermark's moment. */
 	if (!replay && r->wm_us > lo)
 		lo = r->wm_us;
+	/*
+	 * A segment of a parallel catch-up is written after the one before
+	 * it, which may have arrived later: its revisions were committed
+	 * before those arrivals too, and times must grow with revisions
+	 * (clock.h).  An upper bound may be loosened, never the order.
+	 */
+	if (now < r->t_written)
+		now = r->t_written;
+	r->t_written = now;
 	r->n_revisions++;
 	if (store_begin(r->store) != 0 ||
 	    store_revision(r->store, rev, live ? "watch" : "replay",
@@ -1991,6 +2001,7 @@ recorder_start(struct recorder *r)
 	r->wm_rev = st.recorded_rev;
 	r->wm_us = st.recorded_us;
 	clock_floor(st.latest_us);
+	r->t_written = st.latest_us;
 	(void)clock_now_us(); /* a clock behind the db says so now */
 	log_info("resuming %s after revision %lld", r->cfg.db_path,
 	    (long long)r->wm_rev);

@@ -35,6 +35,8 @@ check() { # check WHAT: the db equals etcd from the first snapshot on
 	[ "$h_db" = "$h_etcd" ]
 	ok $? "$1: history equals etcd's, in order, byte for byte"
 	is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "$1: state equals etcd's"
+	# Segments are written in order, though a later one may have come first.
+	is "$(db_times_back "$db")" 0 "$1: no revision's time goes back, no bounds inverted"
 }
 
 backlog 1
