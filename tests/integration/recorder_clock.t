@@ -26,9 +26,12 @@ entry() { printf '{"IP":"10.0.0.1","ID":%s,"HostIP":"192.168.1.1"}' "$1"; }
 # skew OFFSET: the recorder's clock from now on ("+0", "-3600").
 skew() { echo "$1" >"$TMP/faketime"; }
 # rec_skewed: rec_start under libfaketime, its offset read at every call.
+# (A SANITIZE= build: ASan wants to be first in the preload list.)
 rec_skewed() {
 	LD_PRELOAD=$FT FAKETIME_TIMESTAMP_FILE="$TMP/faketime" FAKETIME_NO_CACHE=1 \
-		DONT_FAKE_MONOTONIC=1 "$BIN/hindsight-recorder" --db "$db" \
+		DONT_FAKE_MONOTONIC=1 \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		"$BIN/hindsight-recorder" --db "$db" \
 		--endpoints "$ETCD_URL" --metrics-addr "127.0.0.1:$port" \
 		>>"$TMP/rec.log" 2>&1 &
 	REC_PID=$!
