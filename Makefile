@@ -146,7 +146,7 @@ fuzz: $(BUILD)/schema/migrations.c
 	@mkdir -p $(BUILD)/fuzz
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_decode tests/fuzz/fuzz_decode.c recorder/decode.c schema/codec.c schema/kinds.c $(PKG_LIBS)
 	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_stream tests/fuzz/fuzz_stream.c recorder/framer.c recorder/wire.c schema/codec.c $(PKG_LIBS)
-	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_args tests/fuzz/fuzz_args.c query/out.c recorder/retain.c recorder/log.c $(SCHEMA_SRC) $(BUILD)/schema/migrations.c $(PKG_LIBS) $(EV_LIBS) -lm
+	clang $(FUZZ_CFLAGS) -o $(BUILD)/fuzz/fuzz_args tests/fuzz/fuzz_args.c query/out.c recorder/retain.c recorder/clock.c recorder/log.c $(SCHEMA_SRC) $(BUILD)/schema/migrations.c $(PKG_LIBS) $(EV_LIBS) -lm
 	@for t in decode stream args; do \
 		rm -rf $(BUILD)/fuzz/corpus-$$t && cp -r tests/fuzz/corpus/$$t $(BUILD)/fuzz/corpus-$$t && \
 		echo "fuzzing $$t for $(FUZZ_SECONDS)s" && \
