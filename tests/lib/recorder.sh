@@ -31,7 +31,6 @@ db_reached() {
 	[ -n "$_r" ] && [ "$_r" -ge "$2" ]
 }
 
-# Current state as "key|HEXVALUE", sorted like etcd sorts keys.
 # db_horizon DB: how far --retain has pruned (0: not at all), as the CLI
 # takes it: pruned_through_rev, or the cut of a round cut short (meta
 # prune_open, prune_cut) when that is further.
@@ -49,11 +48,14 @@ db_horizon_us() {
 		THEN 'prune_cut_us' ELSE 'pruned_us' END"
 }
 
+# db_state DB [REV]: the state as "key|HEXVALUE", sorted like etcd sorts
+# keys, as of revision REV (default: the latest recorded).
 db_state() {
 	q "$1" "SELECT k.key || '|' || hex(v.value) FROM events e
 		JOIN keys k ON k.id = e.key_id JOIN vals v ON v.id = e.val_id
 		WHERE e.type = 0 AND e.rev = (SELECT max(l.rev) FROM events l
-		WHERE l.key_id = e.key_id) ORDER BY k.key"
+		WHERE l.key_id = e.key_id AND l.rev <= ${2:-9223372036854775807})
+		ORDER BY k.key"
 }
 
 # Events superseded by a later event of their key at or before revision
