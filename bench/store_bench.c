@@ -10,10 +10,16 @@
  *                                  over DAYS days (default 7) ending now
  *   store_bench plain DB N [DAYS]  baseline: the same events into one plain
  *                                  table, a prepared INSERT, same batches
+ *   store_bench lean DB N [DAYS]   the floor of any format that keeps each
+ *                                  key's history: a change-log row and a
+ *                                  (key, revision) index entry per event,
+ *                                  keys interned, one time row per commit;
+ *                                  no value sharing, no typed tables
  *   store_bench dump N             the events as lines for bench/writer.py:
  *                                  "P <b64 key> <b64 value>", "D <b64 key>"
  *
- * Prints "events=N secs=S rate=R" (events per second) on stdout.
+ * Prints "events=N secs=S rate=R" (events per second) on stdout; lean adds
+ * "bytes=B" (the file's size per event).
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -118,75 +124,235 @@ check(sqlite3 *db, int rc)
 	return rc;
 }
 
-static int
-run_plain(const char *path, long n, double days)
+/* Bind an event's type, value, lease, create revision and version to
+ * columns col..col+4 of ins, and run it. */
+static void
+insert_rest(
+    sqlite3 *db, sqlite3_stmt *ins, int col, const struct store_event *e)
+{
+	sqlite3_bind_int(ins, col, e->type);
+	if (e->type == 0)
+		sqlite3_bind_blob(ins, col + 1, e->value ? e->value : "",
+		    (int)e->vallen, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(ins, col + 1);
+	sqlite3_bind_int64(ins, col + 2, e->lease);
+	sqlite3_bind_int64(ins, col + 3, e->create_rev);
+	sqlite3_bind_int64(ins, col + 4, e->version);
+	check(db, sqlite3_step(ins));
+	sqlite3_reset(ins);
+}
+
+/*
+ * The baselines: a db with the recorder's journal settings, the schema in
+ * sql, then N events of the workload in transactions of BATCH events
+ * (whole revisions), each event given to put(seq in its revision), each
+ * transaction's last revision and its time to commit() (may be NULL)
+ * before COMMIT.  Returns the seconds spent in put, commit and SQLite.
+ */
+struct sink {
+	sqlite3 *db;
+	sqlite3_stmt *st[4];
+	void (*put)(struct sink *, const struct store_event *, int64_t seq);
+	void (*commit)(struct sink *, int64_t rev, int64_t t_us);
+};
+
+static double
+feed(struct sink *k, const char *path, const char *sql, long n, double days,
+    long *done)
 {
 	int64_t span = (int64_t)(days * 86400e6);
-	sqlite3 *db;
-	sqlite3_stmt *ins;
 	struct workload *w;
-	long done = 0, pending = 0;
-	int64_t last_rev = 0, seq = 0;
+	long pending = 0;
+	int64_t last_rev = 0, last_t = 0, seq = 0;
 	double t = 0, a;
 	size_t i, m;
 
-	check(NULL, sqlite3_open(path, &db));
-	check(db,
-	    sqlite3_exec(db,
-		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-		"CREATE TABLE IF NOT EXISTS ev(rev INTEGER, seq INTEGER, "
-		"type INTEGER, key TEXT, value BLOB, lease INTEGER, "
-		"create_rev INTEGER, version INTEGER)",
-		NULL, NULL, NULL));
-	check(db,
-	    sqlite3_prepare_v2(
-		db, "INSERT INTO ev VALUES (?,?,?,?,?,?,?,?)", -1, &ins, NULL));
+	check(NULL, sqlite3_open(path, &k->db));
+	check(k->db,
+	    sqlite3_exec(k->db,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL,
+		NULL, NULL));
+	check(k->db, sqlite3_exec(k->db, sql, NULL, NULL, NULL));
 	w = workload_new(SEED, 2, hs_now_us() - span, span / (n + n / 10 + 1));
 	a = now_s();
-	check(db, sqlite3_exec(db, "BEGIN", NULL, NULL, NULL));
+	check(k->db, sqlite3_exec(k->db, "BEGIN", NULL, NULL, NULL));
 	t += now_s() - a;
-	while (done < n) {
+	for (*done = 0; *done < n; *done += (long)m) {
 		m = workload_chunk(w, ev, tus, CHUNK);
 		a = now_s();
 		for (i = 0; i < m; i++) {
 			if (ev[i].mod_rev != last_rev) {
 				if (pending >= BATCH) {
-					check(db,
-					    sqlite3_exec(db, "COMMIT; BEGIN",
+					if (k->commit != NULL)
+						k->commit(k, last_rev, last_t);
+					check(k->db,
+					    sqlite3_exec(k->db, "COMMIT; BEGIN",
 						NULL, NULL, NULL));
 					pending = 0;
 				}
 				last_rev = ev[i].mod_rev;
+				last_t = tus[i];
 				seq = 0;
 			}
-			sqlite3_bind_int64(ins, 1, ev[i].mod_rev);
-			sqlite3_bind_int64(ins, 2, seq++);
-			sqlite3_bind_int(ins, 3, ev[i].type);
-			sqlite3_bind_text(ins, 4, ev[i].key, (int)ev[i].keylen,
-			    SQLITE_STATIC);
-			if (ev[i].type == 0)
-				sqlite3_bind_blob(ins, 5,
-				    ev[i].value ? ev[i].value : "",
-				    (int)ev[i].vallen, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(ins, 5);
-			sqlite3_bind_int64(ins, 6, ev[i].lease);
-			sqlite3_bind_int64(ins, 7, ev[i].create_rev);
-			sqlite3_bind_int64(ins, 8, ev[i].version);
-			check(db, sqlite3_step(ins));
-			sqlite3_reset(ins);
+			k->put(k, &ev[i], seq++);
 			pending++;
 		}
 		t += now_s() - a;
-		done += (long)m;
 	}
 	a = now_s();
-	check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
-	sqlite3_finalize(ins);
-	sqlite3_close(db);
+	if (k->commit != NULL)
+		k->commit(k, last_rev, last_t);
+	check(k->db, sqlite3_exec(k->db, "COMMIT", NULL, NULL, NULL));
+	for (i = 0; i < sizeof(k->st) / sizeof(k->st[0]); i++)
+		sqlite3_finalize(k->st[i]);
+	sqlite3_close(k->db);
 	t += now_s() - a;
 	workload_free(w);
+	return t;
+}
+
+static sqlite3_stmt *
+prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	check(db, sqlite3_prepare_v2(db, sql, -1, &st, NULL));
+	return st;
+}
+
+/* plain: one table, no index, the key as text. */
+static void
+plain_put(struct sink *k, const struct store_event *e, int64_t seq)
+{
+	if (k->st[0] == NULL)
+		k->st[0] =
+		    prepare(k->db, "INSERT INTO ev VALUES (?,?,?,?,?,?,?,?)");
+	sqlite3_bind_int64(k->st[0], 1, e->mod_rev);
+	sqlite3_bind_int64(k->st[0], 2, seq);
+	sqlite3_bind_text(k->st[0], 3, e->key, (int)e->keylen, SQLITE_STATIC);
+	insert_rest(k->db, k->st[0], 4, e);
+}
+
+static int
+run_plain(const char *path, long n, double days)
+{
+	struct sink k = {.put = plain_put};
+	long done;
+	double t = feed(&k, path,
+	    "CREATE TABLE IF NOT EXISTS ev(rev INTEGER, seq INTEGER, "
+	    "key TEXT, type INTEGER, value BLOB, lease INTEGER, "
+	    "create_rev INTEGER, version INTEGER)",
+	    n, days, &done);
+
 	printf("events=%ld secs=%.3f rate=%.0f\n", done, t, done / t);
+	return 0;
+}
+
+/* lean: keys seen, by a 64-bit hash of the key; open addressing.  A
+ * collision would give an event the wrong key id: harmless for timing. */
+#define LEAN_KEYS (1u << 20)
+static struct {
+	uint64_t h;
+	int64_t id;
+} lean_keys[LEAN_KEYS];
+
+static uint64_t
+lean_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
+	return h | 1;
+}
+
+static int64_t
+lean_key(struct sink *k, const struct store_event *e)
+{
+	uint64_t h = lean_hash(e->key, e->keylen);
+	size_t i = h & (LEAN_KEYS - 1);
+	int64_t id;
+
+	while (lean_keys[i].h != 0 && lean_keys[i].h != h)
+		i = (i + 1) & (LEAN_KEYS - 1);
+	if (lean_keys[i].h == h)
+		return lean_keys[i].id;
+	if (k->st[1] == NULL) {
+		k->st[1] = prepare(k->db,
+		    "INSERT INTO keys(key) VALUES (?) ON CONFLICT DO NOTHING");
+		k->st[2] = prepare(k->db, "SELECT id FROM keys WHERE key = ?");
+	}
+	sqlite3_bind_blob(k->st[1], 1, e->key, (int)e->keylen, SQLITE_STATIC);
+	check(k->db, sqlite3_step(k->st[1]));
+	sqlite3_reset(k->st[1]);
+	if (sqlite3_changes(k->db) > 0) {
+		id = sqlite3_last_insert_rowid(k->db);
+	} else {
+		sqlite3_bind_blob(
+		    k->st[2], 1, e->key, (int)e->keylen, SQLITE_STATIC);
+		check(k->db, sqlite3_step(k->st[2]));
+		id = sqlite3_column_int64(k->st[2], 0);
+		sqlite3_reset(k->st[2]);
+	}
+	lean_keys[i].h = h;
+	lean_keys[i].id = id;
+	return id;
+}
+
+static void
+lean_put(struct sink *k, const struct store_event *e, int64_t seq)
+{
+	int64_t key_id = lean_key(k, e);
+
+	if (k->st[0] == NULL)
+		k->st[0] =
+		    prepare(k->db, "INSERT INTO events VALUES (?,?,?,?,?,?,?)");
+	/* The event's id orders it: revision, then seq. */
+	sqlite3_bind_int64(k->st[0], 1, e->mod_rev * 65536 + seq);
+	sqlite3_bind_int64(k->st[0], 2, key_id);
+	insert_rest(k->db, k->st[0], 3, e);
+}
+
+static void
+lean_commit(struct sink *k, int64_t rev, int64_t t_us)
+{
+	if (k->st[3] == NULL)
+		k->st[3] = prepare(k->db, "INSERT INTO times VALUES (?,?,?)");
+	sqlite3_bind_int64(k->st[3], 1, rev);
+	sqlite3_bind_int64(k->st[3], 2, t_us);
+	sqlite3_bind_int64(k->st[3], 3, t_us);
+	check(k->db, sqlite3_step(k->st[3]));
+	sqlite3_reset(k->st[3]);
+}
+
+static int
+run_lean(const char *path, long n, double days)
+{
+	struct sink k = {.put = lean_put, .commit = lean_commit};
+	long done, bytes = 0;
+	FILE *f;
+	double t = feed(&k, path,
+	    /* The recorder's cache settings (recorder/store.c). */
+	    "PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4000;"
+	    "CREATE TABLE keys(id INTEGER PRIMARY KEY,"
+	    " key BLOB NOT NULL UNIQUE) STRICT;"
+	    "CREATE TABLE events(id INTEGER PRIMARY KEY,"
+	    " key_id INTEGER NOT NULL, type INTEGER NOT NULL, value BLOB,"
+	    " lease INTEGER NOT NULL, create_rev INTEGER NOT NULL,"
+	    " version INTEGER NOT NULL) STRICT;"
+	    "CREATE INDEX events_key ON events(key_id, id);"
+	    "CREATE TABLE times(rev INTEGER PRIMARY KEY,"
+	    " t_lo INTEGER NOT NULL, t_hi INTEGER NOT NULL) STRICT",
+	    n, days, &done);
+
+	if ((f = fopen(path, "rb")) != NULL) {
+		if (fseek(f, 0, SEEK_END) == 0)
+			bytes = ftell(f);
+		fclose(f);
+	}
+	printf("events=%ld secs=%.3f rate=%.0f bytes=%.0f\n", done, t, done / t,
+	    done > 0 ? (double)bytes / (double)done : 0.0);
 	return 0;
 }
 
@@ -230,10 +396,13 @@ main(int argc, char **argv)
 	if (argc >= 4 && strcmp(argv[1], "plain") == 0)
 		return run_plain(
 		    argv[2], atol(argv[3]), argc > 4 ? atof(argv[4]) : 7);
+	if (argc >= 4 && strcmp(argv[1], "lean") == 0)
+		return run_lean(
+		    argv[2], atol(argv[3]), argc > 4 ? atof(argv[4]) : 7);
 	if (argc == 3 && strcmp(argv[1], "dump") == 0)
 		return run_dump(atol(argv[2]));
 	fprintf(stderr,
 	    "usage: store_bench store DB N [DAYS] | "
-	    "plain DB N | dump N\n");
+	    "plain DB N [DAYS] | lean DB N [DAYS] | dump N\n");
 	return 1;
 }

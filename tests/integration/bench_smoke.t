@@ -12,7 +12,8 @@ BENCH_RUNS=1 BENCH_EVENTS=2000 BENCH_SINGLE=25000 BENCH_STORE_EVENTS=5000 \
 	BENCH_LIVE_SECS=2 TMPDIR="$TMP/bench" \
 	sh "$TOP/bench/run.sh" >"$TMP/out" 2>"$TMP/err"
 is "$?" 0 "bench/run.sh at toy sizes exits 0 ($(tail -1 "$TMP/err"))"
-sed -n '/^measure /,$p' "$TMP/out" | sed 1d >"$TMP/rows"
+# The table: from its header to the first empty line.
+sed -n '/^measure /,/^$/p' "$TMP/out" | sed '1d;/^$/d' >"$TMP/rows"
 # Every row the issue asks for, once each.
 for r in "1a catch-up" "1b catch-up" "2  parallel catch-up" \
 	"3  store path alone" "4  live lag" "5  ip --at" "5  identity --at" \
@@ -31,6 +32,10 @@ bad=$(awk -F'|' '{
 	if (f !~ /^[0-9]/ || (v != "PASS" && v != "MISS")) print $1
 }' "$TMP/rows")
 is "$bad" "" "every row has a figure and a verdict"
+# Under the table, the floor rows 3 and 6 are read against, measured.
+floor=$(grep '^index entry per event' "$TMP/out")
+echo "$floor" | grep -Eq ': [0-9]+ events/s \([0-9.]+x the plain table\), [0-9]+ bytes/event$'
+ok $? "the table is followed by the bare change log's rate and size ($floor)"
 # Rows with a baseline measured in the same run have a ratio.
 bad=$(awk -F'|' '$3 ~ /[0-9]/ && $4 !~ /[0-9]x/ { print $1 }' "$TMP/rows")
 is "$bad" "" "every row with a baseline has a ratio"
