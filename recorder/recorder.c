@@ -475,8 +475,9 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 			if (store_begin(r->store) != 0 ||
 			    store_first_epoch(r->store, r->cluster_id,
 				r->cfg.prefix, r->snap_rev, r->snap_us) != 0 ||
+			    /* Committed before the snapshot, like its keys. */
 			    store_revision(r->store, r->snap_rev, "snapshot",
-				r->snap_us, r->snap_us) != 0)
+				-1, r->snap_us) != 0)
 				return -1;
 		}
 	}

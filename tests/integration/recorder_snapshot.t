@@ -20,6 +20,12 @@ $KV "$ETCD_URL" put cilium/empty '' >/dev/null
 $KV "$ETCD_URL" putfile cilium/state/ip/v1/default/10.9.9.9 "$TMP/big" >/dev/null
 $KV "$ETCD_URL" put ciliumx/outside v >/dev/null
 $KV "$ETCD_URL" put other/key v >/dev/null
+# The last write before the snapshot under the prefix: its revision is the
+# one etcd is at when the snapshot is taken (the usual case: Cilium writes
+# all the time).
+before=$(date +%s%6N)
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.6.6.99 \
+	'{"IP":"10.6.6.99","Mask":null,"HostIP":"10.5.1.132","ID":5,"Key":0,"Metadata":"cilium-global:default:k8s-node1:434","K8sNamespace":"default","K8sPodName":"last"}' >/dev/null
 head=$($KV "$ETCD_URL" rev)
 
 db="$TMP/snap.db"
@@ -42,12 +48,19 @@ is "$(q "$db" "SELECT length(v.value) FROM events e JOIN keys k ON k.id=e.key_id
 is "$(q "$db" "SELECT count(*) FROM events e JOIN keys k ON k.id=e.key_id
 	WHERE e.origin = 1")" \
 	"$(q "$db" "SELECT count(*) FROM keys")" "one snapshot event per key"
-# Snapshot keys start at their mod_revision, time unknown.
-is "$(q "$db" "SELECT count(*) FROM changes WHERE origin='snapshot' AND time IS NULL
-	AND rev < $head")" "$(q "$db" "SELECT count(*) FROM events WHERE rev < $head")" \
-	"keys older than the snapshot have no start time"
-is "$(q "$db" "SELECT time IS NOT NULL FROM rev_times WHERE rev = $head")" 1 \
-	"the snapshot revision itself has its time"
+# Snapshot keys start at their mod_revision, time unknown: also the one
+# written at the snapshot's own revision, which was written before it too.
+is "$(q "$db" "SELECT count(*) FROM changes WHERE origin='snapshot' AND time IS NULL")" \
+	"$(q "$db" "SELECT count(*) FROM events")" \
+	"keys found by the snapshot have no start time, at any revision"
+is "$(q "$db" "SELECT count(*) FROM events WHERE rev = $head")" 1 \
+	"(a key was written at the snapshot's revision)"
+is "$("$BIN/hindsight" --db "$db" --format json ip 10.6.6.99 |
+	jq -r '.[] | "\(.from_rev) \(.from_time) \(.pod)"')" "$head null last" \
+	"ip: the address taken at the snapshot's revision has no known start time"
+is "$(q "$db" "SELECT t_hi_us = (SELECT value FROM meta WHERE name = 'first_us')
+	AND t_hi_us > $before FROM revisions WHERE rev = $head")" 1 \
+	"the snapshot's revision is bounded above by the moment of the snapshot"
 
 # The seed: who held 10.6.6.43.
 is "$(q "$db" "SELECT namespace||'/'||pod||' '||node||' '||host_ip||' '||identity

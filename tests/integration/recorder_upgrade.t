@@ -57,6 +57,7 @@ CREATE INDEX nodes_open ON nodes(key_id) WHERE to_rev IS NULL;
 CREATE INDEX services_open ON services(key_id) WHERE to_rev IS NULL;
 DROP INDEX identity_users_key;
 CREATE INDEX identity_users_id ON identity_users(identity, from_rev);
+UPDATE revisions SET t_lo_us = t_hi_us WHERE rev = $first;
 $view
 PRAGMA user_version = 2;
 COMMIT;"
@@ -87,6 +88,8 @@ $KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.5 "$(ip 10.9.0.5 100 a-5)"
 ok $? "the recorder opens the format-2 db and records"
 version=$("$BIN/hindsight-recorder" --version | sed 's/.*db format \([0-9]*\).*/\1/')
 is "$(q "$db" "PRAGMA user_version")" "$version" "…upgrading it to format $version"
+is "$(q "$db" "SELECT coalesce(t_lo_us, 'NULL') || ' ' || how FROM revisions WHERE rev = $first")" \
+	"NULL snapshot" "…the first snapshot's revision gets an unknown start time (format 11)"
 is "$(q "$db" "SELECT count(*) FROM pragma_table_info('events') WHERE name = 'to_rev'")" 0 \
 	"…events.to_rev is gone"
 is "$(q "$db" "SELECT count(*) FROM sqlite_schema WHERE name GLOB '*_open' OR name = 'vals_hash'")" 0 \
