@@ -926,8 +926,14 @@ watch_events(struct recorder *r, struct wire_watch *m, int64_t limit,
 
 	if (!r->in_fragments) { /* a new response */
 		r->resp_multi = 0;
-		/* A spilled one is dated by its arrival, when it was read. */
-		r->resp_fresh = spilled || r->fresh;
+		/*
+		 * A spilled one is never seen live: its arrival is when the
+		 * loop got to read it (late while it wrote a segment), and it
+		 * is written after the segments before it, which may have
+		 * arrived later still.  Its revisions get bounds: committed
+		 * after the watch was asked for, before it arrived.
+		 */
+		r->resp_fresh = !spilled && r->fresh;
 	}
 	r->resp_rev = m->hdr.revision;
 	if (!spilled) {
