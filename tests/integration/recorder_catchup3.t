@@ -32,10 +32,11 @@ wait_until 60 db_reached "$db" "$live"
 ok $? "the change put during the catch-up (revision $live) is recorded"
 rec_stop
 ok $? "SIGTERM: exit 0"
-set -- $(q "$db" "SELECT how, coalesce(t_lo_us, 0), t_hi_us FROM revisions
-	WHERE etcd_rev = $live" | tr '|' ' ')
-diag "revision $live: $1 ($2, $3]; put between $t0 and $t1"
-[ "$2" -le "$t1" ] && [ "$3" -ge "$t0" ]
+IFS='|' read -r how lo hi <<EOT
+$(q "$db" "SELECT how, coalesce(t_lo_us, 0), t_hi_us FROM revisions WHERE etcd_rev = $live")
+EOT
+diag "revision $live: $how ($lo, $hi]; put between $t0 and $t1"
+[ "$lo" -le "$t1" ] && [ "$hi" -ge "$t0" ]
 ok $? "its recorded bounds hold the moment of the put"
 is "$(db_times_back "$db")" 0 "no revision's time goes back, no bounds inverted"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "the state equals etcd's"
