@@ -68,6 +68,8 @@ static const char ev_cte[] =
     /* etcd's version is 1 on a create: no lookup for most events. */
     "  WHEN e.version = 1 AND e.origin = 0 THEN 0"
     "  ELSE coalesce((SELECT CASE WHEN p.type = 1 THEN 0"
+    /* Re-created in a gap: another create_revision (recorder/store.c). */
+    "   WHEN p.create_rev != e.create_rev THEN 0"
     "   WHEN p.val_id IS e.val_id AND p.lease != e.lease THEN 2"
     "   ELSE 1 END FROM events p WHERE p.key_id = e.key_id"
     "   AND p.rev < e.rev ORDER BY p.rev DESC LIMIT 1), 0) END AS cls%s"

@@ -111,7 +111,7 @@ static const char *const sqls[S_COUNT] = {
     [S_VAL_INS] = "INSERT INTO vals(value) VALUES (?)",
     /* The key's latest event, through events_key. */
     [S_OPEN_GET] = "SELECT e.rev, e.seq, e.val_id, e.typed_row, v.value, "
-		   "e.lease "
+		   "e.lease, e.create_rev "
 		   "FROM events e LEFT JOIN vals v ON v.id = e.val_id "
 		   "WHERE e.key_id = ? ORDER BY e.rev DESC, e.seq DESC "
 		   "LIMIT 1",
@@ -237,6 +237,8 @@ struct kc_ent {
 	int64_t last_val; /* its val_id; -1 for a DELETE or none */
 	int64_t typed_row; /* rowid of the key's open typed row; 0: none */
 	int64_t last_lease; /* the latest event's lease */
+	int64_t last_create; /* the latest PUT's create_rev as stored (with
+				the offset); -1 when none (NULL, a DELETE) */
 	int32_t last_seq;
 	int32_t kind; /* keys.kind as stored (an older build may have had
 			 another classifier), for the churn counts */
@@ -992,6 +994,9 @@ lookup_key(struct store *s, const struct store_event *ev, struct hs_key *k)
 		}
 		e->typed_row = sqlite3_column_int64(st, 3);
 		e->last_lease = sqlite3_column_int64(st, 5);
+		e->last_create = sqlite3_column_type(st, 6) == SQLITE_NULL
+		    ? -1
+		    : sqlite3_column_int64(st, 6);
 		done_st(s, S_OPEN_GET);
 	}
 	return e;
@@ -1771,7 +1776,8 @@ write_event(struct store *s, const struct store_event *ev)
 	sqlite3_stmt *st;
 	int64_t val_id = 0, seq, row, prev_rev, prev_val, prev_lease;
 	int64_t rev = ev->mod_rev + s->offset;
-	int same = 0, cls, rc = 0;
+	int64_t create = ev->create_rev + s->offset;
+	int same = 0, recreated, cls, rc = 0;
 	char *own = NULL;
 
 	if ((e = lookup_key(s, ev, &k)) == NULL)
@@ -1784,8 +1790,15 @@ write_event(struct store *s, const struct store_event *ev)
 	if (ev->type == 0 &&
 	    intern_val(s, e, ev->value, ev->vallen, &val_id, &same) != 0)
 		return -1;
-	/* A lease-only re-put leaves the decoded state as it was. */
-	if (same)
+	/*
+	 * A lease-only re-put leaves the decoded state as it was.  A key
+	 * deleted and put again alike in a gap (an identity reallocated with
+	 * the same labels) comes back as one inferred PUT of the same value:
+	 * only its create_revision tells it is another generation.
+	 */
+	recreated = ev->type == 0 && prev_val > 0 && e->last_create >= 0 &&
+	    create != e->last_create;
+	if (same && !recreated)
 		row = e->typed_row;
 	else if (write_typed(s, ev, e, &k, rev, seq, &row, &own) != 0)
 		return -1;
@@ -1801,7 +1814,7 @@ write_event(struct store *s, const struct store_event *ev)
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_int64(st, 6, ev->lease);
 	if (ev->type == 0) {
-		sqlite3_bind_int64(st, 7, ev->create_rev + s->offset);
+		sqlite3_bind_int64(st, 7, create);
 		sqlite3_bind_int64(st, 8, ev->version);
 	}
 	sqlite3_bind_int(st, 9, ev->origin);
@@ -1822,18 +1835,23 @@ write_event(struct store *s, const struct store_event *ev)
 	e->last_seq = (int32_t)seq;
 	e->last_val = ev->type == 0 ? val_id : -1;
 	e->last_lease = ev->lease;
+	e->last_create = ev->type == 0 ? create : -1;
 	e->typed_row = row;
 	if (rev > s->top_rev)
 		s->top_rev = rev;
 	/* Found by a snapshot (origin 1): not churn. */
 	if (ev->origin != 1) {
-		/* Like schema/004_churn.sql's classification, no query. */
+		/*
+		 * Like query/cmd_churn.c's classification, no query: that of
+		 * schema/004_churn.sql, but a PUT with another create_rev than
+		 * the key's previous PUT (re-created in a gap) is created.
+		 */
 		if (ev->type != 0)
 			cls = 3;
 		else if (ev->version == 1 && ev->origin == 0)
 			cls = 0;
-		else if (prev_rev == 0 || prev_val < 0)
-			cls = 0; /* no previous event, or a DELETE */
+		else if (prev_rev == 0 || prev_val < 0 || recreated)
+			cls = 0; /* none before, a DELETE, a new create_rev */
 		else if (prev_val == val_id && prev_lease != ev->lease)
 			cls = 2;
 		else

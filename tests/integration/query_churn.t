@@ -5,7 +5,9 @@
 # inside the hours it cuts, and classifies the events of the minutes it
 # cuts from the raw log.  Here the
 # oracle classifies every event of the window from the raw log (the SQL
-# of schema/004_churn.sql, through `hindsight sql`), and the two must
+# of schema/004_churn.sql, where a PUT with another create_rev than the
+# key's previous PUT, re-created in a gap, is also created; through
+# `hindsight sql`), and the two must
 # agree: per period and kind, per namespace, and in the top namespaces
 # and pods, for windows that cut minutes anywhere.
 #
@@ -45,6 +47,7 @@ ok $? "SIGTERM: exit 0"
 # previous event, grouped by SECS-second periods (and namespace).
 CLS="CASE WHEN e.type = 1 THEN 3 WHEN e.version = 1 AND e.origin = 0 THEN 0
 	ELSE coalesce((SELECT CASE WHEN p.type = 1 THEN 0
+	WHEN p.create_rev != e.create_rev THEN 0
 	WHEN p.val_id IS e.val_id AND p.lease != e.lease THEN 2 ELSE 1 END
 	FROM events p WHERE p.key_id = e.key_id AND p.rev < e.rev
 	ORDER BY p.rev DESC LIMIT 1), 0) END"
