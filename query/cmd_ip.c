@@ -19,20 +19,21 @@ static const char help[] =
     "\n"
     "Who held the address: pod, namespace, identity, labels, node, host\n"
     "IP and the interval [from_rev, to_rev) of each holder.  A CIDR\n"
-    "(10.6.6.0/24, fd00::/64) lists every address inside it.  Without\n"
-    "--at or --from/--to: every holder over the whole recording.\n";
+    "(10.6.6.0/24, fd00::/64) lists every address inside it, of its\n"
+    "family (::/0 holds no IPv4 address).  Without --at or --from/--to:\n"
+    "every holder over the whole recording.\n";
 
 /*
  * Parse "ADDR" or "ADDR/LEN" into the inclusive ip_bin range [lo, hi].
  * Returns 0, or -1 for anything that is not an address.
  */
 static int
-parse_addr(const char *s, unsigned char lo[16], unsigned char hi[16])
+parse_addr(const char *s, unsigned char lo[16], unsigned char hi[16], int *v4)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash;
 	unsigned char a4[4];
 	int64_t len;
-	int bits, i, v4;
+	int bits, i;
 
 	if (strlen(s) >= sizeof(buf))
 		return -1;
@@ -41,19 +42,20 @@ parse_addr(const char *s, unsigned char lo[16], unsigned char hi[16])
 		*slash++ = '\0';
 	memset(lo, 0, 16);
 	if (inet_pton(AF_INET, buf, a4) == 1) {
-		v4 = 1;
+		*v4 = 1;
 		lo[10] = lo[11] = 0xff;
 		memcpy(lo + 12, a4, 4);
 	} else if (inet_pton(AF_INET6, buf, lo) == 1)
-		v4 = 0;
+		*v4 = 0;
 	else
 		return -1;
 	bits = 128;
 	if (slash != NULL) {
 		if (hs_parse_i64(slash, strlen(slash), &len) != 0 || len < 0 ||
-		    len > (v4 ? 32 : 128) || slash[0] == '-' || slash[0] == '+')
+		    len > (*v4 ? 32 : 128) || slash[0] == '-' ||
+		    slash[0] == '+')
 			return -1;
-		bits = (int)len + (v4 ? 96 : 0);
+		bits = (int)len + (*v4 ? 96 : 0);
 	}
 	for (i = 0; i < 16; i++) {
 		int keep = bits >= 8 * (i + 1) ? 8
@@ -84,11 +86,11 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	struct ts_spec s_at, s_from, s_to;
 	struct ts_point p1, p2;
 	sqlite3_stmt *st;
-	int npos, rc, point;
+	int npos, rc, point, v4;
 
 	if ((rc = hq_args(q, argc, argv, opts, pos, 1, 1, &npos, help)) != 0)
 		return rc;
-	if (parse_addr(pos[0], lo, hi) != 0)
+	if (parse_addr(pos[0], lo, hi, &v4) != 0)
 		return hq_usage(
 		    q, "'%s' is not an IPv4/IPv6 address or CIDR", pos[0]);
 	if (at != NULL && (from != NULL || to != NULL))
@@ -137,6 +139,11 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	    " LEFT JOIN revisions rf ON rf.rev = c.from_rev"
 	    " LEFT JOIN revisions rt ON rt.rev = c.to_rev"
 	    " WHERE c.ip_bin BETWEEN ?3 AND ?4 AND c.from_rev <= ?2"
+	    /*
+	     * IPv4 is kept as ::ffff:a.b.c.d, but an IPv6 prefix (::/0)
+	     * holds no IPv4 address and an IPv4 one no IPv6 address.
+	     */
+	    " AND (instr(c.ip, ':') = 0) = ?5"
 	    " AND (c.to_rev IS NULL OR c.to_rev > ?1)"
 	    " ORDER BY c.ip_bin, c.from_rev, c.cluster");
 	if (st == NULL)
@@ -145,6 +152,7 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	sqlite3_bind_int64(st, 2, p2.rev);
 	sqlite3_bind_blob(st, 3, lo, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, hi, 16, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, v4);
 
 	if (point)
 		ts_echo_at(q, "as of", &p2);

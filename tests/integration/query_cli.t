@@ -68,6 +68,14 @@ done
 is "$bad" "" "ip ADDR --at rev:R matches the ipcache intervals"
 is "$(hs --format json ip 10.6.0.0/16 --at rev:31 | jq -r '[.[].ip] | join(" ")')" \
 	"10.6.6.43 10.6.7.1" "a CIDR lists every address in it"
+# IPv4 is kept as ::ffff:a.b.c.d, yet no IPv6 prefix holds an IPv4 address
+# (nor an IPv4 prefix an IPv6 one), as in Go's net and Python's ipaddress.
+is "$(hs --format json ip ::/0 --at rev:31 | jq -r '[.[].ip] | join(" ")')" \
+	"fd00::1:2" "an IPv6 CIDR lists the IPv6 addresses in it, not the IPv4 ones"
+is "$(hs --format json ip ::ffff:0:0/96 --at rev:31 | jq -r 'length')" 0 \
+	"…not even through the IPv4-mapped range"
+is "$(hs --format json ip 0.0.0.0/0 --at rev:31 | jq -r '[.[].ip] | join(" ")')" \
+	"10.6.6.43 10.6.7.1" "an IPv4 CIDR lists only IPv4 addresses"
 is "$(hs --format json ip 10.6.6.43 --at rev:13 | jq -c '.[0] | [.namespace, .pod, .node, .host_ip, .identity, (.labels | index("k8s:io.cilium.k8s.policy.serviceaccount=ai-ingressgateway-service-account") != null), (.labels | map(select(test("pod-template-hash"))) | length)]')" \
 	'["istio-system","ai-ingressgateway-6bdbdbf7dc-jz85c","k8s-node1","10.5.1.132",12928,true,0]' \
 	"the seed: who held 10.6.6.43, with the labels Cilium kept"
