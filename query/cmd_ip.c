@@ -124,15 +124,11 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	 * A point R is the window (R-1, R]'s end: rows valid at R are those
 	 * with from_rev <= R < to_rev.  A window (R1, R2] shows every row
 	 * valid at some revision in [R1, R2].  Labels are those of the
-	 * identity generation valid when the row began (or at R1/R).
+	 * identity generation valid when the row began (or at R1/R), else
+	 * of the first to begin within the row (LABELSET_AT_SQL).
 	 */
 	st = hq_prepare(q,
-	    "SELECT c.ip, c.prefix_len, c.cluster, c.identity,"
-	    " (SELECT i.labelset_id FROM identities i"
-	    "  WHERE i.identity = c.identity"
-	    "  AND i.from_rev <= max(c.from_rev, ?1)"
-	    "  AND (i.to_rev IS NULL OR i.to_rev > max(c.from_rev, ?1))"
-	    "  AND i.cluster = c.cluster ORDER BY i.from_rev DESC LIMIT 1),"
+	    "SELECT c.ip, c.prefix_len, c.cluster, c.identity," LABELSET_SQL ","
 	    " c.namespace, c.pod, c.node, c.host_ip, c.encrypt_key,"
 	    " c.endpoint_id, c.from_rev, c.to_rev," INTERVAL_TIMES_SQL
 	    " FROM ipcache c"

@@ -81,12 +81,8 @@ cmd_pod(struct hq *q, int argc, char **argv)
 	    (rc = ts_window_gaps(q, &p1, &p2)) != 0)
 		goto done;
 	st = hq_prepare(q,
-	    "SELECT c.namespace, c.pod, c.ip, c.cluster, c.identity,"
-	    " (SELECT i.labelset_id FROM identities i"
-	    "  WHERE i.identity = c.identity"
-	    "  AND i.from_rev <= max(c.from_rev, ?1)"
-	    "  AND (i.to_rev IS NULL OR i.to_rev > max(c.from_rev, ?1))"
-	    "  AND i.cluster = c.cluster ORDER BY i.from_rev DESC LIMIT 1),"
+	    "SELECT c.namespace, c.pod, c.ip, c.cluster, "
+	    "c.identity," LABELSET_SQL ","
 	    " c.node, c.host_ip, c.endpoint_id, c.from_rev, "
 	    "c.to_rev," INTERVAL_TIMES_SQL " FROM ipcache c"
 	    " LEFT JOIN revisions rf ON rf.rev = c.from_rev"

@@ -22,6 +22,27 @@
 	" CASE WHEN rt.t_lo_us < rt.t_hi_us THEN rt.t_lo_us END"
 #define INTERVAL_TIMES_COLS "from_time", "to_time", "from_time_lo", "to_time_lo"
 
+/*
+ * The labelset of an ipcache row c as of revision P (an SQL expression,
+ * not before c began): the identity generation of c's number and cluster
+ * valid at P, else the first one to begin later within c's interval (an
+ * address written before the id/<N> key it names, as kvstoremesh and the
+ * clustermesh-apiserver do), else NULL.  schema/012_labels.sql does the
+ * same for ip_history.
+ */
+#define LABELSET_AT_SQL(P)                                                     \
+	" coalesce((SELECT i.labelset_id FROM identities i"                    \
+	"  WHERE i.identity = c.identity AND i.cluster = c.cluster"            \
+	"  AND i.from_rev <= " P " AND (i.to_rev IS NULL OR i.to_rev > " P ")" \
+	"  ORDER BY i.from_rev DESC LIMIT 1),"                                 \
+	" (SELECT i.labelset_id FROM identities i"                             \
+	"  WHERE i.identity = c.identity AND i.cluster = c.cluster"            \
+	"  AND i.from_rev > " P                                                \
+	"  AND (c.to_rev IS NULL OR i.from_rev < c.to_rev)"                    \
+	"  ORDER BY i.from_rev LIMIT 1))"
+/* ...as of the row's start or the window's (?1), whichever is later. */
+#define LABELSET_SQL LABELSET_AT_SQL("max(c.from_rev, ?1)")
+
 struct hq_cmd {
 	const char *name;
 	int (*run)(struct hq *q, int argc, char **argv);

@@ -204,17 +204,20 @@ is "$(q "$db" "SELECT count(*) FROM changes c JOIN revisions r ON r.rev = c.rev
 is "$(q "$db" "SELECT count(*) FROM changes WHERE time_lo IS NOT NULL")" \
 	"$(hs --format json changes 2>/dev/null | jq '[.[] | select(.time_lo != null)] | length')" \
 	"changes: as many events with a time_lo as the CLI's changes"
-# ip_history's labels are the CLI's (format 9): the generation of the
-# address's own cluster, valid when the interval began.  On a copy: the
-# number 23456 given by another cluster (kvstoremesh's cache) just before
-# 10.6.6.50 took it, and 10.6.6.99 taking 12928 at revision 19, when its
-# first generation had ended and the next not begun.
+# ip_history's labels are the CLI's (formats 9 and 12): the generation of
+# the address's own cluster valid when the interval began, else the first
+# to begin within it.  On a copy: the number 23456 given by another
+# cluster (kvstoremesh's cache) just before 10.6.6.50 took it, and
+# 10.6.6.99 taking 12928 at revision 19, when its first generation
+# (istio-ingressgateway) had ended and before the next (dns) began at 20.
 cp "$db" "$TMP/views.db"
 q "$TMP/views.db" "INSERT INTO identities(key_id, cluster, identity, create_rev,
 		labelset_id, from_rev) VALUES (8, 'other', 23456, 12, 1, 12);
 	INSERT INTO ipcache(key_id, cluster, ip, ip_bin, prefix_len, identity, host_ip,
 		encrypt_key, from_rev) SELECT key_id, '', '10.6.6.99', ip_bin, 32, 12928,
-		host_ip, 0, 19 FROM ipcache WHERE ip = '10.6.6.43' AND from_rev = 5"
+		host_ip, 0, 19 FROM ipcache WHERE ip = '10.6.6.43' AND from_rev = 5;
+	UPDATE ipcache SET ip_bin = X'00000000000000000000FFFF0A060663'
+		WHERE ip = '10.6.6.99'"
 labels_of() { # labels_of IP REV: the CLI's labels at REV, as the view writes them
 	"$H" --db "$TMP/views.db" --format json ip "$1" --at "rev:$2" 2>/dev/null |
 		jq -r '.[0].labels // [] | map(. + ";") | join("")'
@@ -224,8 +227,10 @@ is "$(q "$TMP/views.db" "SELECT labels FROM ip_history WHERE ip = '10.6.6.50' AN
 is "$(labels_of 10.6.6.50 13)" "k8s:app=web;k8s:io.kubernetes.pod.namespace=default;" \
 	"…but those of the address's own cluster"
 is "$(q "$TMP/views.db" "SELECT coalesce(labels, 'none') FROM ip_history WHERE ip = '10.6.6.99'")" \
-	"none" "ip_history: no labels of a generation that ended before the interval began"
-is "$(labels_of 10.6.6.99 19)" "" "…as the CLI has none"
+	"k8s:app=dns;k8s:io.kubernetes.pod.namespace=kube-system;" \
+	"ip_history: not the labels of a generation that ended before the interval began, but of the next"
+is "$(labels_of 10.6.6.99 19)" "k8s:app=dns;k8s:io.kubernetes.pod.namespace=kube-system;" \
+	"…as the CLI has them"
 hs identity 12928 --at rev:20 >"$TMP/out"
 is "$(head -1 "$TMP/out")" \
 	"as of 2026-11-20T14:20:00Z (rev 20, committed at an unknown moment after 2026-11-20T14:10:00Z)" \

@@ -20,6 +20,12 @@ $KV "$ETCD_URL" put cilium/empty '' >/dev/null
 $KV "$ETCD_URL" putfile cilium/state/ip/v1/default/10.9.9.9 "$TMP/big" >/dev/null
 $KV "$ETCD_URL" put ciliumx/outside v >/dev/null
 $KV "$ETCD_URL" put other/key v >/dev/null
+# An address written before the id/<N> key it names (kvstoremesh and the
+# clustermesh-apiserver sync the two independently).
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.6.6.98 \
+	'{"IP":"10.6.6.98","Mask":null,"HostIP":"10.5.1.132","ID":77777,"Key":0,"Metadata":"","K8sNamespace":"default","K8sPodName":"early"}' >/dev/null
+$KV "$ETCD_URL" put cilium/state/identities/v1/id/77777 \
+	'k8s:app=late;k8s:io.kubernetes.pod.namespace=default;' >/dev/null
 # The last write before the snapshot under the prefix: its revision is the
 # one etcd is at when the snapshot is taken (the usual case: Cilium writes
 # all the time).
@@ -97,5 +103,16 @@ is "$(q "$db" "SELECT family FROM decode_errors d JOIN keys k ON k.id=d.key_id
 is "$("$BIN/hindsight" --db "$db" --format json labels app=istio-ingressgateway |
 	jq -r '.[] | "\(.identity) \(.ips | join(","))"')" "12928 10.6.6.43,10.6.6.44" \
 	"labels lists the identity's IPs, also one whose value names no namespace"
+# The identity's row begins after the address's: its labels are still the
+# address's, in the history, at a time and in the view.
+is "$("$BIN/hindsight" --db "$db" --format json ip 10.6.6.98 | jq -r '.[] | .labels | join(",")')" \
+	"k8s:app=late,k8s:io.kubernetes.pod.namespace=default" \
+	"ip: an address written before its identity key has the identity's labels"
+is "$("$BIN/hindsight" --db "$db" --format json ip 10.6.6.98 --at "rev:$head" | jq -r '.[] | .labels | length')" \
+	2 "…at a time"
+is "$("$BIN/hindsight" --db "$db" --format json pod default/early | jq -r '.[] | .labels | length')" \
+	2 "…in the pod's history"
+is "$(q "$db" "SELECT labels FROM ip_history WHERE ip = '10.6.6.98'")" \
+	"k8s:app=late;k8s:io.kubernetes.pod.namespace=default;" "…and in ip_history"
 is "$(q "$db" "PRAGMA integrity_check")" ok "integrity_check ok"
 done_testing
