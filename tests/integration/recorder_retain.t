@@ -12,10 +12,12 @@ etcd_start ret
 H="$BIN/hindsight"
 ip() { printf '{"IP":"%s","Mask":null,"HostIP":"10.5.0.1","ID":%s,"Metadata":"cilium-global:default:n1:1","K8sNamespace":"ns","K8sPodName":"%s"}' "$1" "$2" "$3"; }
 $KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.1 "$(ip 10.0.0.1 100 old-a)" >/dev/null
-$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.2 "$(ip 10.0.0.2 100 keeps)" >/dev/null
 db="$TMP/r.db"
 rec_start "$db" --retain 3s --retain-every 0.5
 wait_until 10 db_reached "$db" "$($KV "$ETCD_URL" rev)" || bail "no snapshot"
+# Seen live, so its start time is known (a key the snapshot found has none).
+keeps=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.2 "$(ip 10.0.0.2 100 keeps)")
+wait_until 10 db_reached "$db" "$keeps" || bail "10.0.0.2 not recorded"
 # The value of 10.0.0.1's first holder: current now, superseded below.
 old_val=$(q "$db" "SELECT e.val_id FROM events e JOIN keys k ON k.id = e.key_id
 	WHERE k.key = 'cilium/state/ip/v1/default/10.0.0.1'")
@@ -98,6 +100,11 @@ is "$("$H" --db "$db" --format json ip 10.0.0.9 | "$PY" -c '
 import json, sys
 print(" ".join(o["ip"] + "," + o["pod"] for o in json.load(sys.stdin)))')" "10.0.0.9,back" \
 	"…and answers for it after the horizon"
+# Two revisions just before the stop, for the round cut short below to cut
+# past the horizon however long the checks above took (a loaded box).
+$KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.4 "$(ip 10.0.0.4 300 late-d)" >/dev/null
+last=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.0.0.5 "$(ip 10.0.0.5 300 late-e)")
+wait_until 10 db_reached "$db" "$last"
 rec_stop
 ok $? "SIGTERM: exit 0"
 # Stopped: the horizon no longer moves while it is compared (a round the
