@@ -176,9 +176,13 @@ cmd_backup(struct hq *q, int argc, char **argv)
 	/*
 	 * query_only forbids VACUUM INTO (it writes the new file); the
 	 * connection itself stays SQLITE_OPEN_READONLY, so the db cannot be
-	 * written either way.
+	 * written either way.  VACUUM runs in a read transaction of its own,
+	 * not inside hq_open()'s: end that one first.
 	 */
-	rc = sqlite3_exec(q->db, "PRAGMA query_only=OFF", NULL, NULL, NULL);
+	rc = sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(
+		    q->db, "PRAGMA query_only=OFF", NULL, NULL, NULL);
 	if (rc == SQLITE_OK &&
 	    (rc = sqlite3_prepare_v2(q->db, "VACUUM INTO ?1", -1, &st, NULL)) ==
 		SQLITE_OK) {

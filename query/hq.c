@@ -392,7 +392,14 @@ hq_open(struct hq *q)
 		fprintf(stderr, "hindsight: %s\n", err);
 		return HQ_NODB;
 	}
-	if (read_meta(q, &v, &us, &have_pruned, &have_epoch) != 0)
+	/*
+	 * One read transaction for the whole answer: the coverage read here
+	 * (the --retain horizon, the watermark) and every row read later come
+	 * from one snapshot, though the recorder commits (and prunes) in
+	 * between.  Ended by hq_close().
+	 */
+	if (sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    read_meta(q, &v, &us, &have_pruned, &have_epoch) != 0)
 		return hq_dberr(q, "reading meta");
 	/*
 	 * History pruned by the recorder's --retain: coverage starts at the

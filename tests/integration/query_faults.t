@@ -121,4 +121,32 @@ done <"$TMP/cases"
 [ "$runs" -gt "$ncases" ]
 ok $? "$ncases commands, $runs runs with one statement failing"
 is "$bad" 0 "each failed with exit 2 and a message, or answered as without the fault ($refused failed)"
+
+# One answer, one snapshot of the db: the recorder commits (and --retain
+# prunes) between the CLI's reads.  The CLI sleeps before reading the rows
+# of a snapshot (as a descheduled process would) while another connection
+# does what a pruning round does: removes history up to a revision after
+# the one asked about and moves the horizon.  The answer must be the
+# whole state the CLI's coverage check was made on (or exit 3), never
+# fewer rows with exit 0.
+cp "$db" "$TMP/race.db"
+q "$TMP/race.db" "PRAGMA journal_mode=WAL" >/dev/null
+"$BIN/hindsight" --db "$TMP/race.db" --format json snapshot --at rev:20 >"$TMP/race.want"
+: >"$TMP/race.log"
+SQLFAULT_SLEEP="3:INDEXED BY events_key" SQLFAULT_LOG="$TMP/race.log" LD_PRELOAD="$PRELOAD" \
+	"$BIN/hindsight" --db "$TMP/race.db" --format json snapshot --at rev:20 \
+	>"$TMP/race.got" 2>"$TMP/race.err" &
+cli=$!
+wait_until 10 grep -q '^sleep ' "$TMP/race.log"
+ok $? "the CLI pauses before reading the snapshot's rows"
+q "$TMP/race.db" "BEGIN; DELETE FROM events WHERE rev <= 22;
+	INSERT OR REPLACE INTO meta VALUES ('pruned_through_rev', 22),
+	('pruned_us', (SELECT t_hi_us FROM revisions WHERE rev = 22)), ('pruned_rows', 9);
+	COMMIT"
+wait "$cli"
+got=$?
+is "$got $(jq length "$TMP/race.got")" "0 $(jq length "$TMP/race.want")" \
+	"history pruned meanwhile: the answer is still the whole state (exit 0)"
+"$BIN/hindsight" --db "$TMP/race.db" snapshot --at rev:20 >/dev/null 2>&1
+is $? 3 "…and the same question asked afterwards is before the horizon (exit 3)"
 done_testing

@@ -9,6 +9,9 @@
  *                      fault is injected
  *   SQLFAULT_AT=N      interrupts statement N (SQLITE_INTERRUPT, through a
  *                      progress handler called at every VM step)
+ *   SQLFAULT_SLEEP=SECS:TEXT  sleeps SECS before the first statement whose
+ *                      SQL contains TEXT runs (a process descheduled
+ *                      between two reads), logging "sleep N"
  *
  * Built without sanitizers (a preloaded library must not need their
  * runtime); linked to libsqlite3, so it hooks the library the program uses.
@@ -16,10 +19,14 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static long n_stmt, fault_at;
 static int fire;
 static FILE *log_file;
+static const char *sleep_text;
+static unsigned sleep_secs;
 
 static int
 on_trace(unsigned type, void *ctx, void *p, void *x)
@@ -32,6 +39,14 @@ on_trace(unsigned type, void *ctx, void *p, void *x)
 	if (log_file != NULL) {
 		fprintf(log_file, "%ld\t%s\n", n_stmt, (const char *)x);
 		fflush(log_file);
+	}
+	if (sleep_text != NULL && strstr((const char *)x, sleep_text)) {
+		sleep_text = NULL;
+		if (log_file != NULL) {
+			fprintf(log_file, "sleep %ld\n", n_stmt);
+			fflush(log_file);
+		}
+		sleep(sleep_secs);
 	}
 	return 0;
 }
@@ -65,8 +80,15 @@ __attribute__((constructor)) static void
 sqlfault_init(void)
 {
 	const char *at = getenv("SQLFAULT_AT"), *log = getenv("SQLFAULT_LOG");
+	const char *sl = getenv("SQLFAULT_SLEEP");
+	char *end;
 
 	fault_at = at != NULL ? atol(at) : 0;
+	if (sl != NULL) {
+		sleep_secs = (unsigned)strtoul(sl, &end, 10);
+		if (*end == ':')
+			sleep_text = end + 1;
+	}
 	if (log != NULL)
 		log_file = fopen(log, "a");
 	sqlite3_auto_extension((void (*)(void))hook);
