@@ -300,12 +300,12 @@ fuzz_addr(const char *s)
 	unsigned char lo[16], hi[16], lo2[16], hi2[16], a[16];
 	char buf[64];
 	const char *slash;
-	int i, bit, prefix, v4, rc;
+	int i, bit, prefix, v4, fam = -1, fam2 = -1, rc;
 	int64_t len;
 
-	rc = parse_addr(s, lo, hi);
+	rc = parse_addr(s, lo, hi, &fam);
 	check(rc == 0 || rc == -1);
-	check(parse_addr(s, lo2, hi2) == rc);
+	check(parse_addr(s, lo2, hi2, &fam2) == rc);
 	if (rc != 0)
 		return;
 	check(memcmp(lo, lo2, 16) == 0 && memcmp(hi, hi2, 16) == 0);
@@ -330,6 +330,7 @@ fuzz_addr(const char *s)
 		a[10] = a[11] = 0xff;
 	} else
 		check(inet_pton(AF_INET6, buf, a) == 1);
+	check(fam == v4 && fam2 == v4); /* the family, as inet_pton says */
 	check(!v4 || prefix >= 96);
 	if (slash == NULL)
 		check(prefix == 128);
