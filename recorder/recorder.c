@@ -1750,7 +1750,7 @@ alive_done(void *arg, int result, long status, const char *body, size_t len,
 		wire_parse_error(body, len, &code, err, sizeof(err));
 		/* A watch outlives its token; the next one authenticates. */
 		if (token_error(status, code, err) && r->cfg.etcd.user)
-			etcd_set_token(r->etcd, NULL);
+			token_retry(r, err);
 	} else
 		snprintf(err, sizeof(err), "%s", errmsg ? errmsg : "failed");
 	/* Acted on from the tick, outside etcd's callback. */
