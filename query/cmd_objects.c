@@ -29,8 +29,9 @@ static const char service_help[] =
     "usage: hindsight service NAMESPACE/NAME [--at T]\n"
     "\n"
     "A service's frontends and backends (ip:port/protocol, port name in\n"
-    "parentheses), each version with its interval, in every cluster that\n"
-    "published it.  Without --at: every version recorded.\n";
+    "parentheses; the bare IP when it is listed with no port), each\n"
+    "version with its interval, in every cluster that published it.\n"
+    "Without --at: every version recorded.\n";
 
 /* Split "ns/name" at the first '/'; -1 unless both are non-empty. */
 static int
@@ -228,20 +229,23 @@ static void
 ports_cell(struct hq *q, sqlite3_stmt *ps, int64_t row, const char *role)
 {
 	char buf[512];
-	const char *name;
+	const char *ip, *name;
+	int v6;
 
 	sqlite3_reset(ps);
 	sqlite3_bind_int64(ps, 1, row);
 	sqlite3_bind_text(ps, 2, role, -1, SQLITE_STATIC);
 	out_list_begin(q->out);
 	while (hq_row(q, ps)) {
+		ip = (const char *)sqlite3_column_text(ps, 0);
+		if (sqlite3_column_type(ps, 1) == SQLITE_NULL) {
+			out_list_add(q->out, ip); /* listed with no port */
+			continue;
+		}
 		name = (const char *)sqlite3_column_text(ps, 3);
+		v6 = strchr(ip, ':') != NULL;
 		snprintf(buf, sizeof(buf), "%s%s%s:%lld/%s%s%s%s",
-		    strchr((const char *)sqlite3_column_text(ps, 0), ':') ? "["
-									  : "",
-		    (const char *)sqlite3_column_text(ps, 0),
-		    strchr((const char *)sqlite3_column_text(ps, 0), ':') ? "]"
-									  : "",
+		    v6 ? "[" : "", ip, v6 ? "]" : "",
 		    sqlite3_column_int64(ps, 1),
 		    (const char *)sqlite3_column_text(ps, 2),
 		    name[0] != '\0' ? " (" : "", name,

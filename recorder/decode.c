@@ -311,10 +311,19 @@ hs_key_parse(const char *key, size_t n, struct hs_key *out)
 
 /* --- labels -------------------------------------------------------------- */
 
-static void
+/*
+ * One label, as Cilium's ParseLabel reads it (pkg/labels, main): a
+ * leading '$' is source "reserved"; else the source is what comes before
+ * the first ':', "unspec" when that is empty or there is no ':' (then a
+ * "reserved." prefix is source "reserved"); the key runs to the first
+ * '=' after it.  Returns whether the key is non-empty (Cilium drops the
+ * others).
+ */
+static int
 label_split(const char *p, size_t n, struct hs_label *l)
 {
-	static const char reserved[] = "reserved";
+	static const char reserved[] = "reserved", unspec[] = "unspec";
+	static const char rdot[] = "reserved.";
 	const char *colon, *eq;
 	const char *key;
 	size_t keyn;
@@ -330,22 +339,40 @@ label_split(const char *p, size_t n, struct hs_label *l)
 		l->source.n = (size_t)(colon - p);
 		key = colon + 1;
 		keyn = n - l->source.n - 1;
+	} else if (n >= sizeof(rdot) - 1 &&
+	    memcmp(p, rdot, sizeof(rdot) - 1) == 0) {
+		l->source.p = reserved;
+		l->source.n = sizeof(reserved) - 1;
+		key = p + sizeof(rdot) - 1;
+		keyn = n - (sizeof(rdot) - 1);
 	} else {
 		l->source.p = p;
 		l->source.n = 0;
 		key = p;
 		keyn = n;
 	}
+	if (l->source.n == 0) {
+		l->source.p = unspec;
+		l->source.n = sizeof(unspec) - 1;
+	}
 	l->key.p = key;
 	if ((eq = memchr(key, '=', keyn)) != NULL) {
 		l->key.n = (size_t)(eq - key);
 		l->value.p = eq + 1;
 		l->value.n = keyn - l->key.n - 1;
+		if (eq == key && l->source.n == sizeof(reserved) - 1 &&
+		    memcmp(l->source.p, reserved, l->source.n) == 0) {
+			/* "$=host", "reserved:=host": Cilium's key is "host" */
+			l->key.p = eq + 1;
+			l->key.n = l->value.n;
+			l->value.n = 0;
+		}
 	} else {
 		l->key.n = keyn;
 		l->value.p = key + keyn;
 		l->value.n = 0;
 	}
+	return l->key.n > 0;
 }
 
 int
@@ -370,8 +397,9 @@ hs_labels_parse(const char *s, size_t n, struct hs_labels *out)
 		return -1;
 	for (i = start = 0; i <= n; i++) {
 		if (i == n || s[i] == ';') {
-			if (i > start)
-				label_split(s + start, i - start, &out->v[k++]);
+			if (i > start &&
+			    label_split(s + start, i - start, &out->v[k]))
+				k++;
 			start = i + 1;
 		}
 	}
@@ -525,15 +553,17 @@ opt_bool(const cJSON *obj, const char *name, int *out, struct derr *e)
 /*
  * Decode a base64 net.IPMask for an address of family fam into mask (the
  * address's byte length) and return its prefix length, or -1.  A 16-byte
- * mask on an IPv4 address is cut to its last 4 bytes when the first 12 are
- * all ones, as Go's IPNet does; any other mismatch does not decode.
+ * mask on an IPv4 address is cut to its last 4 bytes, as Go's IPNet does
+ * (networkNumberAndMask: for ::ffff:a.b.c.d/120 that is a.b.c.d/24); a
+ * 4-byte mask on an IPv6 address does not decode, nor does a mask whose
+ * ones are not contiguous (Go's IPMask.Size() is 0, 0 for it).
  */
 static int
 mask_decode(const char *s, size_t n, int fam, unsigned char mask[16])
 {
 	unsigned char raw[24];
 	long len;
-	int i, ones = 0;
+	int i, ones = 0, zero = 0;
 
 	/* 16 bytes are 24 characters padded; anything longer is no mask. */
 	if (n == 0 || n > 24 || hs_b64_declen(n) > sizeof(raw))
@@ -542,20 +572,20 @@ mask_decode(const char *s, size_t n, int fam, unsigned char mask[16])
 	if (len != 4 && len != 16)
 		return -1;
 	if (fam == 4 && len == 16) {
-		for (i = 0; i < 12; i++)
-			if (raw[i] != 0xff)
-				return -1;
 		memmove(raw, raw + 12, 4);
 		len = 4;
 	}
 	if (fam == 6 && len != 16)
 		return -1;
 	memcpy(mask, raw, (size_t)len);
-	for (i = 0; i < len; i++) {
-		unsigned b = raw[i];
-
-		for (; b != 0; b &= b - 1)
+	for (i = 0; i < len * 8; i++) {
+		if (raw[i / 8] & (0x80u >> (i % 8))) {
+			if (zero)
+				return -1; /* a one after a zero */
 			ones++;
+		} else {
+			zero = 1;
+		}
 	}
 	return ones;
 }
@@ -862,7 +892,10 @@ decode_node(const cJSON *root, struct hs_priv *priv, struct hs_value *out,
 
 /* --- values: services ---------------------------------------------------- */
 
-/* Upper bound of the ports in a frontends/backends map (null is none). */
+/*
+ * Upper bound of the entries a frontends/backends map gives (null is
+ * none): its ports, and one for an IP listed with none.
+ */
 static int
 count_ports(const cJSON *map, const char *name, size_t *count, struct derr *e)
 {
@@ -874,6 +907,7 @@ count_ports(const cJSON *map, const char *name, size_t *count, struct derr *e)
 		return fail(e, "%s is not an object", name);
 	cJSON_ArrayForEach(ip, map)
 	{
+		*count += 1;
 		if (cJSON_IsObject(ip))
 			*count += (size_t)cJSON_GetArraySize(ip);
 	}
@@ -883,7 +917,9 @@ count_ports(const cJSON *map, const char *name, size_t *count, struct derr *e)
 /*
  * frontends/backends: IP -> PortConfiguration (port name -> *L4Addr).
  * Entries are reported by position, not by key, to keep the error one
- * short line whatever the key holds.
+ * short line whatever the key holds.  An IP whose PortConfiguration is
+ * empty or null (a headless service's backend, say) is still a frontend
+ * or backend: it gets one entry with port -1.
  */
 static int
 decode_portmap(const cJSON *map, const char *name, int backend,
@@ -935,6 +971,18 @@ decode_portmap(const cJSON *map, const char *name, int backend,
 			sp->port = (int)v;
 			(*np)++;
 			j++;
+		}
+		if (j == 0) {
+			if (*np >= cap)
+				return fail(e, "%s has too many ports", name);
+			sp = &ports[*np];
+			sp->backend = backend;
+			sp->ip.p = ip->string;
+			sp->ip.n = strlen(ip->string);
+			sp->port_name.p = sp->protocol.p = empty;
+			sp->port_name.n = sp->protocol.n = 0;
+			sp->port = -1;
+			(*np)++;
 		}
 		i++;
 	}

@@ -78,10 +78,12 @@ struct hs_labels {
 };
 
 /*
- * Split a label string (cilium-kvstore.md 2.1, 6.5): split on ';', drop
- * empty pieces, source before the first ':', key/value at the first '='
- * after it.  A leading '$' means source "reserved" (key after the '$').
- * Does not assume sorted input.  Returns 0, or -1 on allocation failure.
+ * Split a label string (cilium-kvstore.md 2.1, 6.5) as Cilium's
+ * NewLabelArrayFromSortedList does: split on ';', source before the first
+ * ':' ("unspec" when none; a leading '$' or, with no ':', a "reserved."
+ * prefix means source "reserved"), key/value at the first '=' after it;
+ * pieces with an empty key are dropped.  Does not assume sorted input.
+ * Returns 0, or -1 on allocation failure.
  */
 int hs_labels_parse(const char *s, size_t n, struct hs_labels *out);
 void hs_labels_release(struct hs_labels *labels);
@@ -103,7 +105,8 @@ struct hs_svc_port { /* one frontend or backend port of a service */
 	struct hs_str ip; /* the map key: the frontend/backend IP */
 	struct hs_str port_name; /* the PortConfiguration map key */
 	struct hs_str protocol;
-	int port;
+	int port; /* -1: the IP is listed with no port (and no name, protocol)
+		   */
 };
 
 /*

@@ -1220,9 +1220,15 @@ insert_service(struct store *s, int64_t key_id, const struct hs_key *k,
 		sqlite3_bind_text(st, 2, p->backend ? "backend" : "frontend",
 		    -1, SQLITE_STATIC);
 		bind_str(st, 3, p->ip);
-		bind_str(st, 4, p->port_name);
-		bind_str(st, 5, p->protocol);
-		sqlite3_bind_int(st, 6, p->port);
+		if (p->port < 0) { /* an IP listed with no port */
+			sqlite3_bind_null(st, 4);
+			sqlite3_bind_null(st, 5);
+			sqlite3_bind_null(st, 6);
+		} else {
+			bind_str(st, 4, p->port_name);
+			bind_str(st, 5, p->protocol);
+			sqlite3_bind_int(st, 6, p->port);
+		}
 		if (exec_st(s, S_SVCPORT_INS) != 0)
 			return -1;
 	}

@@ -19,8 +19,35 @@ ip() { # ip IP ID POD
 	printf '{"IP":"%s","Mask":null,"HostIP":"10.5.1.132","ID":%s,"Key":0,"Metadata":"cilium-global:default:k8s-node1:7","K8sNamespace":"ns1","K8sPodName":"%s"}' "$1" "$2" "$3"
 }
 
+# A service whose backends include IPs listed with no port (a headless
+# service's, say): format 13 keeps them (NULL port), earlier ones dropped
+# them.
+svc() { # svc NAME BACKENDS
+	printf '{"cluster":"default","namespace":"ns1","name":"%s","frontends":{"10.96.0.9":{"http":{"Protocol":"TCP","Port":80}}},"backends":%s,"labels":{},"selector":{},"includeExternal":false,"shared":true}' "$1" "$2"
+}
+# What `service` should list for a value, from the value alone: each IP in
+# order with its ports, the bare IP when its port map has none.
+svc_want() { # svc_want VALUE ROLE(frontends|backends)
+	printf '%s' "$1" | jq -r --arg r "$2" '.[$r] // {} | to_entries | sort_by(.key) | .[] |
+		.key as $ip | (.value // {} | with_entries(select(.value != null))) as $p |
+		if ($p | length) == 0 then $ip
+		else $p | to_entries[] | "\(if ($ip | contains(":")) then "[\($ip)]" else $ip end):\(.value.Port)/\(.value.Protocol) (\(.key))" end' |
+		tr '\n' ' '
+}
+svc_got() { # svc_got NAME ROLE
+	"$BIN/hindsight" --db "$db" --format json service "ns1/$1" |
+		jq -r --arg r "$2" '.[-1][$r][]' | tr '\n' ' '
+}
+SVC_OLD=$(svc headless '{"10.1.1.2":{},"10.1.1.3":{"http":{"Protocol":"TCP","Port":8080}},"10.1.1.4":null,"fd00::5":{"x":null}}')
+SVC_NEW=$(svc headless2 '{"fd00::6":{"http":{"Protocol":"TCP","Port":8080}},"10.1.1.7":{}}')
+
 etcd_start upgrade
 $KV "$ETCD_URL" load "$TOP/tests/fixtures/cilium-1.7-seed.jsonl" >/dev/null
+$KV "$ETCD_URL" put cilium/state/services/v1/default/ns1/headless "$SVC_OLD" >/dev/null
+# Labels with no source, a "reserved." prefix and an empty key: format 14
+# reads them as Cilium does (unspec:, reserved:, dropped).
+ODD_LABELS='app=web;:tier=db;reserved.health;:=;k8s:a=b;'
+$KV "$ETCD_URL" put cilium/state/identities/v1/id/777 "$ODD_LABELS" >/dev/null
 for i in 1 2 3 4; do
 	$KV "$ETCD_URL" put "cilium/state/ip/v1/default/10.9.0.$i" "$(ip "10.9.0.$i" 100 "a-$i")" >/dev/null
 done
@@ -34,6 +61,8 @@ ok $? "a change recorded with --once"
 
 # Back to format 2: what a db recorded by the previous release holds.
 view=$(awk '/^CREATE VIEW changes/,/;$/' "$TOP/schema/002_views.sql")
+svcview=$(awk '/^CREATE VIEW service_history/,/;$/' "$TOP/schema/002_views.sql")
+ls777=$(q "$db" "SELECT labelset_id FROM identities WHERE identity = 777")
 q "$db" "BEGIN;
 DROP TABLE churn;
 DROP TABLE churn_pods;
@@ -59,6 +88,20 @@ DROP INDEX identity_users_key;
 CREATE INDEX identity_users_id ON identity_users(identity, from_rev);
 UPDATE revisions SET t_lo_us = t_hi_us WHERE rev = $first;
 $view
+DROP VIEW service_history;
+CREATE TABLE service_ports_2 (service_row INTEGER NOT NULL,
+	role TEXT NOT NULL CHECK (role IN ('frontend', 'backend')),
+	ip TEXT NOT NULL, port_name TEXT NOT NULL, protocol TEXT NOT NULL,
+	port INTEGER NOT NULL) STRICT;
+INSERT INTO service_ports_2 SELECT * FROM service_ports WHERE port IS NOT NULL;
+DROP TABLE service_ports;
+ALTER TABLE service_ports_2 RENAME TO service_ports;
+CREATE INDEX service_ports_row ON service_ports(service_row);
+$svcview
+UPDATE labels SET source = '' WHERE source = 'unspec';
+UPDATE labels SET source = '', key = 'reserved.' || key
+	WHERE key = 'health' AND labelset_id = $ls777;
+INSERT INTO labels VALUES ($ls777, 99, '', '', '');
 PRAGMA user_version = 2;
 COMMIT;"
 # Format 2's CHECKs, with IN lists (format 5 rewrites them in place).
@@ -72,6 +115,11 @@ PRAGMA schema_version = $((sv + 1)); PRAGMA writable_schema = OFF"
 is "$(q "$db" "SELECT count(*) FROM sqlite_schema WHERE sql GLOB '*origin IN (0, 1, 2)*'
 	OR sql GLOB '*how IN (*'")" 2 "the db has format 2's CHECKs"
 is "$(q "$db" "PRAGMA user_version")" 2 "the db is in format 2"
+is "$(q "$db" "SELECT group_concat(source || ':' || key || '=' || value, ' ') FROM
+	(SELECT * FROM labels WHERE labelset_id = $ls777 ORDER BY pos)")" \
+	":app=web :tier=db :reserved.health= k8s:a=b :=" "…whose labels were split the old way"
+is "$(q "$db" "SELECT count(*) FROM service_ports WHERE role = 'backend'")" 1 \
+	"…whose service rows had only the backend IP with a port"
 before=$(q "$db" "SELECT ip || ' ' || pod || ' ' || from_rev || ' ' || coalesce(to_rev, '-')
 	FROM ipcache ORDER BY rowid")
 "$BIN/hindsight" --db "$db" ip 10.9.0.1 >/dev/null 2>"$TMP/err"
@@ -84,6 +132,8 @@ r_mod=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.2 "$(ip 10.9.0.2 1
 r_del=$($KV "$ETCD_URL" del cilium/state/ip/v1/default/10.9.0.3)
 r_same=$($KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.4 "$(ip 10.9.0.4 100 a-4)")
 $KV "$ETCD_URL" put cilium/state/ip/v1/default/10.9.0.5 "$(ip 10.9.0.5 100 a-5)" >/dev/null
+$KV "$ETCD_URL" put cilium/state/services/v1/default/ns1/headless2 "$SVC_NEW" >/dev/null
+$KV "$ETCD_URL" put cilium/state/identities/v1/id/778 'x=1;:=;reserved:=host;' >/dev/null
 "$BIN/hindsight-recorder" --db "$db" --endpoints "$ETCD_URL" --once 2>>"$TMP/rec.log"
 ok $? "the recorder opens the format-2 db and records"
 version=$("$BIN/hindsight-recorder" --version | sed 's/.*db format \([0-9]*\).*/\1/')
@@ -109,6 +159,21 @@ is "$(q "$db" "SELECT count(*) || ' ' || coalesce(max(to_rev), '-') FROM ipcache
 	"1 -" "re-putting an unchanged value does not split the interval ($r_same)"
 is "$("$BIN/hindsight" --db "$db" --format json ip 10.9.0.1 | jq -r '.[] | "\(.identity) \(.pod)"' | tr '\n' ' ')" \
 	"100 a-1 101 a-1b " "the CLI answers from the upgraded db"
+want=$(svc_want "$SVC_OLD" backends)
+is "$want" "10.1.1.2 10.1.1.3:8080/TCP (http) 10.1.1.4 fd00::5 " "(the oracle reads the value)"
+is "$(svc_got headless backends)" "$want" \
+	"backend IPs listed with no port, recorded before the upgrade, are back (format 13)"
+is "$(svc_got headless frontends)" "$(svc_want "$SVC_OLD" frontends)" "…its frontend is unchanged"
+is "$(svc_got headless2 backends)" "$(svc_want "$SVC_NEW" backends)" \
+	"a backend IP listed with no port, recorded after the upgrade, is kept"
+lbl() { "$BIN/hindsight" --db "$db" --format json identity "$1" | jq -r '.[-1].labels | join(" ")'; }
+is "$(lbl 777)" "unspec:app=web unspec:tier=db reserved:health= k8s:a=b" \
+	"labels recorded before the upgrade are read as Cilium reads them (format 14)"
+is "$(lbl 778)" "unspec:x=1 reserved:host=" "…and so are labels recorded after it"
+is "$("$BIN/hindsight" --db "$db" --format json labels unspec:tier=db,reserved:health= | jq -r '.[].identity')" \
+	777 "labels finds them by source"
+is "$(q "$db" "SELECT backends FROM service_history WHERE name = 'headless'")" \
+	"10.1.1.2,10.1.1.3:8080/TCP,10.1.1.4,fd00::5" "service_history lists them too"
 hist_check "$db" "$ETCD_URL" $((first + 1)) "history equals etcd's"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "state equals etcd's"
 is "$(db_typed_open_dups "$db")" 0 "every key has at most one open typed row"

@@ -592,11 +592,18 @@ test_labels(void)
 	check_label(&l, 1, "k8s", "b", "2", "last without ';'");
 	hs_labels_release(&l);
 
-	labels("nocolon=x;k8s:novalue;:=;", &l);
-	is_int(l.n, 3, "odd pieces");
-	check_label(&l, 0, "", "nocolon", "x", "no source");
+	/* Odd pieces, read as Cilium's ParseLabel reads them. */
+	labels("nocolon=x;k8s:novalue;:=;:app=web;reserved.health;k8s:=v;"
+	       "$=init;x:reserved.y;reserved:=host",
+	    &l);
+	is_int(l.n, 7, "odd pieces, those with an empty key dropped");
+	check_label(&l, 0, "unspec", "nocolon", "x", "no source: unspec");
 	check_label(&l, 1, "k8s", "novalue", "", "no '='");
-	check_label(&l, 2, "", "", "", "':=' piece");
+	check_label(&l, 2, "unspec", "app", "web", "empty source: unspec");
+	check_label(&l, 3, "reserved", "health", "", "'reserved.' prefix");
+	check_label(&l, 4, "reserved", "init", "", "'$=init'");
+	check_label(&l, 5, "x", "reserved.y", "", "'reserved.' after a source");
+	check_label(&l, 6, "reserved", "host", "", "'reserved:=host'");
 	hs_labels_release(&l);
 
 	labels("", &l);
@@ -972,6 +979,17 @@ test_node_values(void)
 	    0, "16-byte mask on an IPv4 CIDR");
 	is_str(v.u.node.ipv4_alloc_cidr, "10.6.6.0/24", "cut to /24");
 	hs_value_release(&v);
+	/* Go's IPNet takes the last 4 bytes whatever the first 12 hold. */
+	is_int(
+	    decode(seed_node_key,
+		"{\"Name\":\"n\",\"IPv4AllocCIDR\":"
+		"{\"IP\":\"10.6.6.0\",\"Mask\":\"AAAAAAAAAAAAAAAA////AA==\"}}",
+		&v),
+	    0, "16-byte mask on an IPv4 CIDR, first 12 bytes not ones: %s",
+	    err);
+	is_str(
+	    v.u.node.ipv4_alloc_cidr, "10.6.6.0/24", "its last 4 bytes: /24");
+	hs_value_release(&v);
 }
 
 static void
@@ -1021,11 +1039,37 @@ test_service_values(void)
 	is_int(v.u.service.include_external, -1, "includeExternal absent");
 	is_int(v.u.service.shared, -1, "shared absent");
 	is_int(v.u.service.cluster_id, -1, "clusterID absent");
-	if (is_n(v.u.service.nports, 3, "null ports skipped")) {
+	if (is_n(v.u.service.nports, 5,
+		"null ports skipped, their IPs kept with no port")) {
 		is_slice(v.u.service.ports[1].port_name, "dns-tcp",
 		    "second frontend port");
 		is_slice(v.u.service.ports[2].port_name, "", "unnamed port");
 		is_int(v.u.service.ports[2].backend, 1, "backend");
+		is_int(v.u.service.ports[2].port, 53, "its port");
+		p = &v.u.service.ports[3];
+		is_slice(p->ip, "fd00::5", "an IP with only null ports");
+		is_int(p->backend, 1, "…a backend");
+		is_int(p->port, -1, "…with no port");
+		is_slice(p->protocol, "", "…nor protocol");
+		is_slice(p->port_name, "", "…nor port name");
+		p = &v.u.service.ports[4];
+		is_slice(p->ip, "10.0.1.6", "an IP whose port map is null");
+		is_int(p->port, -1, "…with no port");
+	}
+	hs_value_release(&v);
+
+	/* A headless service's backends: IPs with an empty port map. */
+	is_int(decode("cilium/state/services/v1/c1/ns/headless",
+		   "{\"cluster\":\"c1\",\"namespace\":\"ns\",\"name\":"
+		   "\"headless\",\"frontends\":{},\"backends\":"
+		   "{\"10.1.1.2\":{},\"10.1.1.3\":{}}}",
+		   &v),
+	    0, "headless service: %s", err);
+	if (is_n(v.u.service.nports, 2, "each backend IP with an empty map")) {
+		is_slice(v.u.service.ports[0].ip, "10.1.1.2", "first backend");
+		is_int(v.u.service.ports[0].port, -1, "…with no port");
+		is_slice(v.u.service.ports[1].ip, "10.1.1.3", "second backend");
+		is_int(v.u.service.ports[1].backend, 1, "…a backend");
 	}
 	hs_value_release(&v);
 
@@ -1125,6 +1169,13 @@ test_value_errors(void)
 	    "Mask of 2 bytes");
 	bad(ip, "{\"IP\":\"fd00::\",\"ID\":1,\"Mask\":\"////AA==\"}", "Mask",
 	    "IPv4 mask on IPv6");
+	bad(ip, "{\"IP\":\"10.0.0.1\",\"ID\":1,\"Mask\":\"/wD/AA==\"}", "Mask",
+	    "a mask whose ones are not contiguous");
+	bad(node,
+	    "{\"Name\":\"n\",\"IPv4AllocCIDR\":{\"IP\":\"10.6.6.0\","
+	    "\"Mask\":\"/wD/AA==\"}}",
+	    "IPv4AllocCIDR.Mask is not a netmask",
+	    "a CIDR mask whose ones are not contiguous");
 	bad(ip, "{\"IP\":\"10.0.0.1\",\"ID\":1,\"Mask\":24}", "Mask",
 	    "Mask number");
 	bad(ip, "{\"IP\":\"10.0.0.1\",\"ID\":1,\"Key\":256}", "Key", "Key 256");
