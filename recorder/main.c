@@ -47,8 +47,9 @@ static const char usage_text[] =
     "etcd.config\n"
     "                        YAML Cilium agents mount; flags and ETCDCTL_* "
     "win\n"
-    "  --print-config        print the settings in force and where each came\n"
-    "                        from, then exit\n"
+    "  --print-config        print the settings in force (for the "
+    "connection's,\n"
+    "                        where each came from), then exit\n"
     "  --upgrade             bring the db to this build's format (a missing "
     "db\n"
     "                        is created), then exit\n"
@@ -73,9 +74,11 @@ static const char usage_text[] =
     "                        (4; 0: always several)\n"
     "  --stall-timeout SECS  reconnect after this long without a byte (1500)\n"
     "  --retain AGE          prune history that ended more than AGE ago\n"
-    "                        (90d, 12h, 1d12h): closed intervals and "
+    "                        (90d, 12h, 1d12h): closed intervals, "
     "superseded\n"
-    "                        events; open intervals and revision times stay\n"
+    "                        events and their revision times; open "
+    "intervals,\n"
+    "                        their start times and gaps stay\n"
     "  --retain-every SECS   how often to prune (300)\n"
     "  --metrics-addr ADDR   serve /metrics (Prometheus) and /healthz on\n"
     "                        HOST:PORT, e.g. 127.0.0.1:9963\n"
@@ -309,14 +312,14 @@ resolve_endpoints(const char *flag, const struct etcdconfig *file)
 }
 
 /*
- * --print-config: the settings in force and where each came from.  Only
- * file names are shown, never file contents; a URL's user:password part
- * is masked.
+ * --print-config: the settings in force, and for the connection's where
+ * each came from (a flag, ETCDCTL_*, --etcd-config).  Only file names are
+ * shown, never file contents; a URL's user:password part is masked.
  */
 static int
 print_settings(const struct recorder_config *cfg, const char *endpoints,
     const char *f_endpoints, const char *f_cacert, const char *f_cert,
-    const char *f_key, const struct etcdconfig *file)
+    const char *f_key, const struct etcdconfig *file, int json)
 {
 	const char *at, *scheme;
 	char *copy, *tok, *save = NULL;
@@ -353,13 +356,21 @@ print_settings(const struct recorder_config *cfg, const char *endpoints,
 	printf("catchup-streams %d\n", cfg->catchup_streams);
 	printf("catchup-min     %ld\n", cfg->catchup_min);
 	printf("catchup-dense   %g\n", cfg->catchup_dense);
+	printf("once-quiet      %g\n", cfg->once_quiet);
 	printf("stall-timeout   %g\n", cfg->etcd.stall_timeout);
+	printf("batch-ms        %g\n", cfg->batch_delay * 1000);
+	printf("batch-events    %ld\n", cfg->batch_events);
+	printf("sync-every      %g\n", cfg->sync_every);
+	printf("page-limit      %ld\n", cfg->page_limit);
 	if (cfg->retain_us > 0)
 		printf("retain          %lld.%06lld s, every %g s\n",
 		    (long long)(cfg->retain_us / 1000000),
 		    (long long)(cfg->retain_us % 1000000), cfg->retain_every);
 	else
 		printf("retain          -\n");
+	printf("metrics-addr    %s\n",
+	    cfg->metrics_addr ? cfg->metrics_addr : "-");
+	printf("log-format      %s\n", json ? "json" : "text");
 	return 0;
 }
 
@@ -690,19 +701,23 @@ main(int argc, char **argv)
 	cfg.etcd.password = password;
 	cfg.password_file = password_file;
 	if (print_config) {
-		if (cfg.etcd.user)
-			printf("user            %s  (%s)\npassword        ***  "
-			       "(%s)\n",
-			    user, f_user ? "flag" : "ETCDCTL_USER",
-			    password_file ? "--password-file"
-				: strchr(getenv("ETCDCTL_USER")
-					  ? getenv("ETCDCTL_USER")
-					  : "",
-				      ':')
-				? "ETCDCTL_USER"
-				: "ETCDCTL_PASSWORD");
+		if (cfg.etcd.user) {
+			const char *eu = getenv("ETCDCTL_USER");
+
+			printf("user            %s  (%s)\n", user,
+			    f_user ? "flag" : "ETCDCTL_USER");
+			if (password_file)
+				printf("password        ***  (--password-file "
+				       "%s)\n",
+				    password_file);
+			else
+				printf("password        ***  (%s)\n",
+				    eu != NULL && strchr(eu, ':') != NULL
+					? "ETCDCTL_USER"
+					: "ETCDCTL_PASSWORD");
+		}
 		status = print_settings(&cfg, endpoints, f_endpoints, f_cacert,
-		    f_cert, f_key, &file);
+		    f_cert, f_key, &file, json);
 		etcdconfig_release(&file);
 		free(endpoints);
 		return status;

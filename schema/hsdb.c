@@ -322,8 +322,8 @@ hsdb_open_ro(const char *path, char *err, size_t errlen)
 	if (version < hsdb_version()) {
 		snprintf(err, errlen,
 		    "%s: hindsight db format %d is older "
-		    "than this build's %d; run hindsight-recorder on it once "
-		    "to upgrade",
+		    "than this build's %d; upgrade it with "
+		    "'hindsight-recorder --db FILE --upgrade' (no etcd needed)",
 		    path, version, hsdb_version());
 		goto err0;
 	}

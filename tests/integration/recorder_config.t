@@ -100,6 +100,26 @@ for a in x -1 ''; do
 done
 grep -q 'bad value for --catchup-dense' "$TMP/err"
 ok $? "…saying which flag"
+# Every setting is shown, the password file by name only.
+printf 's3cret\n' >"$TMP/pw"
+out=$("$rec" --db "$TMP/x.db" --once-quiet 4 --batch-ms 7 --batch-events 3 \
+	--sync-every 5 --page-limit 9 --metrics-addr 127.0.0.1:9 --log-format json \
+	--user bob --password-file "$TMP/pw" --print-config)
+for want in "once-quiet 4" "batch-ms 7" "batch-events 3" "sync-every 5" \
+	"page-limit 9" "metrics-addr 127.0.0.1:9" "log-format json" "user bob (flag)" \
+	"password *** (--password-file $TMP/pw)"; do
+	echo "$out" | tr -s ' ' | grep -qxF "$want"
+	ok $? "--print-config shows $want"
+done
+echo "$out" | grep -q s3cret
+is $? 1 "…and never the password"
+out=$("$rec" --db "$TMP/x.db" --print-config)
+for want in "once-quiet 2" "batch-ms 20" "batch-events 10000" "sync-every 1" \
+	"page-limit 5000" "metrics-addr -" "log-format text"; do
+	echo "$out" | tr -s ' ' | grep -qxF "$want"
+	ok $? "…by default $want"
+done
+
 # Counts are cast to int or long: a number beyond them was undefined
 # (--catchup-streams 1e12 became -2147483648 and passed "at most 32").
 for a in "--catchup-streams 1e12" "--catchup-streams 33" "--batch-events 1e30" \

@@ -124,7 +124,7 @@ before=$(q "$db" "SELECT ip || ' ' || pod || ' ' || from_rev || ' ' || coalesce(
 	FROM ipcache ORDER BY rowid")
 "$BIN/hindsight" --db "$db" ip 10.9.0.1 >/dev/null 2>"$TMP/err"
 is $? 2 "the CLI does not read a format-2 db (exit 2)…"
-grep -q 'run hindsight-recorder on it once to upgrade' "$TMP/err"
+grep -q "upgrade it with 'hindsight-recorder --db FILE --upgrade'" "$TMP/err"
 ok $? "…and says how to upgrade it"
 
 # Changes while the old-format db waits for the upgrade.
