@@ -25,12 +25,16 @@ ALTER TABLE service_ports_13 RENAME TO service_ports;
 CREATE INDEX service_ports_row ON service_ports(service_row);
 
 -- An IP whose port map is empty, null, or holds only nulls (what the
--- recorder now decodes as listed with no port).
+-- recorder now decodes as listed with no port), from the value of the
+-- row's first PUT still kept (every PUT within a row's interval has its
+-- value; --retain may have pruned the opening one after a lease-only
+-- re-put).
 INSERT INTO service_ports(service_row, role, ip)
 SELECT s.rowid, r.role, j.key
 FROM services s
-JOIN events e ON e.key_id = s.key_id AND e.rev = s.from_rev AND e.type = 0
-JOIN vals v ON v.id = e.val_id
+JOIN vals v ON v.id = (SELECT e.val_id FROM events e
+	WHERE e.key_id = s.key_id AND e.type = 0 AND e.rev >= s.from_rev
+	AND (s.to_rev IS NULL OR e.rev < s.to_rev) ORDER BY e.rev LIMIT 1)
 JOIN (SELECT 'frontend' AS role, '$.frontends' AS path
       UNION ALL SELECT 'backend', '$.backends') r
 JOIN json_each(CASE WHEN json_valid(CAST(v.value AS TEXT))
