@@ -408,8 +408,14 @@ req_new(struct etcd *e, const char *path, const char *body, void *arg)
 		curl_easy_setopt(r->easy, CURLOPT_CAINFO, e->cfg.cacert);
 	if (e->cfg.cert)
 		curl_easy_setopt(r->easy, CURLOPT_SSLCERT, e->cfg.cert);
-	if (e->cfg.key)
+	if (e->cfg.key) {
 		curl_easy_setopt(r->easy, CURLOPT_SSLKEY, e->cfg.key);
+		/*
+		 * No passphrase: without one OpenSSL prompts on the terminal
+		 * (blocking the loop) for an encrypted key; this fails it.
+		 */
+		curl_easy_setopt(r->easy, CURLOPT_KEYPASSWD, "");
+	}
 	r->next = e->reqs;
 	e->reqs = r;
 	return r;

@@ -173,10 +173,29 @@ etcdconfig_read_secret(
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fgets(buf, (int)size, f) == NULL)
+	/* No stdio buffer: no copy of the secret left behind on the heap. */
+	setvbuf(f, NULL, _IONBF, 0);
+	errno = 0;
+	if (fgets(buf, (int)size, f) == NULL) {
 		buf[0] = '\0';
-	fclose(f);
+		if (ferror(f)) {
+			snprintf(err, errlen, "%s: %s", path,
+			    strerror(errno ? errno : EIO));
+			fclose(f);
+			return -1;
+		}
+	}
 	n = strlen(buf);
+	/* The buffer filled without reaching the line's end. */
+	if (n == size - 1 && buf[n - 1] != '\n' && fgetc(f) != EOF) {
+		explicit_bzero(buf, size);
+		snprintf(err, errlen,
+		    "%s: the first line is longer than %zu bytes", path,
+		    size - 2);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	if (n == 0) {

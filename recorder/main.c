@@ -213,16 +213,20 @@ split_endpoints(char *list, size_t *n)
 	*n = 0;
 	for (tok = strtok_r(list, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
+		/*
+		 * Logs name endpoints: a password must never be in one. Checked
+		 * first, and nothing before the '@' is quoted: "user:pw@host"
+		 * without a scheme must not be echoed as a bad URL either.
+		 */
+		if (strchr(tok, '@') != NULL)
+			usage_error("endpoint '...@%s' carries credentials; "
+				    "etcd's gateway takes none in the URL",
+			    strrchr(tok, '@') + 1);
 		if (strncmp(tok, "http://", 7) != 0 &&
 		    strncmp(tok, "https://", 8) != 0)
 			usage_error("endpoint '%s' is not an http:// or "
 				    "https:// URL",
 			    tok);
-		/* Logs name endpoints: a password must never be in one. */
-		if (strchr(tok, '@') != NULL)
-			usage_error("endpoint '%.*s...' carries credentials; "
-				    "etcd's gateway takes none in the URL",
-			    (int)(strstr(tok, "://") - tok + 3), tok);
 		/* A trailing '/' would double in "/v3/...". */
 		while (strlen(tok) > 8 && tok[strlen(tok) - 1] == '/')
 			tok[strlen(tok) - 1] = '\0';
@@ -330,11 +334,18 @@ print_settings(const struct recorder_config *cfg, const char *endpoints,
 	if ((copy = strdup(endpoints)) != NULL) {
 		for (tok = strtok_r(copy, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save)) {
+			/*
+			 * Everything up to the last '@' may be user:password
+			 * (a password may hold an '@'; a scheme may be
+			 * missing).
+			 */
 			scheme = strstr(tok, "://");
-			at = strchr(tok, '@');
-			if (scheme && at && at > scheme)
+			at = strrchr(tok, '@');
+			if (at && scheme && at > scheme)
 				printf(" %.*s***@%s", (int)(scheme + 3 - tok),
 				    tok, at + 1);
+			else if (at)
+				printf(" ***@%s", at + 1);
 			else
 				printf(" %s", tok);
 		}
@@ -388,6 +399,13 @@ credentials(const char *flag_user, const char *password_file, char *user,
 	char err[512];
 
 	user[0] = password[0] = '\0';
+	if (flag_user && strchr(flag_user, ':') != NULL) {
+		/* etcdctl's --user NAME:PASSWORD: not quoted, not taken. */
+		fprintf(stderr,
+		    "hindsight-recorder: --user takes a name only; give the "
+		    "password with --password-file\n");
+		return -1;
+	}
 	if (flag_user)
 		snprintf(user, usize, "%s", flag_user);
 	else if (env && env[0]) {
@@ -700,6 +718,9 @@ main(int argc, char **argv)
 	cfg.etcd.user = user[0] ? user : NULL;
 	cfg.etcd.password = password;
 	cfg.password_file = password_file;
+	/* The file is read again at each authentication: keep no copy. */
+	if (password_file)
+		explicit_bzero(password, sizeof(password));
 	if (print_config) {
 		if (cfg.etcd.user) {
 			const char *eu = getenv("ETCDCTL_USER");

@@ -322,7 +322,8 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
     const char *errmsg)
 {
 	struct recorder *r = arg;
-	char token[512], err[300];
+	/* JWTs signed with a 4096-bit RSA key run to ~800 bytes. */
+	char token[8192], err[300];
 	int code = 0;
 
 	if (r->state == ST_STOPPING)
@@ -340,7 +341,11 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 		r->auth_next(r);
 		return;
 	}
-	if (result == ETCD_OK)
+	if (result == ETCD_OK && status == 200)
+		/* Its body carries a token: never quote it. */
+		snprintf(
+		    err, sizeof(err), "the answer carries no usable token");
+	else if (result == ETCD_OK)
 		wire_parse_error(body, len, &code, err, sizeof(err));
 	else
 		snprintf(err, sizeof(err), "%s", errmsg);
