@@ -25,7 +25,7 @@ refuse noscheme "user:pw@host without a scheme" \
 	env ETCDCTL_ENDPOINTS="root:$S@127.0.0.1:1" "$REC" --db "$TMP/a.db" --once
 refuse upper "HTTP://user:pw@host" \
 	env ETCDCTL_ENDPOINTS="HTTP://root:$S@127.0.0.1:1" "$REC" --db "$TMP/a.db" --once
-printf 'endpoints:\n- root:%s@10.0.0.1:2379\n' "$S" >"$TMP/etcd.config"
+printf 'endpoints:\n- root:%s@127.0.0.1:1\n' "$S" >"$TMP/etcd.config"
 refuse yaml "user:pw@host in --etcd-config" \
 	"$REC" --db "$TMP/a.db" --etcd-config "$TMP/etcd.config" --once
 refuse user "--user NAME:PASSWORD" \
