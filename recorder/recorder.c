@@ -71,6 +71,9 @@ struct recorder {
 	char resync_reason[300];
 	int64_t gap_from_rev; /* hindsight revision the gap starts at */
 	uint64_t resync_cluster;
+	/* another cluster_id seen at watch creation, and on which endpoints */
+	uint64_t foreign_id;
+	uint64_t foreign_seen;
 
 	/* the last key recorded as present, asked back from etcd on resume */
 	int lineage_ok; /* asked and answered: resume goes on */
@@ -1000,6 +1003,36 @@ need_resync(struct recorder *r, const char *fmt, ...)
 }
 
 /*
+ * A watch was created on an endpoint of another cluster.  With several
+ * endpoints that is failover landing on a member of some other cluster
+ * (a wrong entry in --endpoints, a clustermesh peer), not the recorded
+ * cluster replaced: that cluster may still be served by the others, and
+ * re-listing the other one would record its keys as inferred changes and
+ * start a new epoch, then flip back on the next failover.  A replacement
+ * is taken once every endpoint has shown the same new cluster_id (a
+ * single endpoint at once, as before).
+ */
+static int
+foreign_everywhere(struct recorder *r, uint64_t id)
+{
+	size_t n = r->cfg.etcd.nendpoints, i;
+	const char *cur = etcd_endpoint(r->etcd);
+	uint64_t all;
+
+	if (n <= 1 || n > 64)
+		return 1;
+	if (id != r->foreign_id) {
+		r->foreign_id = id;
+		r->foreign_seen = 0;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(r->cfg.etcd.endpoints[i], cur) == 0)
+			r->foreign_seen |= (uint64_t)1 << i;
+	all = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+	return r->foreign_seen == all;
+}
+
+/*
  * One watch message.  Events above limit are not written and set
  * *complete (a catch-up segment is done); a single watch passes INT64_MAX.
  * Returns -1 to end the stream.
@@ -1047,7 +1080,22 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 			rc = -1;
 			goto out;
 		}
+		if (m.hdr.cluster_id != r->cluster_id &&
+		    !foreign_everywhere(r, m.hdr.cluster_id)) {
+			snprintf(r->stream_error, sizeof(r->stream_error),
+			    "this endpoint serves etcd cluster %llu, not the "
+			    "recorded %llu; trying the next endpoint (a "
+			    "replaced cluster is taken once every endpoint "
+			    "serves it)",
+			    (unsigned long long)m.hdr.cluster_id,
+			    (unsigned long long)r->cluster_id);
+			rc = -1;
+			goto out;
+		}
+		if (m.hdr.cluster_id == r->cluster_id)
+			r->foreign_seen = 0;
 		if (m.hdr.cluster_id != r->cluster_id) {
+			r->foreign_seen = 0;
 			need_resync(r,
 			    "etcd cluster replaced: cluster_id %llu, "
 			    "was %llu",
@@ -1834,7 +1882,15 @@ tick_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (!caught_up(r) || alive_check(r) != 0)
+	/*
+	 * The member is asked to show it is live while a watch (or a
+	 * catch-up) runs on it, not only once caught up: a member that
+	 * hangs while it replays a backlog is as stuck as an idle one, and
+	 * the stream would otherwise wait for the stall timeout (1500 s)
+	 * while the other members commit.
+	 */
+	if (r->state != ST_WATCH || (r->stream == NULL && r->catchup == NULL) ||
+	    alive_check(r) != 0 || !caught_up(r))
 		return;
 	/* A message read since the stream was last drained: wait for it. */
 	if (!r->fresh || r->alive_us <= r->wm_us || store_in_txn(r->store))
