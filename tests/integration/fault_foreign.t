@@ -17,6 +17,8 @@ $KV "$B" many 40 cilium/state/ip/v1/b/ >/dev/null || bail "cannot write to clust
 $FKV "$CL_URLS" writer 20 cilium/seed/ >/dev/null || bail "cannot write to cluster A"
 db="$TMP/foreign.db"
 log="$TMP/foreign.log"
+# (cluster_start sets CL_URL1..3 through eval)
+# shellcheck disable=SC2153
 rec_run "$db" "$CL_URL1,$B,$CL_URL2,$CL_URL3" "$log"
 wait_until 15 db_reached "$db" "$($FKV "$CL_URLS" rev)"
 ok $? "snapshot of cluster A"
