@@ -50,7 +50,9 @@ diag "sim: $(tail -3 "$TMP/sim.err")"
 diag "copy: horizon $t0, watermark $top; pruned db: horizon $t1 (a round cut short by the stop: $(q "$db" "SELECT coalesce((SELECT value FROM meta WHERE name = 'prune_open'), 0)"))"
 
 # as_of DB REV: the answers about revision REV (what the copy cannot
-# know about later revisions left out).
+# know about later revisions left out: the end of an interval closed
+# after its watermark, to_rev and both bounds of its time, to_time and
+# to_time_lo, non-null when that revision was read late, not seen live).
 # shellcheck disable=SC2016
 as_of() {
 	"$H" --db "$1" --format json snapshot --at "rev:$2" &&
@@ -58,13 +60,14 @@ as_of() {
 		for ip in $IPS; do
 			"$H" --db "$1" --format json ip "$ip" --at "rev:$2" |
 				jq -c '.[] | if .to_rev != null and .to_rev > '"$top"'
-					then .to_rev = null | .to_time = null else . end'
+					then .to_rev = null | .to_time = null |
+					.to_time_lo = null else . end'
 		done &&
 		for id in $IDS; do
 			"$H" --db "$1" --format json identity "$id" --at "rev:$2" |
 				jq -c 'walk(if type == "object" and .to_rev != null
 					and .to_rev > '"$top"' then .to_rev = null |
-					.to_time = null else . end)'
+					.to_time = null | .to_time_lo = null else . end)'
 		done
 }
 # at_time DB US: ip and snapshot at a moment, as the user gives it.
@@ -74,7 +77,8 @@ at_time() {
 		for ip in $IPS; do
 			"$H" --db "$1" --format json ip "$ip" --at "$_t" |
 				jq -c '.[] | if .to_rev != null and .to_rev > '"$top"'
-					then .to_rev = null | .to_time = null else . end'
+					then .to_rev = null | .to_time = null |
+					.to_time_lo = null else . end'
 		done
 }
 IPS=$(q "$copy" "SELECT ip FROM ipcache WHERE from_rev < $t1 GROUP BY ip
