@@ -74,5 +74,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# q DB SQL: one value from the db, by the sqlite3 shell.
-q() { sqlite3 -batch -noheader "$1" "$2"; }
+# q DB SQL: one value from the db, by the sqlite3 shell.  A write (a test
+# adding or dropping a trigger) waits for the recorder's transaction
+# instead of failing at once with "database is locked".
+q() { sqlite3 -batch -noheader -cmd '.timeout 5000' "$1" "$2"; }
