@@ -386,13 +386,17 @@ need_auth(struct recorder *r, void (*next)(struct recorder *))
 	if (r->cfg.etcd.user == NULL || r->auth_off || etcd_has_token(r->etcd))
 		return 0;
 	r->auth_next = next;
-	/* Re-read the file each time: a rotated password is picked up. */
+	/*
+	 * Re-read the file each time: a rotated password is picked up.  It
+	 * was read at start (main exits 1 when it cannot be), so a file now
+	 * missing or empty is caught mid-rotation (`echo new > file`
+	 * truncates it first): try again later, as for etcd trouble.
+	 */
 	if (r->cfg.password_file &&
 	    etcdconfig_read_secret(r->cfg.password_file, secret, sizeof(secret),
 		err, sizeof(err)) != 0) {
-		log_err("--password-file %s", err);
-		fail(r, REC_EXIT_USAGE);
-		recorder_stop(r, r->status);
+		log_warn("--password-file %s; trying again", err);
+		retry_later(r, next);
 		return 1;
 	}
 	body = wire_auth_request(r->cfg.etcd.user,

@@ -41,7 +41,9 @@ is "$(q "$db" "SELECT count(*) FROM keys WHERE key LIKE 'other/%'")" 0 \
 # Rotate the password: etcd invalidates the user's tokens, and the file
 # gets the new one.  A member restart then forces a new watch, whose old
 # token etcd refuses; the recorder re-reads the file and authenticates.
-printf 'N3w-Sw0rdf1sh-plugh\n' >"$TMP/pw"
+# The file is caught empty first (`echo new > file` truncates it before
+# writing): the recorder waits for it, it does not exit.
+: >"$TMP/pw"
 curl -sf "$ETCD_URL/v3/auth/user/changepw" -H "Authorization: $ETCD_TOKEN" \
 	-d '{"name":"watcher","password":"N3w-Sw0rdf1sh-plugh"}' >/dev/null
 ok $? "the watcher's password rotated"
@@ -54,6 +56,11 @@ ETCD_PID=$!
 CLEANUP_PIDS="$CLEANUP_PIDS $ETCD_PID"
 wait_until 20 curl -sf "$ETCD_URL/health" || bail "etcd did not restart"
 ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw)
+wait_until 30 grep -q "password-file $TMP/pw: empty; trying again" "$TMP/rec.log"
+ok $? "a password file found empty when authenticating again: a warning…"
+kill -0 "$REC_PID"
+ok $? "…and the recorder waits for it"
+printf 'N3w-Sw0rdf1sh-plugh\n' >"$TMP/pw"
 rev=$($KV "$ETCD_URL" put cilium/after-restart 2)
 wait_until 30 db_reached "$db" "$rev"
 ok $? "after the member restart, recording goes on"
