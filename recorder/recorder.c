@@ -1096,10 +1096,9 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 			rc = -1;
 			goto out;
 		}
-		if (m.hdr.cluster_id == r->cluster_id)
-			r->foreign_seen = 0;
+		r->foreign_seen =
+		    0; /* the recorded cluster, or its successor */
 		if (m.hdr.cluster_id != r->cluster_id) {
-			r->foreign_seen = 0;
 			need_resync(r,
 			    "etcd cluster replaced: cluster_id %llu, "
 			    "was %llu",
