@@ -11,15 +11,8 @@
 
 etcd_start auth --auth-token simple
 post() { curl -sf "$ETCD_URL$1" -H "Authorization: ${TOKEN:-}" -d "$2" >/dev/null; }
-post /v3/auth/role/add '{"name":"root"}'
-post /v3/auth/user/add '{"name":"root","password":"r00t-pw"}'
-post /v3/auth/user/grant '{"user":"root","role":"root"}'
-post /v3/auth/role/add '{"name":"reader"}'
 # READ on [cilium/, cilium0): the recorder's prefix and nothing else.
-post /v3/auth/role/grant '{"name":"reader","perm":{"permType":"READ","key":"Y2lsaXVtLw==","range_end":"Y2lsaXVtMA=="}}'
-post /v3/auth/user/add '{"name":"watcher","password":"Sw0rdf1sh-xyzzy"}'
-post /v3/auth/user/grant '{"user":"watcher","role":"reader"}'
-post /v3/auth/enable '{}'
+etcd_auth watcher Sw0rdf1sh-xyzzy
 ok $? "etcd auth enabled with a read-only role on cilium/"
 ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw)
 export ETCD_TOKEN

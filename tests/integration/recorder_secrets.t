@@ -51,13 +51,7 @@ ok $? "…saying so"
 openssl genrsa -out "$TMP/jwt.key" 4096 2>/dev/null || bail "openssl genrsa failed"
 openssl rsa -in "$TMP/jwt.key" -pubout -out "$TMP/jwt.pub" 2>/dev/null || bail "openssl rsa failed"
 etcd_start jwt --auth-token "jwt,pub-key=$TMP/jwt.pub,priv-key=$TMP/jwt.key,sign-method=RS256,ttl=60s"
-post() { curl -sf "$ETCD_URL$1" -d "$2" >/dev/null; }
-post /v3/auth/role/add '{"name":"root"}'
-post /v3/auth/user/add '{"name":"root","password":"r00t-pw"}'
-post /v3/auth/user/grant '{"user":"root","role":"root"}'
-post /v3/auth/user/add "{\"name\":\"watcher\",\"password\":\"$S\"}"
-post /v3/auth/user/grant '{"user":"watcher","role":"root"}'
-post /v3/auth/enable '{}'
+etcd_auth watcher "$S" || bail "enabling auth failed"
 printf '%s\n' "$S" >"$TMP/pw"
 timeout 20 "$REC" --db "$TMP/jwt.db" --endpoints "$ETCD_URL" --user watcher \
 	--password-file "$TMP/pw" -v --log-format json --once 2>"$TMP/jwt.out"
