@@ -193,6 +193,17 @@ etcd_new(struct ev_loop *loop, const struct etcd_config *cfg)
 	return e;
 }
 
+/* A request's header list holds the token: wipe it before it is freed. */
+static void
+headers_free(struct curl_slist *h)
+{
+	struct curl_slist *it;
+
+	for (it = h; it; it = it->next)
+		explicit_bzero(it->data, strlen(it->data));
+	curl_slist_free_all(h);
+}
+
 static void
 req_free(struct req *r)
 {
@@ -220,7 +231,10 @@ req_free(struct req *r)
 	if (r->body)
 		explicit_bzero(r->body, strlen(r->body));
 	free(r->body);
-	curl_slist_free_all(r->headers);
+	headers_free(r->headers);
+	/* So may a response (authenticate's holds the token). */
+	if (r->resp)
+		explicit_bzero(r->resp, r->resp_len);
 	free(r->resp);
 	free(r);
 }
@@ -284,7 +298,7 @@ request_headers(const struct etcd *e)
 	}
 	return h;
 fail:
-	curl_slist_free_all(h);
+	headers_free(h);
 	return NULL;
 }
 
@@ -387,7 +401,7 @@ req_new(struct etcd *e, const char *path, const char *body, void *arg)
 	    (r->headers = request_headers(e)) == NULL ||
 	    (r->easy = curl_easy_init()) == NULL) {
 		free(r->body);
-		curl_slist_free_all(r->headers);
+		headers_free(r->headers);
 		free(r);
 		return NULL;
 	}

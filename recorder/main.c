@@ -15,6 +15,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "codec.h"
 #include "etcdconfig.h"
@@ -240,6 +244,28 @@ split_endpoints(char *list, size_t *n)
 	if (*n == 0)
 		usage_error("no endpoints given");
 	return v;
+}
+
+/*
+ * With a password, a token or a client key in memory, a core dump (or a
+ * ptrace attach by another process of the same user) would hand them
+ * over: neither is allowed.  Without secrets, cores stay as inherited.
+ */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		fprintf(stderr,
+		    "hindsight-recorder: setrlimit(RLIMIT_CORE): %s\n",
+		    strerror(errno));
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr,
+		    "hindsight-recorder: prctl(PR_SET_DUMPABLE): %s\n",
+		    strerror(errno));
+#endif
 }
 
 static int
@@ -716,6 +742,8 @@ main(int argc, char **argv)
 		sizeof(password)) != 0)
 		return REC_EXIT_USAGE;
 	cfg.etcd.user = user[0] ? user : NULL;
+	if (cfg.etcd.user || cfg.etcd.key)
+		no_core_dumps();
 	cfg.etcd.password = password;
 	cfg.password_file = password_file;
 	/* The file is read again at each authentication: keep no copy. */

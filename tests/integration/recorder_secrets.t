@@ -59,6 +59,27 @@ is $? 0 "a 4096-bit RS256 JWT: authenticated, --once done"
 ! grep -q 'eyJ\|token\\":' "$TMP/jwt.out" && ! grep -q "$S" "$TMP/jwt.out"
 ok $? "…and no token or password in the log"
 
+# Holding a password, the recorder writes no core (its limit is 0 whatever
+# it inherited); holding none, it keeps the limit it was given.
+core() { awk '/^Max core file size/ {print $5 "/" $6}' "/proc/$1/limits"; }
+cores() { # cores CMD... &: CMD with a core size limit of 1 MiB (background only: exec)
+	exec "$PY" -c 'import os, resource, sys
+resource.setrlimit(resource.RLIMIT_CORE, (1048576, 1048576))
+os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+cores "$REC" --db "$TMP/core.db" --endpoints "$ETCD_URL" --user watcher \
+	--password-file "$TMP/pw" 2>"$TMP/core.out" &
+p1=$!
+cores "$REC" --db "$TMP/core2.db" --endpoints http://127.0.0.1:1 2>"$TMP/core2.out" &
+p2=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $p1 $p2"
+recorded() { [ -n "$(db_recorded "$1")" ]; }
+wait_until 20 recorded "$TMP/core.db"
+ok $? "a long-running recorder authenticated"
+is "$(core $p1)" "0/0" "…its core file size limit is 0"
+is "$(core $p2)" 1048576/1048576 "a recorder without secrets keeps the inherited limit"
+kill $p1 $p2
+
 # An encrypted key and no passphrase: a clear error, no terminal prompt
 # (the key is loaded once TCP connects: etcd's plain port will do).
 openssl req -x509 -newkey rsa:2048 -passout pass:k3y-pass -keyout "$TMP/enc.pem" \
