@@ -77,7 +77,8 @@ recorded() { [ -n "$(db_recorded "$1")" ]; }
 wait_until 20 recorded "$TMP/core.db"
 ok $? "a long-running recorder authenticated"
 is "$(core $p1)" "0/0" "…its core file size limit is 0"
-is "$(core $p2)" 1048576/1048576 "a recorder without secrets keeps the inherited limit"
+# (The hard limit: a sanitized build's runtime lowers the soft one.)
+is "$(core $p2 | cut -d/ -f2)" 1048576 "a recorder without secrets keeps the inherited limit"
 kill $p1 $p2
 
 # An encrypted key and no passphrase: a clear error, no terminal prompt
