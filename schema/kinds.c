@@ -100,6 +100,36 @@ ipcache_owners(const char *value, size_t vallen, char **ns, char **pod)
 	cJSON_Delete(j);
 }
 
+#define NS_LABEL "io.kubernetes.pod.namespace"
+
+/*
+ * The value of the label KEY in the label string [s, end)
+ * ("k8s:app=web;k8s:io.kubernetes.pod.namespace=default;"), whatever its
+ * source; NULL when none has that key.  A label is matched whole: a
+ * namespace label named like it (k8s:io.cilium.k8s.namespace.labels.
+ * io.kubernetes.pod.namespace=x, sorted before it) is another label.
+ */
+static char *
+label_value(const char *s, const char *end, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *e, *k;
+
+	while (s < end) {
+		if ((e = memchr(s, ';', (size_t)(end - s))) == NULL)
+			e = end;
+		/* Cilium writes source:key=value; the key may hold ':'. */
+		k = memchr(s, ':', (size_t)(e - s));
+		k = k != NULL ? k + 1 : s;
+		if ((size_t)(e - k) > klen && memcmp(k, key, klen) == 0 &&
+		    k[klen] == '=')
+			return strndup(
+			    k + klen + 1, (size_t)(e - k - klen - 1));
+		s = e + 1;
+	}
+	return NULL;
+}
+
 /* The namespace of a non-ipcache kind: in its labels or its key. */
 static char *
 other_namespace(const char *kind, const char *key, size_t keylen,
@@ -109,18 +139,19 @@ other_namespace(const char *kind, const char *key, size_t keylen,
 	char *s, *r = NULL;
 	int nseg = 0;
 
-	if (strcmp(kind, "identity") == 0 ||
-	    strcmp(kind, "identity_user") == 0) {
-		/* The label string, in the value or in the key. */
-		const char *lbl = "io.kubernetes.pod.namespace=";
-
-		s = strcmp(kind, "identity") == 0 ? cstr(value, vallen)
-						  : cstr(key, keylen);
-		if (s != NULL && (p = strstr(s, lbl)) != NULL) {
-			p += strlen(lbl);
-			e = strchr(p, ';');
-			r = strndup(p, e ? (size_t)(e - p) : strlen(p));
-		}
+	if (strcmp(kind, "identity") == 0) {
+		/* The value is the label string. */
+		if ((s = cstr(value, vallen)) != NULL)
+			r = label_value(s, s + strlen(s), NS_LABEL);
+		free(s);
+		return nonempty(r);
+	}
+	if (strcmp(kind, "identity_user") == 0) {
+		/* .../value/<labels>/<node IP> */
+		if ((s = cstr(key, keylen)) != NULL &&
+		    (p = strstr(s, "/value/")) != NULL &&
+		    (e = strrchr(s, '/')) > p + 6)
+			r = label_value(p + 7, e, NS_LABEL);
 		free(s);
 		return nonempty(r);
 	}

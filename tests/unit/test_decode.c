@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "decode.h"
+#include "kinds.h"
 #include "tap.h"
 
 /* A slice as a C string for is_str(); NULL when absent. */
@@ -1409,6 +1410,53 @@ test_fixture_file(void)
 	is_int(n, 3, "three fixtures");
 }
 
+/* The namespace a churn count is kept under, for identities. */
+static void
+test_churn_namespace(void)
+{
+	static const char *cases[][3] = {
+	    /* kind, key or value, namespace */
+	    {"identity", "k8s:app=web;k8s:io.kubernetes.pod.namespace=shop;",
+		"shop"},
+	    /* a namespace label named like it sorts first: not it */
+	    {"identity",
+		"k8s:io.cilium.k8s.namespace.labels.io.kubernetes.pod."
+		"namespace=x;k8s:io.kubernetes.pod.namespace=shop;",
+		"shop"},
+	    {"identity",
+		"k8s:io.cilium.k8s.namespace.labels.io.kubernetes.pod."
+		"namespace=x;",
+		NULL},
+	    {"identity", "k8s:io.kubernetes.pod.namespaces=x;", NULL},
+	    {"identity", "reserved:host", NULL},
+	    {"identity_user",
+		"cilium/state/identities/v1/value/k8s:app=a;k8s:io.kubernetes."
+		"pod.namespace=ns1;/10.0.0.1",
+		"ns1"},
+	    {"identity_user",
+		"cilium/cache/identities/c2/v1/value/k8s:io.kubernetes.pod."
+		"namespace=ns2/10.0.0.1",
+		"ns2"},
+	    {"identity_user",
+		"cilium/state/identities/v1/value/k8s:app.kubernetes.io/"
+		"io.kubernetes.pod.namespace=no;/fd00::1",
+		NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i][1];
+		int user = strcmp(cases[i][0], "identity_user") == 0;
+		char *ns = hs_churn_owner(cases[i][0], user ? t : "k",
+		    user ? strlen(t) : 1, user ? "1" : t, user ? 1 : strlen(t),
+		    0);
+
+		is_str(ns ? ns : "(none)", cases[i][2] ? cases[i][2] : "(none)",
+		    "churn namespace of %s", t);
+		free(ns);
+	}
+}
+
 int
 main(void)
 {
@@ -1425,5 +1473,6 @@ main(void)
 	test_value_errors();
 	test_hostile_values();
 	test_fixture_file();
+	test_churn_namespace();
 	return done_testing();
 }
