@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "codec.h"
@@ -260,13 +261,27 @@ base_name(const char *path, char *buf, size_t size)
 	snprintf(buf, size, "%.*s", (int)n, b);
 }
 
+/*
+ * Names are schema names in sql over several dbs (ATTACH ... AS "NAME"),
+ * which SQLite compares without case and where main and temp are its
+ * own: two names that differ only in case, or main or temp, would make
+ * sql fail to attach.
+ */
+static int
+name_reserved(const char *name)
+{
+	return strcasecmp(name, "main") == 0 || strcasecmp(name, "temp") == 0;
+}
+
 static int
 name_taken(const struct hq *q, int upto, const char *name)
 {
 	int i;
 
+	if (name_reserved(name))
+		return 1;
 	for (i = 0; i < upto; i++)
-		if (strcmp(q->dbs[i].name, name) == 0)
+		if (strcasecmp(q->dbs[i].name, name) == 0)
 			return 1;
 	return 0;
 }
@@ -278,7 +293,7 @@ named_elsewhere(const struct hq *q, int upto, const char *name)
 	int i;
 
 	for (i = upto + 1; i < q->ndb; i++)
-		if (q->dbs[i].named && strcmp(q->dbs[i].name, name) == 0)
+		if (q->dbs[i].named && strcasecmp(q->dbs[i].name, name) == 0)
 			return 1;
 	return 0;
 }
@@ -304,13 +319,19 @@ hq_name_dbs(struct hq *q)
 	q->dbpath = q->dbs[0].path;
 	if (!q->multi)
 		return 0;
-	for (i = 0; i < q->ndb; i++)
+	for (i = 0; i < q->ndb; i++) {
+		if (q->dbs[i].named && name_reserved(q->dbs[i].name))
+			return hq_usage(q,
+			    "--db: the name '%s' is SQLite's own (main, "
+			    "temp): choose another",
+			    q->dbs[i].name);
 		for (j = 0; j < i; j++)
 			if (q->dbs[i].named && q->dbs[j].named &&
-			    strcmp(q->dbs[i].name, q->dbs[j].name) == 0)
+			    strcasecmp(q->dbs[i].name, q->dbs[j].name) == 0)
 				return hq_usage(q,
 				    "--db: the name '%s' is given twice",
 				    q->dbs[i].name);
+	}
 	for (i = 0; i < q->ndb; i++) {
 		/* Opened once now, so a bad db fails before any output. */
 		if ((db = hsdb_open_ro(q->dbs[i].path, err, sizeof(err))) ==

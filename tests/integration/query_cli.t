@@ -439,6 +439,24 @@ t2=$(echo "$line" | sed -n 's/^from \([^ ]*\) .* to \([^ ]*\) .*/\2/p')
 d=$(($(date -u -d "$t2" +%s) - $(date -u -d "$t1" +%s)))
 ok "$([ "$d" -ge 129599 ] && [ "$d" -le 129601 ]; echo $?)" \
 	"churn --last 1d12h spans 36 hours ($t1 to $t2: $d s)"
+# --- several dbs: names are SQLite schema names in sql ------------------
+# sql ATTACHes each db under its name: SQLite compares schema names
+# without case and keeps main and temp for itself, so two file names
+# differing only in case, or a file called main.db, must still give
+# distinct names that attach.
+mkdir -p "$TMP/n1" "$TMP/n2"
+cp "$db" "$TMP/n1/Prod.db"
+cp "$db" "$TMP/n2/prod.db"
+cp "$db" "$TMP/n1/main.db"
+"$H" --db "$TMP/n1/Prod.db" --db "$TMP/n2/prod.db" --db "$TMP/n1/main.db" \
+	--format csv sql "SELECT etcd_cluster, count(*) AS n FROM keys GROUP BY 1 ORDER BY 1" \
+	>"$TMP/o" 2>"$TMP/err"
+is "$?:$(sed 1d "$TMP/o" | tr '\n' ' ')" "0:Prod,12 main-2,12 prod-2,12 " \
+	"sql over dbs named alike but for case, or main: each attached under its own name"
+"$H" --db A="$db" --db a="$TMP/n2/prod.db" sql "SELECT 1" >/dev/null 2>"$TMP/err"
+is "$?:$(wc -l <"$TMP/err" | tr -d ' ')" "1:1" "two NAMEs differing only in case: usage error"
+"$H" --db temp="$db" sql "SELECT 1" >/dev/null 2>"$TMP/err"
+is "$?:$(wc -l <"$TMP/err" | tr -d ' ')" "1:1" "NAME temp (SQLite's own): usage error"
 if command -v groff >/dev/null 2>&1; then
 	is "$(groff -man -Tutf8 -ww -z "$TOP/query/hindsight.1" 2>&1)" "" \
 		"the man page renders without warnings"
