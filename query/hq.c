@@ -438,14 +438,18 @@ hq_open(struct hq *q)
 		q->recorded_us = 0;
 	}
 	q->rev_offset = 0;
+	q->epoch_started = 0;
 	if (have_epoch) {
-		st = hq_prepare(
-		    q, "SELECT rev_offset FROM epochs WHERE epoch = ?");
+		st = hq_prepare(q,
+		    "SELECT rev_offset, started_rev FROM epochs WHERE epoch = "
+		    "?");
 		if (st == NULL)
 			return HQ_NODB;
 		sqlite3_bind_int64(st, 1, q->epoch);
-		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			q->rev_offset = sqlite3_column_int64(st, 0);
+			q->epoch_started = sqlite3_column_int64(st, 1);
+		}
 		sqlite3_finalize(st);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return hq_dberr(q, "reading the epoch");

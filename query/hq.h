@@ -68,6 +68,7 @@ struct hq {
 	int64_t prune_rev,
 	    prune_us; /* that horizon (0: none), as hq_open found it */
 	int64_t epoch, rev_offset;
+	int64_t epoch_started; /* etcd rev this epoch's recording began at */
 
 	char echo[256]; /* the resolution, for empty answers */
 	sqlite3_stmt *labels_st; /* hq_labels_cell, prepared once */

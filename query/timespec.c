@@ -527,6 +527,17 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 			: "%s is before the first snapshot (rev %lld): "
 			  "keys deleted before recording began are unknown",
 		    spec->text, (long long)q->first_rev);
+	else if (q->rev_offset > 0 && spec->etcd_rev < q->epoch_started)
+		/*
+		 * Before the current etcd cluster was first recorded: its
+		 * rev_offset is the previous cluster's last revision, so this
+		 * would silently answer with the previous cluster's state.
+		 */
+		hq_warn(q,
+		    "%s is before the current etcd cluster was first recorded "
+		    "(at its etcd rev %lld, after a gap): what it held then is "
+		    "unknown; answering with the previous cluster's state",
+		    spec->text, (long long)q->epoch_started);
 	else if ((rc = warn_gap_rev(q, spec->text, pt->rev)) != 0)
 		return rc;
 

@@ -121,6 +121,17 @@ cp "$db" "$TMP/offset.db"
 sqlite3 "$TMP/offset.db" "UPDATE epochs SET rev_offset = 5"
 is "$("$H" --db "$TMP/offset.db" --format json snapshot --at rev:10 | jq -r '.[0].at_rev')" 15 \
 	"rev:N is an etcd revision of the current epoch: N + rev_offset"
+# A second epoch (etcd cluster replaced after rev 22, re-listed at its etcd
+# rev 8): rev:0 maps to the previous cluster's last revision, which must
+# not pass for the current cluster's state without a warning.
+cp "$db" "$TMP/epoch2.db"
+sqlite3 "$TMP/epoch2.db" "INSERT INTO epochs VALUES (2, '2222', 22, 8, $((1795183200 + 2400))000000);
+	UPDATE meta SET value = 2 WHERE name = 'epoch'"
+"$H" --db "$TMP/epoch2.db" snapshot --at rev:0 >/dev/null 2>"$TMP/err"
+is "$?:$(grep -c 'rev:0 is before the current etcd cluster was first recorded' "$TMP/err")" "3:1" \
+	"rev:0 in a later epoch: before the current cluster's history, exit 3"
+"$H" --db "$TMP/epoch2.db" snapshot --at rev:8 >/dev/null 2>"$TMP/err"
+is "$?:$(cat "$TMP/err")" "0:" "…its first recorded revision is covered"
 
 # --- coverage: exit 3 with a warning, but still an answer --------------
 cov() { # cov WANT-EXIT WARNING-PATTERN DESCRIPTION ARGS...
