@@ -167,8 +167,10 @@ cmd_status(struct hq *q, int argc, char **argv)
 	out_row(q->out);
 	out_str(q->out, q->dbpath);
 	if (q->have_first) {
-		out_int(q->out, q->first_rev);
-		out_time(q->out, q->first_us, 1);
+		/* The first snapshot: --retain's horizon is pruned_through_rev.
+		 */
+		out_int(q->out, q->snap_rev);
+		out_time(q->out, q->snap_us, 1);
 	} else {
 		out_null(q->out);
 		out_null(q->out);

@@ -427,6 +427,8 @@ hq_open(struct hq *q)
 	 * pruning horizon, since intervals that ended before it are gone.
 	 */
 	q->pruned = 0;
+	q->snap_rev = q->first_rev;
+	q->snap_us = q->first_us;
 	if (q->have_first && have_pruned && v > q->first_rev) {
 		q->first_rev = v;
 		q->first_us = us;

@@ -65,6 +65,7 @@ struct hq {
 	int64_t first_rev, first_us, recorded_rev, recorded_us;
 	int have_first, have_recorded;
 	int pruned; /* first_rev/first_us are the --retain horizon */
+	int64_t snap_rev, snap_us; /* the first snapshot, pruned or not */
 	int64_t prune_rev,
 	    prune_us; /* that horizon (0: none), as hq_open found it */
 	int64_t epoch, rev_offset;
