@@ -74,6 +74,8 @@ struct recorder {
 	/* another cluster_id seen at watch creation, and on which endpoints */
 	uint64_t foreign_id;
 	uint64_t foreign_seen;
+	/* a watch began below the watermark at this revision (0: none) */
+	int64_t behind_rev;
 
 	/* the last key recorded as present, asked back from etcd on resume */
 	int lineage_ok; /* asked and answered: resume goes on */
@@ -1107,10 +1109,18 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 			rc = -1;
 			goto out;
 		}
+		/*
+		 * A watch's header is the member's own revision, not the
+		 * cluster's: a member that lags (resumed after a pause, or
+		 * still applying what a new leader sends it) starts a watch
+		 * below what was recorded from another.  Only a linearizable
+		 * read tells that from etcd going backwards (behind_ask()).
+		 */
 		if (m.hdr.revision < r->wm_rev) {
-			need_resync(r,
-			    "etcd revisions went backwards: etcd at "
-			    "%lld, recorded through %lld",
+			r->behind_rev = m.hdr.revision;
+			snprintf(r->stream_error, sizeof(r->stream_error),
+			    "the watch began at revision %lld, below the "
+			    "%lld recorded",
 			    (long long)m.hdr.revision, (long long)r->wm_rev);
 			rc = -1;
 			goto out;
@@ -1199,6 +1209,7 @@ out:
 
 static void cu_judge(struct recorder *r);
 static void cu_switch(struct recorder *r);
+static void behind_ask(struct recorder *r);
 
 /* The one watch is over (ended, or closed by us): forget its state. */
 static void
@@ -1253,6 +1264,10 @@ watch_end(void *arg, int result, long status, const char *why)
 		    r->cfg.prefix, etcd_endpoint(r->etcd));
 		snapshot_reset(r);
 		snapshot_request(r);
+		return;
+	}
+	if (r->behind_rev > 0) {
+		behind_ask(r);
 		return;
 	}
 	if (r->cfg.once && r->created_rev >= 0 && r->wm_rev >= r->created_rev) {
@@ -1742,6 +1757,88 @@ resume_start(struct recorder *r)
 	if (body == NULL ||
 	    etcd_post(r->etcd, "/v3/kv/range", body, probe_done, r) != 0)
 		watch_single(r);
+	free(body);
+}
+
+/*
+ * A watch began below the watermark (process_line()).  The same member's
+ * answer to a linearizable read comes only once it has applied everything
+ * committed before the read, the recorded revisions included: at or
+ * above the watermark, the member was behind and has caught up, so watch
+ * again; below it, etcd's history really went back (restored, or
+ * recreated with the same configuration): re-list.
+ */
+static void
+behind_done(void *arg, int result, long status, const char *body, size_t len,
+    const char *errmsg)
+{
+	struct recorder *r = arg;
+	struct wire_header h;
+	char err[256];
+	int code;
+
+	if (r->state == ST_STOPPING)
+		return;
+	if (result == ETCD_CONFIG) {
+		config_failure(r, errmsg);
+		return;
+	}
+	if (result == ETCD_OK && status == 200 &&
+	    wire_parse_header(body, len, &h, err, sizeof(err)) == 0 &&
+	    h.cluster_id == r->cluster_id) {
+		if (h.revision >= r->wm_rev) {
+			log_info("etcd %s was behind (its watch began at "
+				 "revision %lld, recorded through %lld) and "
+				 "has caught up (at %lld); watching again",
+			    etcd_endpoint(r->etcd), (long long)r->behind_rev,
+			    (long long)r->wm_rev, (long long)h.revision);
+			r->behind_rev = 0;
+			resume_start(r);
+			return;
+		}
+		need_resync(r,
+		    "etcd revisions went backwards: etcd at %lld, recorded "
+		    "through %lld",
+		    (long long)h.revision, (long long)r->wm_rev);
+		r->behind_rev = 0;
+		log_warn("%s: re-listing %s from %s", r->resync_reason,
+		    r->cfg.prefix, etcd_endpoint(r->etcd));
+		snapshot_reset(r);
+		snapshot_request(r);
+		return;
+	}
+	if (result == ETCD_OK && status == 200)
+		snprintf(err, sizeof(err), "it serves another cluster now");
+	else if (result == ETCD_OK) {
+		wire_parse_error(body, len, &code, err, sizeof(err));
+		if (token_error(status, code, err) && r->cfg.etcd.user)
+			token_retry(r, err);
+	} else
+		snprintf(err, sizeof(err), "%s", errmsg ? errmsg : "failed");
+	log_warn("etcd %s began a watch at revision %lld, below the %lld "
+		 "recorded, and failed the read that would tell why: %s",
+	    etcd_endpoint(r->etcd), (long long)r->behind_rev,
+	    (long long)r->wm_rev, err);
+	r->behind_rev = 0;
+	retry_later(r, resume_start);
+}
+
+static void
+behind_ask(struct recorder *r)
+{
+	char *body;
+
+	r->state = ST_WATCH;
+	if (need_auth(r, behind_ask))
+		return;
+	/* One key's range, linearizable: it tells etcd's revision. */
+	body = wire_range_request(r->cfg.prefix, NULL, 0, 0, 1);
+	if (body == NULL ||
+	    etcd_post(r->etcd, "/v3/kv/range", body, behind_done, r) != 0) {
+		log_err("out of memory");
+		fail(r, REC_EXIT_DB);
+		recorder_stop(r, r->status);
+	}
 	free(body);
 }
 
