@@ -74,6 +74,8 @@ struct recorder {
 	/* another cluster_id seen at watch creation, and on which endpoints */
 	uint64_t foreign_id;
 	uint64_t foreign_seen;
+	/* a cluster_id taken for the recorded one's successor (0: none) */
+	uint64_t successor_id;
 	/* a watch began below the watermark at this revision (0: none) */
 	int64_t behind_rev;
 
@@ -168,6 +170,7 @@ static void snapshot_request(struct recorder *r);
 static void watch_single(struct recorder *r);
 static void config_failure(struct recorder *r, const char *why);
 static void resume_start(struct recorder *r);
+static int foreign_everywhere(struct recorder *r, uint64_t id);
 
 /*
  * Nothing more is written after a failure (commit() refuses), and the
@@ -524,6 +527,29 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 	return 0;
 }
 
+/*
+ * A re-listing's first page came from an endpoint of another cluster than
+ * the recorded one (returns 1): a page failed and the listing began again
+ * on the next endpoint, a wrong entry in --endpoints or a clustermesh peer.
+ * As for a watch (process_line()), that is no replaced cluster until every
+ * endpoint has shown it, or a watch already took it for the successor.
+ */
+static int
+resync_foreign(struct recorder *r, uint64_t id)
+{
+	if (id == r->cluster_id) {
+		r->foreign_seen = 0;
+		return 0;
+	}
+	if (id == r->successor_id)
+		return 0;
+	if (!foreign_everywhere(r, id))
+		return 1;
+	r->foreign_seen = 0;
+	r->successor_id = id;
+	return 0;
+}
+
 /* Vanished keys, the gap row, and a line for the operator. */
 static int
 resync_done(struct recorder *r)
@@ -600,6 +626,21 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		retry_later(r, snapshot_request);
 		return;
 	}
+	if (r->resync && r->snap_rev == 0 &&
+	    resync_foreign(r, rg.hdr.cluster_id)) {
+		log_warn(
+		    "re-listing from %s: this endpoint serves etcd cluster "
+		    "%llu, not the recorded %llu; trying the next endpoint "
+		    "(a replaced cluster is taken once every endpoint "
+		    "serves it)",
+		    etcd_endpoint(r->etcd),
+		    (unsigned long long)rg.hdr.cluster_id,
+		    (unsigned long long)r->cluster_id);
+		wire_range_release(&rg);
+		snapshot_reset(r);
+		retry_later(r, snapshot_request);
+		return;
+	}
 	if (snapshot_page(r, &rg) != 0) {
 		wire_range_release(&rg);
 		fail(r, REC_EXIT_DB);
@@ -634,6 +675,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		    r->snap_keys, r->cfg.prefix, (long long)r->snap_rev);
 	r->resync = 0;
 	r->new_history = 0; /* committed: a listing begun again is not new */
+	r->successor_id = 0; /* the recorded cluster now */
 	r->wm_rev = r->snap_rev;
 	r->wm_us = r->snap_us;
 	free(r->last_key);
@@ -1101,6 +1143,7 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		r->foreign_seen =
 		    0; /* the recorded cluster, or its successor */
 		if (m.hdr.cluster_id != r->cluster_id) {
+			r->successor_id = m.hdr.cluster_id;
 			need_resync(r,
 			    "etcd cluster replaced: cluster_id %llu, "
 			    "was %llu",

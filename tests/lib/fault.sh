@@ -42,7 +42,9 @@ cluster_start() {
 	done
 }
 
-# member_start I: start (or restart, with its data dir) member mI.
+# member_start I: start (or restart, with its data dir) member mI.  A new
+# $CL_TOKEN on emptied data dirs makes a new cluster (another cluster_id)
+# on the same URLs.
 member_start() {
 	eval "_cp=\$CL_CPORT$1 _pp=\$CL_PPORT$1"
 	etcd --name "m$1" --data-dir "$TMP/m$1" \
@@ -50,7 +52,7 @@ member_start() {
 		--advertise-client-urls "http://127.0.0.1:$_cp" \
 		--listen-peer-urls "http://127.0.0.1:$_pp" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$_pp" \
-		--initial-cluster "$CL_INITIAL" --initial-cluster-token "fault-$$" \
+		--initial-cluster "$CL_INITIAL" --initial-cluster-token "${CL_TOKEN:-fault-$$}" \
 		--initial-cluster-state new --log-level error --logger zap \
 		>>"$TMP/m$1.log" 2>&1 &
 	eval "CL_PID$1=$!"
