@@ -118,7 +118,7 @@ struct recorder {
 
 	/* catch-up with several watches (catchup.h) */
 	struct catchup *catchup;
-	int catchup_off; /* it failed once: use one watch from now on */
+	int catchup_off; /* it failed: one watch until that one caught up */
 
 	/* figures for /metrics */
 	int64_t started_us;
@@ -1246,6 +1246,19 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 	if (r->cfg.once && r->created_rev >= 0 && r->wm_rev >= r->created_rev)
 		rc = -1;
 out:
+	/*
+	 * A failed catch-up leaves its backlog to one watch: the cause (a
+	 * full $TMPDIR, a member that ends watches) may last, and trying
+	 * again at once would fail again.  Once that watch has caught up,
+	 * that backlog is done: the next one (a later outage) may use
+	 * several watches again.
+	 */
+	if (rc == 0 && r->catchup_off && r->catchup == NULL &&
+	    r->created_rev >= 0 && r->wm_rev >= r->created_rev) {
+		r->catchup_off = 0;
+		log_debug("caught up with one watch after a failed catch-up; "
+			  "a later backlog may use several watches again");
+	}
 	wire_watch_release(&m);
 	return rc;
 }
