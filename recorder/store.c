@@ -216,6 +216,7 @@ static const char *const sqls[S_COUNT] = {
 
 static void churn_clear(struct store *s);
 static int churn_flush(struct store *s);
+static char *dup_col(sqlite3_stmt *st, int i, size_t *n);
 
 /*
  * The key cache: KC_SETS sets of KC_WAYS entries, the least recently used
@@ -2004,16 +2005,22 @@ store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
 {
 	sqlite3_stmt *st = s->st[S_UNSEEN], *q;
 	struct store_event ev;
-	char **gone = NULL, **ng;
-	size_t n = 0, i;
+	char **gone = NULL, **ng = NULL;
+	size_t n = 0, i, *lens = NULL, *nl;
 	int rc = 0;
 
-	/* Collect first: store_event() writes the table being read. */
+	/*
+	 * Collect first: store_event() writes the table being read.  Keys
+	 * are etcd's bytes, a NUL among them: each with its length (a key
+	 * cut at a NUL would delete another key, or one never seen).
+	 */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((ng = realloc(gone, (n + 1) * sizeof(*gone))) == NULL ||
-		    (ng[n] = strdup(
-			 (const char *)sqlite3_column_text(st, 0))) == NULL) {
-			gone = ng ? ng : gone;
+		if ((nl = realloc(lens, (n + 1) * sizeof(*lens))) != NULL)
+			lens = nl;
+		if (nl == NULL ||
+		    (ng = realloc(gone, (n + 1) * sizeof(*gone))) == NULL ||
+		    (ng[n] = dup_col(st, 0, &lens[n])) == NULL) {
+			gone = nl && ng ? ng : gone;
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -2031,7 +2038,7 @@ store_resync_finish(struct store *s, int64_t rev, int64_t gap_from_rev,
 		memset(&ev, 0, sizeof(ev));
 		ev.type = 1;
 		ev.key = gone[i];
-		ev.keylen = strlen(gone[i]);
+		ev.keylen = lens[i];
 		ev.mod_rev = rev;
 		ev.origin = 2;
 		rc = store_event(s, &ev);
@@ -2069,6 +2076,7 @@ out:
 	for (i = 0; i < n; i++)
 		free(gone[i]);
 	free(gone);
+	free(lens);
 	return rc;
 }
 
