@@ -69,6 +69,12 @@ struct recorder {
 	int resync;
 	int new_history; /* the resync is for another history: a new epoch */
 	char resync_reason[300];
+	/*
+	 * Re-list at this revision, etcd's compaction revision, not at
+	 * etcd's current one: what etcd still holds after it is watched,
+	 * not folded into the gap (0: at the current revision).
+	 */
+	int64_t resync_at;
 	int64_t gap_from_rev; /* hindsight revision the gap starts at */
 	uint64_t resync_cluster;
 	/* another cluster_id seen at watch creation, and on which endpoints */
@@ -482,7 +488,9 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 	size_t i;
 
 	if (r->snap_rev == 0) {
-		r->snap_rev = rg->hdr.revision;
+		/* A page asked at a revision: its header has etcd's newest. */
+		r->snap_rev = r->resync && r->resync_at > 0 ? r->resync_at
+							    : rg->hdr.revision;
 		r->snap_us = clock_now_us();
 		if (r->resync) {
 			if (resync_first(r, rg) != 0)
@@ -616,6 +624,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 					       "newer revision)"
 					     : "");
 		snapshot_reset(r);
+		r->resync_at = 0; /* compacted further: etcd's newest */
 		retry_later(r, snapshot_request);
 		return;
 	}
@@ -623,6 +632,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		log_warn("snapshot from %s: bad response: %s",
 		    etcd_endpoint(r->etcd), err);
 		snapshot_reset(r);
+		r->resync_at = 0;
 		retry_later(r, snapshot_request);
 		return;
 	}
@@ -665,7 +675,15 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		recorder_stop(r, r->status);
 		return;
 	}
-	store_watermark(r->store, r->snap_rev, r->snap_us);
+	/*
+	 * Listed at etcd's compaction revision: the revisions after it
+	 * were committed before now, at moments the watch replays them
+	 * with; until it has, what is known covered in time stays where
+	 * recording stopped.
+	 */
+	if (!r->resync || r->resync_at <= 0)
+		r->wm_us = r->snap_us;
+	store_watermark(r->store, r->snap_rev, r->wm_us);
 	if (commit(r) != 0) {
 		recorder_stop(r, r->status);
 		return;
@@ -674,10 +692,10 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		log_info("snapshot: %ld keys under %s at revision %lld",
 		    r->snap_keys, r->cfg.prefix, (long long)r->snap_rev);
 	r->resync = 0;
+	r->resync_at = 0;
 	r->new_history = 0; /* committed: a listing begun again is not new */
 	r->successor_id = 0; /* the recorded cluster now */
 	r->wm_rev = r->snap_rev;
-	r->wm_us = r->snap_us;
 	free(r->last_key);
 	r->last_key = NULL;
 	watch_single(r);
@@ -692,7 +710,10 @@ snapshot_request(struct recorder *r)
 	if (need_auth(r, snapshot_request))
 		return;
 	body = wire_range_request(r->cfg.prefix, r->last_key, r->last_keylen,
-	    r->snap_rev, r->cfg.page_limit);
+	    r->snap_rev	    ? r->snap_rev
+		: r->resync ? r->resync_at
+			    : 0,
+	    r->cfg.page_limit);
 	if (body == NULL ||
 	    etcd_post(r->etcd, "/v3/kv/range", body, snapshot_done, r) != 0) {
 		log_err("out of memory");
@@ -1048,6 +1069,7 @@ need_resync(struct recorder *r, const char *fmt, ...)
 	vsnprintf(r->resync_reason, sizeof(r->resync_reason), fmt, ap);
 	va_end(ap);
 	r->resync = 1;
+	r->resync_at = 0;
 }
 
 /*
@@ -1190,13 +1212,16 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		goto out;
 	}
 	if (m.canceled) {
-		if (m.compact_revision > 0)
+		if (m.compact_revision > 0) {
 			need_resync(r,
 			    "history compacted: revision %lld is "
 			    "gone, etcd keeps from %lld",
 			    (long long)r->wm_rev + 1,
 			    (long long)m.compact_revision);
-		else
+			/* etcd still holds that revision, and all after it. */
+			if (m.compact_revision > r->wm_rev)
+				r->resync_at = m.compact_revision;
+		} else
 			snprintf(r->stream_error, sizeof(r->stream_error),
 			    "watch canceled: %s",
 			    m.cancel_reason[0] ? m.cancel_reason
