@@ -89,6 +89,11 @@ refused() {
 printf 'not-the-password\n' >"$TMP/bad"
 refused bad "a wrong password" 'authentication as watcher failed' \
 	--user watcher --password-file "$TMP/bad"
+# The db the refused run created serves the next run, with the password.
+"$BIN/hindsight-recorder" --db "$TMP/bad.db" --endpoints "$ETCD_URL" --once \
+	--user watcher --password-file "$TMP/pw" 2>>"$TMP/bad.log"
+is $? 0 "…and the db that run created records once the password is right"
+is "$(db_state "$TMP/bad.db")" "$($KV "$ETCD_URL" state cilium/)" "…the whole prefix"
 refused none "no credentials against an etcd with auth" \
 	'requires authentication.*--user'
 # A user whose role may read other/ but not cilium/.
