@@ -1072,6 +1072,16 @@ need_resync(struct recorder *r, const char *fmt, ...)
 	r->resync_at = 0;
 }
 
+/* Re-list the prefix for need_resync()'s reason, saying so. */
+static void
+relist(struct recorder *r)
+{
+	log_warn("%s: re-listing %s from %s", r->resync_reason, r->cfg.prefix,
+	    etcd_endpoint(r->etcd));
+	snapshot_reset(r);
+	snapshot_request(r);
+}
+
 /*
  * A watch was created on an endpoint of another cluster.  With several
  * endpoints that is failover landing on a member of some other cluster
@@ -1341,10 +1351,7 @@ watch_end(void *arg, int result, long status, const char *why)
 		return;
 	}
 	if (r->resync) {
-		log_warn("%s: re-listing %s from %s", r->resync_reason,
-		    r->cfg.prefix, etcd_endpoint(r->etcd));
-		snapshot_reset(r);
-		snapshot_request(r);
+		relist(r);
 		return;
 	}
 	if (r->behind_rev > 0) {
@@ -1770,10 +1777,7 @@ lineage_done(void *arg, int result, long status, const char *body, size_t len,
 		    r->lin_key, (long long)r->lin_mod);
 		lineage_clear(r);
 		r->new_history = 1;
-		log_warn("%s: re-listing %s from %s", r->resync_reason,
-		    r->cfg.prefix, etcd_endpoint(r->etcd));
-		snapshot_reset(r);
-		snapshot_request(r);
+		relist(r);
 		return;
 	}
 	lineage_clear(r);
@@ -1882,10 +1886,7 @@ behind_done(void *arg, int result, long status, const char *body, size_t len,
 		    "through %lld",
 		    (long long)h.revision, (long long)r->wm_rev);
 		r->behind_rev = 0;
-		log_warn("%s: re-listing %s from %s", r->resync_reason,
-		    r->cfg.prefix, etcd_endpoint(r->etcd));
-		snapshot_reset(r);
-		snapshot_request(r);
+		relist(r);
 		return;
 	}
 	if (result == ETCD_OK && status == 200)
