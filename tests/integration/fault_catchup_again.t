@@ -7,10 +7,8 @@
 # one watch has caught up, the next backlog (m1 killed again while the
 # others commit, then restarted) is replayed with several watches again.
 # fsync-bound writes: a big backlog quickly on a tmpfs, where there is one
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	TMPDIR=/dev/shm
-	export TMPDIR
-fi
+# shellcheck disable=SC2034 # read by tap.sh
+TAP_TMPFS=1
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
 . "$TOP/tests/lib/recorder.sh"

@@ -10,11 +10,7 @@
 . "$TOP/tests/lib/recorder.sh"
 . "$TOP/tests/lib/fault.sh"
 
-cluster_start
-etcd_start other
-B=$ETCD_URL
-$KV "$B" many 40 cilium/state/ip/v1/b/ >/dev/null || bail "cannot write to cluster B"
-$FKV "$CL_URLS" writer 20 cilium/seed/ >/dev/null || bail "cannot write to cluster A"
+two_clusters
 db="$TMP/foreign.db"
 log="$TMP/foreign.log"
 # (cluster_start sets CL_URL1..3 through eval)

@@ -13,11 +13,7 @@
 . "$TOP/tests/lib/recorder.sh"
 . "$TOP/tests/lib/fault.sh"
 
-cluster_start
-etcd_start other
-B=$ETCD_URL
-$KV "$B" many 40 cilium/state/ip/v1/b/ >/dev/null || bail "cannot write to cluster B"
-$FKV "$CL_URLS" writer 20 cilium/seed/ >/dev/null || bail "cannot write to cluster A"
+two_clusters
 db="$TMP/relist.db"
 log="$TMP/relist.log"
 # (cluster_start sets CL_URL1..3 through eval)

@@ -4,10 +4,8 @@
 # The recorder must leave it within seconds (a read it does not answer),
 # as it does for an idle caught-up watch, not wait for --stall-timeout.
 # fsync-bound writes: a big backlog quickly on a tmpfs, where there is one
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
-	TMPDIR=/dev/shm
-	export TMPDIR
-fi
+# shellcheck disable=SC2034 # read by tap.sh
+TAP_TMPFS=1
 . "$(dirname "$0")/../lib/tap.sh"
 . "$TOP/tests/lib/etcd.sh"
 . "$TOP/tests/lib/recorder.sh"

@@ -170,3 +170,14 @@ sqlfault_preload() {
 	asan=$(ldd "$1" | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p')
 	PRELOAD="${asan:+$asan }$SO"
 }
+
+# two_clusters: cluster A (cluster_start, seeded) and an unrelated
+# single-member cluster B at $B holding 40 ipcache keys of its own: an
+# endpoint of another cluster among --endpoints (fault_foreign*.t).
+two_clusters() {
+	cluster_start
+	etcd_start other
+	B=$ETCD_URL
+	$KV "$B" many 40 cilium/state/ip/v1/b/ >/dev/null || bail "cannot write to cluster B"
+	$FKV "$CL_URLS" writer 20 cilium/seed/ >/dev/null || bail "cannot write to cluster A"
+}

@@ -53,7 +53,14 @@ wait_until() {
 	return 0
 }
 
-# A scratch directory removed at exit.
+# A scratch directory removed at exit.  TAP_TMPFS=1 before sourcing: on
+# a tmpfs (/dev/shm) where there is one and TMPDIR is not set, for tests
+# whose etcd members must write fast (fsync-bound).
+if [ -n "${TAP_TMPFS:-}" ] && [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] &&
+	[ -w /dev/shm ]; then
+	TMPDIR=/dev/shm
+	export TMPDIR
+fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hindsight-test.XXXXXX")
 CLEANUP_PIDS=""
 # ours PID: PID is still a child of this shell.  A PID already reaped may
