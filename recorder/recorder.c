@@ -72,7 +72,8 @@ struct recorder {
 	/*
 	 * Re-list at this revision, etcd's compaction revision, not at
 	 * etcd's current one: what etcd still holds after it is watched,
-	 * not folded into the gap (0: at the current revision).
+	 * not folded into the gap (0: at the current revision; set only
+	 * while resync is, and cleared with it).
 	 */
 	int64_t resync_at;
 	int64_t gap_from_rev; /* hindsight revision the gap starts at */
@@ -489,8 +490,8 @@ snapshot_page(struct recorder *r, const struct wire_range *rg)
 
 	if (r->snap_rev == 0) {
 		/* A page asked at a revision: its header has etcd's newest. */
-		r->snap_rev = r->resync && r->resync_at > 0 ? r->resync_at
-							    : rg->hdr.revision;
+		r->snap_rev =
+		    r->resync_at > 0 ? r->resync_at : rg->hdr.revision;
 		r->snap_us = clock_now_us();
 		if (r->resync) {
 			if (resync_first(r, rg) != 0)
@@ -681,7 +682,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 	 * with; until it has, what is known covered in time stays where
 	 * recording stopped.
 	 */
-	if (!r->resync || r->resync_at <= 0)
+	if (r->resync_at <= 0)
 		r->wm_us = r->snap_us;
 	store_watermark(r->store, r->snap_rev, r->wm_us);
 	if (commit(r) != 0) {
@@ -710,10 +711,7 @@ snapshot_request(struct recorder *r)
 	if (need_auth(r, snapshot_request))
 		return;
 	body = wire_range_request(r->cfg.prefix, r->last_key, r->last_keylen,
-	    r->snap_rev	    ? r->snap_rev
-		: r->resync ? r->resync_at
-			    : 0,
-	    r->cfg.page_limit);
+	    r->snap_rev ? r->snap_rev : r->resync_at, r->cfg.page_limit);
 	if (body == NULL ||
 	    etcd_post(r->etcd, "/v3/kv/range", body, snapshot_done, r) != 0) {
 		log_err("out of memory");
@@ -1172,8 +1170,8 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 			rc = -1;
 			goto out;
 		}
-		r->foreign_seen =
-		    0; /* the recorded cluster, or its successor */
+		/* The recorded cluster, or its successor. */
+		r->foreign_seen = 0;
 		if (m.hdr.cluster_id != r->cluster_id) {
 			r->successor_id = m.hdr.cluster_id;
 			need_resync(r,
