@@ -915,11 +915,20 @@ count_ports(const cJSON *map, const char *name, size_t *count, struct derr *e)
 }
 
 /*
+ * The frontend key of a service with no cluster IP as the operator of
+ * Cilium 1.4 to 1.9 wrote it: FrontendIP.String() of a nil net.IP, which
+ * net.ParseIP("None") gives for a headless service.  Later versions list
+ * no frontend for it.
+ */
+static const char nil_ip[] = "<nil>";
+
+/*
  * frontends/backends: IP -> PortConfiguration (port name -> *L4Addr).
  * Entries are reported by position, not by key, to keep the error one
  * short line whatever the key holds.  An IP whose PortConfiguration is
  * empty or null (a headless service's backend, say) is still a frontend
- * or backend: it gets one entry with port -1.
+ * or backend: it gets one entry with port -1.  A frontend key "<nil>"
+ * (nil_ip) is kept as it is, with its ports.
  */
 static int
 decode_portmap(const cJSON *map, const char *name, int backend,
@@ -936,7 +945,8 @@ decode_portmap(const cJSON *map, const char *name, int backend,
 	cJSON_ArrayForEach(ip, map)
 	{
 		if (ip->string == NULL ||
-		    ip_parse(ip->string, strlen(ip->string), bin) == 0)
+		    (ip_parse(ip->string, strlen(ip->string), bin) == 0 &&
+			(backend || strcmp(ip->string, nil_ip) != 0)))
 			return fail(
 			    e, "%s key #%d is not an IP address", name, i);
 		if (!cJSON_IsObject(ip) && !cJSON_IsNull(ip))

@@ -102,7 +102,9 @@ struct hs_address { /* node IPAddresses entry ("Type" or pre-1.4 "AddressType")
 
 struct hs_svc_port { /* one frontend or backend port of a service */
 	int backend; /* 0 frontend, 1 backend */
-	struct hs_str ip; /* the map key: the frontend/backend IP */
+	struct hs_str
+	    ip; /* the map key: the frontend/backend IP, or a
+		   frontend's "<nil>" (no cluster IP, Cilium <= 1.9) */
 	struct hs_str port_name; /* the PortConfiguration map key */
 	struct hs_str protocol;
 	int port; /* -1: the IP is listed with no port (and no name, protocol)

@@ -1074,6 +1074,28 @@ test_service_values(void)
 	}
 	hs_value_release(&v);
 
+	/*
+	 * A shared headless service as the operator of Cilium 1.4 to 1.9
+	 * wrote it: the frontend key is FrontendIP.String() of the nil
+	 * IP that net.ParseIP("None") gives, "<nil>", with the ports.
+	 */
+	is_int(decode("cilium/state/services/v1/default/ns/hl",
+		   "{\"cluster\":\"default\",\"namespace\":\"ns\",\"name\":"
+		   "\"hl\",\"frontends\":{\"<nil>\":{\"http\":{\"Protocol\":"
+		   "\"TCP\",\"Port\":80}}},\"backends\":{\"10.0.0.5\":"
+		   "{\"http\":{\"Protocol\":\"TCP\",\"Port\":80}}},"
+		   "\"labels\":{},\"selector\":{\"app\":\"x\"}}",
+		   &v),
+	    0, "headless service with a <nil> frontend (1.4-1.9): %s", err);
+	if (is_n(v.u.service.nports, 2, "its frontend ports and backend")) {
+		p = &v.u.service.ports[0];
+		is_int(p->backend, 0, "a frontend");
+		is_slice(p->ip, "<nil>", "…with the key Cilium wrote");
+		is_int(p->port, 80, "…and its port");
+		is_slice(v.u.service.ports[1].ip, "10.0.0.5", "the backend");
+	}
+	hs_value_release(&v);
+
 	is_int(decode("cilium/cache/services/v1/c2/ns/s",
 		   "{\"cluster\":\"c2\",\"namespace\":\"ns\",\"name\":\"s\","
 		   "\"frontends\":{},\"backends\":{},\"includeExternal\":false,"
@@ -1250,6 +1272,14 @@ test_value_errors(void)
 	    "{\"namespace\":\"ns\",\"name\":\"s\",\"backends\":"
 	    "{\"not-an-ip\":{}}}",
 	    "backends", "backend key not an IP");
+	bad(svc,
+	    "{\"namespace\":\"ns\",\"name\":\"s\",\"backends\":"
+	    "{\"<nil>\":{}}}",
+	    "backends", "<nil> backend key (only frontends have one)");
+	bad(svc,
+	    "{\"namespace\":\"ns\",\"name\":\"s\",\"frontends\":"
+	    "{\"<NIL>\":{}}}",
+	    "frontends", "frontend key not an IP, nor <nil>");
 	bad(svc,
 	    "{\"namespace\":\"ns\",\"name\":\"s\",\"backends\":"
 	    "{\"10.0.0.1\":[]}}",
