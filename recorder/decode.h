@@ -178,6 +178,16 @@ struct hs_value {
 };
 
 /*
+ * The decoder's generation: raised whenever a value that did not decode
+ * may decode now (a fix, a newly understood field or form).  A db records
+ * the generation that wrote it (meta.decoder); a newer recorder decodes
+ * its decode_errors again when it opens it (store.c, redecode()).
+ *   1  everything before the generation was kept
+ *   2  a service frontend keyed "<nil>" (Cilium 1.4 to 1.9, headless)
+ */
+#define HS_DECODER_GEN 2
+
+/*
  * Decode value[0..n) of a PUT on a key parsed into *key.
  * Returns:
  *   1  the kind has no typed table (OTHER, LOCK, SYNCED, CLUSTERCONFIG,

@@ -25,6 +25,7 @@
 #include "hsdb.h"
 #include "metrics.h"
 #include "retain.h"
+#include "store.h"
 #include "log.h"
 #include "recorder.h"
 
@@ -54,9 +55,9 @@ static const char usage_text[] =
     "  --print-config        print the settings in force (for the "
     "connection's,\n"
     "                        where each came from), then exit\n"
-    "  --upgrade             bring the db to this build's format (a missing "
-    "db\n"
-    "                        is created), then exit\n"
+    "  --upgrade             bring the db to this build's format and decode\n"
+    "                        again what an older build could not (a missing\n"
+    "                        db is created), then exit\n"
     "  --once                catch up to etcd's current revision, then exit 0\n"
     "  --once-quiet SECS     with --once: stop after this long without a "
     "message\n"
@@ -190,20 +191,21 @@ number(const char *arg, const char *flag, double min, double max)
 #define NUM_MAX 1e15
 
 /*
- * --upgrade: bring the db to this build's format (or create it) and exit,
- * without etcd: the CLI reads only its own format.
+ * --upgrade: bring the db to this build's format (or create it) and
+ * decode again what an older build could not (store_open() does both),
+ * then exit, without etcd: the CLI reads only its own format.
  */
 static int
 upgrade_db(const char *path)
 {
 	char err[512];
-	sqlite3 *db;
+	struct store *s;
 
-	if ((db = hsdb_open_rw(path, err, sizeof(err))) == NULL) {
+	if ((s = store_open(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "hindsight-recorder: %s\n", err);
 		return REC_EXIT_DB;
 	}
-	sqlite3_close(db);
+	store_close(s);
 	printf("%s: db format %d\n", path, hsdb_version());
 	return 0;
 }

@@ -217,6 +217,7 @@ static const char *const sqls[S_COUNT] = {
 static void churn_clear(struct store *s);
 static int churn_flush(struct store *s);
 static char *dup_col(sqlite3_stmt *st, int i, size_t *n);
+static int redecode(struct store *s);
 
 /*
  * The key cache: KC_SETS sets of KC_WAYS entries, the least recently used
@@ -630,6 +631,13 @@ store_open(const char *path, char *err, size_t errlen)
 	    query_int(s, S_TOP_REV, &s->top_rev) != 0 ||
 	    query_int(s, S_DATA_VERSION, &s->data_version) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto err0;
+	}
+	if (redecode(s) != 0) {
+		snprintf(err, errlen,
+		    "%s: cannot decode again the values an older build could "
+		    "not decode: %s",
+		    path, sqlite3_errmsg(s->db));
 		goto err0;
 	}
 	return s;
@@ -1441,6 +1449,216 @@ write_typed(struct store *s, const struct store_event *ev, struct kc_ent *e,
 	    e->kind == (int32_t)k->kind)
 		*own = own_ipcache(&v);
 	hs_value_release(&v);
+	return rc;
+}
+
+/* --- values decoded again by a newer decoder --------------------------- */
+
+/*
+ * The interval a decoded-again value held: the PUT at (rev, seq) and the
+ * key's re-puts of the same value and generation after it (lease-only,
+ * as write_event() lets them share the typed row) point at row; the
+ * key's next other event closes it.  No such event: the row stays open.
+ */
+static int
+redecode_span(struct store *s, sqlite3_stmt *next, sqlite3_stmt *mark, int kind,
+    int64_t key_id, int64_t rev, int64_t seq, int64_t val_id, int64_t create,
+    int64_t row)
+{
+	int rc, cl = close_stmt(kind), done = 0;
+
+	sqlite3_bind_int64(next, 1, key_id);
+	sqlite3_bind_int64(next, 2, rev);
+	sqlite3_bind_int64(next, 3, seq);
+	while (!done && (rc = sqlite3_step(next)) == SQLITE_ROW) {
+		int64_t r = sqlite3_column_int64(next, 0);
+
+		if (sqlite3_column_int(next, 2) == 0 &&
+		    sqlite3_column_type(next, 3) != SQLITE_NULL &&
+		    sqlite3_column_int64(next, 3) == val_id &&
+		    sqlite3_column_int64(next, 4) == create) {
+			sqlite3_bind_int64(mark, 1, row);
+			sqlite3_bind_int64(mark, 2, r);
+			sqlite3_bind_int64(
+			    mark, 3, sqlite3_column_int64(next, 1));
+			rc = sqlite3_step(mark);
+			sqlite3_reset(mark);
+			if (rc != SQLITE_DONE)
+				break;
+			continue;
+		}
+		done = 1;
+		if (cl >= 0) {
+			sqlite3_bind_int64(s->st[cl], 1, r);
+			sqlite3_bind_int64(s->st[cl], 2, row);
+			if (exec_st(s, cl) != 0)
+				rc = SQLITE_ERROR;
+		}
+	}
+	sqlite3_reset(next);
+	return done || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * One recorded decode error: 1 it decodes now (typed row written, the
+ * error row deleted), 0 it still does not, -1 a db error.  The columns of
+ * cur: d.rev, d.seq, d.key_id, k.key, e.type, e.val_id, e.lease,
+ * e.create_rev, e.version, e.origin, v.value.
+ */
+static int
+redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
+    sqlite3_stmt *mark, sqlite3_stmt *del)
+{
+	struct store_event ev;
+	struct hs_key k;
+	struct hs_value v;
+	char err[256];
+	int64_t rev = sqlite3_column_int64(cur, 0);
+	int64_t seq = sqlite3_column_int64(cur, 1);
+	int64_t key_id = sqlite3_column_int64(cur, 2);
+	int64_t create = sqlite3_column_int64(cur, 7);
+	int64_t row = 0;
+	int rc;
+
+	if (sqlite3_column_int(cur, 4) != 0 ||
+	    sqlite3_column_type(cur, 5) == SQLITE_NULL)
+		return 0; /* not a PUT: nothing was decoded */
+	memset(&ev, 0, sizeof(ev));
+	ev.key = (const char *)sqlite3_column_text(cur, 3);
+	ev.keylen = (size_t)sqlite3_column_bytes(cur, 3);
+	ev.value = sqlite3_column_blob(cur, 10);
+	ev.vallen = (size_t)sqlite3_column_bytes(cur, 10);
+	/* insert_typed() adds the current epoch's offset: take it off. */
+	ev.mod_rev = rev - s->offset;
+	ev.create_rev = create - s->offset;
+	ev.version = sqlite3_column_int64(cur, 8);
+	ev.lease = sqlite3_column_int64(cur, 6);
+	ev.origin = sqlite3_column_int(cur, 9);
+	if (ev.key == NULL)
+		return 0;
+	hs_key_parse(ev.key, ev.keylen, &k);
+	memset(&v, 0, sizeof(v));
+	rc = hs_value_decode(
+	    &k, ev.value ? ev.value : "", ev.vallen, &v, err, sizeof(err));
+	if (rc < 0)
+		return 0;
+	if (rc == 0) {
+		rc = insert_typed(s, key_id, &k, &v, &ev, rev, &row);
+		hs_value_release(&v);
+		if (rc != 0)
+			return -1;
+	}
+	if (row != 0) {
+		sqlite3_bind_int64(mark, 1, row);
+		sqlite3_bind_int64(mark, 2, rev);
+		sqlite3_bind_int64(mark, 3, seq);
+		rc = sqlite3_step(mark);
+		sqlite3_reset(mark);
+		if (rc != SQLITE_DONE ||
+		    redecode_span(s, next, mark, k.kind, key_id, rev, seq,
+			sqlite3_column_int64(cur, 5), create, row) != 0)
+			return -1;
+	}
+	sqlite3_bind_int64(del, 1, rev);
+	sqlite3_bind_int64(del, 2, seq);
+	rc = sqlite3_step(del);
+	sqlite3_reset(del);
+	if (rc != SQLITE_DONE)
+		return -1;
+	s->rows[R_DERR]--;
+	if (s->decode_errors > 0)
+		s->decode_errors--;
+	return 1;
+}
+
+/*
+ * Values an older build could not decode, decoded again when the db was
+ * written by an older decoder (meta.decoder below HS_DECODER_GEN): each
+ * that decodes now gets the typed row a recording by this build would
+ * have given it, over the interval it held, and leaves decode_errors; the
+ * rest stay.  The churn counts are not revised (the namespace and pod a
+ * value did not give stay ''): they are counted once, as events arrive.
+ * One transaction, committed with the new generation: a stop before it
+ * leaves the work whole for the next open.
+ */
+static int
+redecode(struct store *s)
+{
+	static const char q_cur[] =
+	    "SELECT d.rev, d.seq, d.key_id, k.key, e.type, e.val_id, "
+	    "e.lease, e.create_rev, e.version, e.origin, v.value "
+	    "FROM decode_errors d JOIN keys k ON k.id = d.key_id "
+	    "JOIN events e ON e.rev = d.rev AND e.seq = d.seq "
+	    "LEFT JOIN vals v ON v.id = e.val_id "
+	    "WHERE (d.rev, d.seq) > (?1, ?2) "
+	    "ORDER BY d.rev, d.seq LIMIT 1";
+	static const char q_next[] =
+	    "SELECT rev, seq, type, val_id, create_rev FROM events "
+	    "WHERE key_id = ?1 AND rev >= ?2 AND NOT (rev = ?2 AND seq <= ?3) "
+	    "ORDER BY rev, seq";
+	static const char q_mark[] =
+	    "UPDATE events SET typed_row = ?1 WHERE rev = ?2 AND seq = ?3";
+	static const char q_del[] =
+	    "DELETE FROM decode_errors WHERE rev = ? AND seq = ?";
+	sqlite3_stmt *cur = NULL, *next = NULL, *mark = NULL, *del = NULL;
+	int64_t gen = 0, rev = -1, seq = -1, tried = 0, fixed = 0;
+	int rc = -1, r;
+
+	if (hsdb_meta_read_int(s->db, "decoder", &gen) < 0)
+		return -1;
+	if (gen == HS_DECODER_GEN)
+		return 0;
+	/*
+	 * A db a newer build wrote: this one's errors are to be tried again
+	 * by that build, so the generation goes down to this one's.
+	 */
+	if (gen > HS_DECODER_GEN) {
+		if (store_begin(s) != 0 ||
+		    meta_int(s, "decoder", HS_DECODER_GEN) != 0)
+			goto out;
+		rc = store_commit(s);
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db, q_cur, -1, &cur, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, q_next, -1, &next, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, q_mark, -1, &mark, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, q_del, -1, &del, NULL) != SQLITE_OK ||
+	    store_begin(s) != 0)
+		goto out;
+	/* A fresh cursor past each error: the loop deletes what it read. */
+	for (;;) {
+		sqlite3_bind_int64(cur, 1, rev);
+		sqlite3_bind_int64(cur, 2, seq);
+		if ((r = sqlite3_step(cur)) == SQLITE_DONE)
+			break;
+		if (r != SQLITE_ROW)
+			goto out;
+		rev = sqlite3_column_int64(cur, 0);
+		seq = sqlite3_column_int64(cur, 1);
+		tried++;
+		if ((r = redecode_one(s, cur, next, mark, del)) < 0)
+			goto out;
+		fixed += r;
+		sqlite3_reset(cur);
+	}
+	sqlite3_reset(cur);
+	if (meta_int(s, "decoder", HS_DECODER_GEN) != 0 ||
+	    meta_int(s, "decode_errors", s->decode_errors) != 0 ||
+	    store_commit(s) != 0)
+		goto out;
+	if (fixed > 0)
+		log_info("decoded %lld of %lld values that an older hindsight "
+			 "could not decode; %lld still do not",
+		    (long long)fixed, (long long)tried,
+		    (long long)(tried - fixed));
+	rc = 0;
+out:
+	if (rc != 0 && s->in_txn)
+		store_rollback(s);
+	sqlite3_finalize(cur);
+	sqlite3_finalize(next);
+	sqlite3_finalize(mark);
+	sqlite3_finalize(del);
 	return rc;
 }
 
