@@ -1736,7 +1736,8 @@ lineage_clear(struct recorder *r)
  * newest key recorded as present must be in etcd at the watermark's
  * revision as it was recorded: same mod_revision, same value.  Any other
  * answer (compacted, a revision etcd does not have yet, another
- * cluster_id, no answer) the watch finds out about for itself.
+ * cluster_id) the watch finds out about for itself; no answer is asked
+ * again.
  */
 static void
 lineage_done(void *arg, int result, long status, const char *body, size_t len,
@@ -1746,15 +1747,46 @@ lineage_done(void *arg, int result, long status, const char *body, size_t len,
 	struct wire_range rg;
 	const struct wire_kv *kv;
 	char err[256];
-	int other = 0;
+	int other = 0, failed = 0, code;
 
-	(void)errmsg;
 	if (r->state == ST_STOPPING) {
 		lineage_clear(r);
 		return;
 	}
-	if (result == ETCD_OK && status == 200 &&
-	    wire_parse_range(body, len, &rg, err, sizeof(err)) == 0) {
+	if (result == ETCD_CONFIG) {
+		lineage_clear(r);
+		config_failure(r, errmsg);
+		return;
+	}
+	/*
+	 * No answer (the member failed, timed out, lost its leader, refused
+	 * the token): ask again, on the next endpoint, before watching.  An
+	 * error etcd answers (compacted, a future revision) the watch finds
+	 * out about for itself.
+	 */
+	if (result != ETCD_OK) {
+		snprintf(err, sizeof(err), "%s", errmsg ? errmsg : "failed");
+		failed = 1;
+	} else if (status == 200) {
+		failed =
+		    wire_parse_range(body, len, &rg, err, sizeof(err)) != 0;
+	} else {
+		wire_parse_error(body, len, &code, err, sizeof(err));
+		if (token_error(status, code, err)) {
+			token_retry(r, err);
+			failed = 1;
+		} else if (status >= 500)
+			failed = 1;
+	}
+	if (failed) {
+		log_warn("etcd %s failed the read that tells whether it still "
+			 "holds the history recorded: %s",
+		    etcd_endpoint(r->etcd), err);
+		lineage_clear(r);
+		retry_later(r, resume_start);
+		return;
+	}
+	if (status == 200) {
 		kv = rg.nkvs > 0 ? &rg.kvs[0] : NULL;
 		if (rg.hdr.cluster_id == r->cluster_id &&
 		    rg.hdr.revision >= r->wm_rev &&

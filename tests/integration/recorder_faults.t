@@ -35,6 +35,15 @@ if name == "chunks":
          {"hold": True}],
     ]
 extra = {}
+if name == "lineage":
+    # Another history with the same cluster_id, past the watermark: the
+    # newest key recorded, cilium/b at 11, holds another value there.
+    # The first connection (the read that would tell) gets no reply.
+    rng = {"header": hdr(20), "kvs": [{"key": b("cilium/b"), "create_revision": "11",
+           "mod_revision": "11", "version": "1", "value": b("other")}], "count": "1"}
+    watches = [[{"send": line({"result": {"header": hdr(20), "created": True}})},
+                {"send": events(21, put(21, "cilium/c", "new"))}, {"hold": True}]]
+    extra = {"empty": 1}
 if name == "empty":
     watches = [[{"send": created()}, {"send": events(11, put(11, "cilium/b", "two"))}, {"hold": True}]]
     extra = {"empty": 3}
@@ -89,6 +98,28 @@ is "$(grep -v http "$TMP/empty.log.conns" | sort | uniq -c | awk '{printf "%s %s
 	"…one TLS probe for the whole streak of 3"
 ! grep -q ' error: ' "$TMP/empty.rec"
 ok $? "…no error line"
+kill -TERM "$rec"
+wait "$rec"
+ok $? "SIGTERM: exit 0"
+
+# Resuming, the recorder asks etcd for the newest key recorded, to tell a
+# cluster recreated with the same cluster_id (recorder_lineage.t).  When
+# that read gets no answer, it is asked again before the watch: the new
+# history is found, re-listed, and the gap recorded.
+mkscript lineage
+fake lineage
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$FAKE_URL" --catchup-streams 1 >"$TMP/lineage.rec" 2>&1 &
+rec=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $rec"
+wait_until 20 db_reached "$db" 21
+ok $? "lineage: recorded through revision 21"
+grep -q ' warn: .*failed the read that tells whether it still holds the history recorded' "$TMP/lineage.rec"
+ok $? "…the read with no reply is logged"
+grep -q 'etcd holds another history' "$TMP/lineage.rec"
+ok $? "…asked again, it finds the other history"
+is "$(q "$db" "SELECT count(*) FROM gaps")" 1 "…and records the gap"
+is "$(db_state "$db")" "cilium/b|6F74686572
+cilium/c|6E6577" "state: the other history's"
 kill -TERM "$rec"
 wait "$rec"
 ok $? "SIGTERM: exit 0"
