@@ -616,7 +616,7 @@ ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 void
 ts_echo_at(struct hq *q, const char *what, const struct ts_point *pt)
 {
-	char buf[96];
+	char buf[TS_DESCRIBE_LEN];
 
 	snprintf(q->echo, sizeof(q->echo), "%s %s", what,
 	    ts_describe(pt, buf, sizeof(buf)));
@@ -635,7 +635,7 @@ void
 ts_echo_window(
     struct hq *q, const struct ts_point *from, const struct ts_point *to)
 {
-	char a[96], b[96];
+	char a[TS_DESCRIBE_LEN], b[TS_DESCRIBE_LEN];
 
 	if (from->rev == 0 && !from->us_known)
 		snprintf(a, sizeof(a), "the beginning");

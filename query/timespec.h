@@ -112,7 +112,13 @@ void ts_cells_window(
  */
 void ts_beginning(struct hq *q, struct ts_point *pt);
 
-/* "2026-11-20T14:02:00Z (rev 123)" or "unknown time (rev 123)" into buf. */
+/*
+ * "2026-11-20T14:02:00Z (rev 123)", with ", committed at an unknown moment
+ * after T" for a replayed revision, or "unknown time (rev 123)" into buf;
+ * TS_DESCRIBE_LEN holds the longest (two times with microseconds and a
+ * 19-digit revision).
+ */
+#define TS_DESCRIBE_LEN 128
 const char *ts_describe(const struct ts_point *pt, char *buf, size_t size);
 
 #endif

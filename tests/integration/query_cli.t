@@ -246,6 +246,18 @@ hs identity 12928 --at rev:20 >"$TMP/out"
 is "$(head -1 "$TMP/out")" \
 	"as of 2026-11-20T14:20:00Z (rev 20, committed at an unknown moment after 2026-11-20T14:10:00Z)" \
 	"rev:N of a replayed revision: the echo gives both bounds"
+# Times observed live carry microseconds: the echo is then longer, never cut.
+cp "$db" "$TMP/us.db"
+q "$TMP/us.db" "UPDATE revisions SET t_lo_us = t_lo_us + 123456,
+	t_hi_us = t_hi_us + 654321 WHERE rev = 20"
+"$H" --db "$TMP/us.db" identity 12928 --at rev:20 >"$TMP/out"
+is "$(head -1 "$TMP/out")" \
+	"as of 2026-11-20T14:20:00.654321Z (rev 20, committed at an unknown moment after 2026-11-20T14:10:00.123456Z)" \
+	"…whole, with microseconds"
+"$H" --db "$TMP/us.db" changes --from rev:20 --to rev:20 >"$TMP/out"
+is "$(head -1 "$TMP/out")" \
+	"from 2026-11-20T14:20:00.654321Z (rev 20, committed at an unknown moment after 2026-11-20T14:10:00.123456Z) to 2026-11-20T14:20:00.654321Z (rev 20, committed at an unknown moment after 2026-11-20T14:10:00.123456Z)" \
+	"…and so is a window's"
 
 # --- the other commands against the tables ------------------------------
 is "$(hs --format json identity 12928 | jq -c '[.[] | [.generation, .from_rev, .to_rev, (.labels | length)]]')" \
