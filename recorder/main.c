@@ -724,7 +724,8 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	if (cfg.db_path == NULL && !print_config)
+	/* --print-config alone needs no db; --upgrade always does. */
+	if (cfg.db_path == NULL && (!print_config || upgrade))
 		usage_error("--db FILE is required");
 	if (upgrade)
 		return upgrade_db(cfg.db_path);

@@ -87,6 +87,11 @@ is $? 1 "a non-HTTP endpoint: exit 1"
 is $? 1 "a malformed number: exit 1"
 "$rec" --db "$TMP/u.db" --cacert "$TMP/missing.pem" 2>"$TMP/err"
 is $? 1 "an unreadable --cacert: exit 1"
+# --print-config needs no --db, --upgrade does: together without one,
+# a usage error (this crashed with SIGSEGV).
+"$rec" --print-config --upgrade >/dev/null 2>"$TMP/err"
+is "$?:$(cat "$TMP/err")" "1:hindsight-recorder: --db FILE is required
+Try 'hindsight-recorder --help'." "--upgrade --print-config without --db: exit 1, saying so"
 # Every long option the recorder takes (its getopt table) is in --help,
 # the man page and the README.
 "$rec" --help >"$TMP/help"
