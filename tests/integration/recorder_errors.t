@@ -107,4 +107,8 @@ while read -r o; do
 	grep -q -- "--$o\b" "$TOP/README.md" || missing="$missing README:--$o"
 done <"$TMP/opts"
 is "$missing" "" "--help, the man page and the README list every option"
+# The README names the format this build writes, as --version does.
+fmt=$("$rec" --version | sed -n 's/.*(db format \([0-9]*\))$/\1/p')
+said=$(sed -n 's/.*The current format is \([0-9][0-9]*\)\..*/\1/p; s/.*.FILE: db format \([0-9][0-9]*\).*/\1/p' "$TOP/README.md" | sort -u | tr '\n' ' ')
+is "$said" "$fmt " "README.md gives the current db format, $fmt"
 done_testing
