@@ -579,6 +579,14 @@ ts_latest(struct hq *q, struct ts_point *pt)
 	pt->us = q->recorded_us;
 	pt->us_known = q->have_recorded;
 	pt->us_lo = 0;
+	/*
+	 * No snapshot committed yet (a recorder still listing the prefix):
+	 * an empty answer would read as "nothing there", not "not known".
+	 */
+	if (!q->have_first)
+		hq_warn(q,
+		    "the db holds no recorded snapshot yet: nothing is "
+		    "known");
 	if (q->have_recorded)
 		return 0;
 	if ((st = hq_prepare(q, "SELECT max(rev) FROM revisions")) == NULL)

@@ -175,6 +175,19 @@ for c in "identity 12928" "node k8s-node1" "service default/kubernetes" \
 	"$H" --db "$TMP/nogap.db" "$@" >/dev/null 2>"$TMP/err"
 	is "$?:$(cat "$TMP/err")" "0:" "$c: a history without a gap, exit 0, no warning"
 done
+# A db whose first snapshot is not committed yet (a recorder still listing
+# a big prefix; here a new empty db): nothing is known, so an answer
+# without a time, the whole history or the latest state, must not pass
+# for "nobody ever held it" (exit 0, no warning).
+"$BIN/hindsight-recorder" --db "$TMP/new.db" --upgrade >/dev/null || bail "--upgrade failed"
+for c in "ip 10.6.6.43" "identity 12928" "labels app=web" "pod default/web-2" \
+	"node k8s-node1" "service default/kubernetes" "key cilium/blob" "changes" \
+	"snapshot"; do
+	eval "set -- $c"
+	"$H" --db "$TMP/new.db" "$@" >/dev/null 2>"$TMP/err"
+	is "$?:$(grep -c 'no recorded snapshot yet' "$TMP/err")" "3:1" \
+		"$c on a db with no snapshot yet: exit 3, one warning"
+done
 cov 0 "" "identity --at after the gap" identity 12928 --at rev:31
 cov 0 "" "a window before the gap" changes --from rev:10 --to rev:21
 cov 0 "" "diff across the gap: both states are known" diff rev:12 rev:31
