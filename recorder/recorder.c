@@ -329,6 +329,8 @@ token_retry(struct recorder *r, const char *why)
 	log_info("etcd %s refused the auth token (%s); authenticating again",
 	    etcd_endpoint(r->etcd), why);
 	etcd_set_token(r->etcd, NULL);
+	/* Authentication was off when we asked, and is on now. */
+	r->auth_off = 0;
 	return 1;
 }
 

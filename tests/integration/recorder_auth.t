@@ -114,4 +114,33 @@ is $? 1 "a user without a password: exit 1"
 cat "$TMP"/*.log >"$TMP/all-logs"
 grep -q 'Sw0rdf1sh\|not-the-password\|Gr4nt-m3' "$TMP/all-logs"
 is $? 1 "no password in any log"
+# Authentication enabled while the recorder runs with --user: at start
+# etcd said it was disabled, so no token was asked for; once etcd wants
+# one ("user name is empty"), the recorder must authenticate, not retry
+# without a token forever.
+etcd_start later --auth-token simple
+unset ETCD_TOKEN
+printf 'L4ter-Sw0rdf1sh\n' >"$TMP/pw3"
+db="$TMP/later.db"
+: >"$TMP/rec.log"
+rec_start "$db" --user watcher --password-file "$TMP/pw3" -v
+rev=$($KV "$ETCD_URL" put cilium/before-auth 1)
+wait_until 20 db_reached "$db" "$rev"
+ok $? "--user against an etcd without auth: records"
+etcd_auth watcher L4ter-Sw0rdf1sh
+ok $? "authentication enabled in etcd meanwhile"
+# A member restart ends the watch: the next one needs a token.
+etcd_restart
+ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw)
+export ETCD_TOKEN
+rev=$($KV "$ETCD_URL" put cilium/after-auth 2)
+wait_until 30 db_reached "$db" "$rev"
+r=$?
+ok $r "…and goes on recording once etcd wants a token, authenticated"
+[ $r -eq 0 ] || grep -v debug "$TMP/rec.log" | tail -8 | sed 's/^/# /'
+rec_stop
+ok $? "SIGTERM: exit 0"
+is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "…state equals etcd's"
+grep -q 'L4ter-Sw0rdf1sh' "$TMP/rec.log"
+is $? 1 "…and the password is in no log"
 done_testing
