@@ -140,6 +140,7 @@ struct recorder {
 	/* etcd authentication */
 	void (*auth_next)(struct recorder *);
 	int auth_off; /* etcd said authentication is not enabled */
+	int auth_busy; /* an authentication is on its way */
 
 	double backoff;
 	void (*retry_fn)(struct recorder *);
@@ -178,6 +179,8 @@ static void watch_single(struct recorder *r);
 static void config_failure(struct recorder *r, const char *why);
 static void resume_start(struct recorder *r);
 static int foreign_everywhere(struct recorder *r, uint64_t id);
+static void alive_reauthed(struct recorder *r);
+static void auth_later(struct recorder *r, const char *why);
 
 /*
  * Nothing more is written after a failure (commit() refuses), and the
@@ -343,6 +346,7 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 	char token[8192], err[300];
 	int code = 0;
 
+	r->auth_busy = 0;
 	if (r->state == ST_STOPPING)
 		return;
 	if (result == ETCD_CONFIG) {
@@ -385,7 +389,7 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 	}
 	log_warn("authenticating to etcd %s failed: %s", etcd_endpoint(r->etcd),
 	    err);
-	retry_later(r, r->auth_next);
+	auth_later(r, err);
 }
 
 /*
@@ -400,6 +404,8 @@ need_auth(struct recorder *r, void (*next)(struct recorder *))
 	if (r->cfg.etcd.user == NULL || r->auth_off || etcd_has_token(r->etcd))
 		return 0;
 	r->auth_next = next;
+	if (r->auth_busy)
+		return 1; /* the one on its way goes on with next */
 	/*
 	 * Re-read the file each time: a rotated password is picked up.  It
 	 * was read at start (main exits 1 when it cannot be), so a file now
@@ -410,7 +416,7 @@ need_auth(struct recorder *r, void (*next)(struct recorder *))
 	    etcdconfig_read_secret(r->cfg.password_file, secret, sizeof(secret),
 		err, sizeof(err)) != 0) {
 		log_warn("--password-file %s; trying again", err);
-		retry_later(r, next);
+		auth_later(r, err);
 		return 1;
 	}
 	body = wire_auth_request(r->cfg.etcd.user,
@@ -422,7 +428,8 @@ need_auth(struct recorder *r, void (*next)(struct recorder *))
 		log_err("cannot authenticate (out of memory)");
 		fail(r, REC_EXIT_DB);
 		recorder_stop(r, r->status);
-	}
+	} else
+		r->auth_busy = 1;
 	if (body) {
 		explicit_bzero(body, strlen(body));
 		free(body);
@@ -1993,6 +2000,30 @@ touch_watermark(struct recorder *r, int64_t us)
  */
 #define ALIVE_WAIT 5.0 /* seconds a read may take before we move on */
 
+/* Authenticated again for the watched member's reads: nothing to resume. */
+static void
+alive_reauthed(struct recorder *r)
+{
+	(void)r;
+}
+
+/*
+ * An authentication failed in a way that may pass: try again after the
+ * backoff, on the next endpoint.  Unless it was for a watch that runs
+ * (alive_reauthed): moving the endpoint under it would send its member's
+ * reads elsewhere, so leave it from the tick, and the resume authenticates.
+ */
+static void
+auth_later(struct recorder *r, const char *why)
+{
+	if (r->auth_next == alive_reauthed) {
+		snprintf(r->alive_why, sizeof(r->alive_why),
+		    "could not authenticate again (%.200s)", why);
+		return;
+	}
+	retry_later(r, r->auth_next);
+}
+
 static void
 alive_done(void *arg, int result, long status, const char *body, size_t len,
     const char *errmsg)
@@ -2015,9 +2046,15 @@ alive_done(void *arg, int result, long status, const char *body, size_t len,
 	}
 	if (result == ETCD_OK) {
 		wire_parse_error(body, len, &code, err, sizeof(err));
-		/* A watch outlives its token; the next one authenticates. */
-		if (token_error(status, code, err) && r->cfg.etcd.user)
-			token_retry(r, err);
+		/*
+		 * A watch outlives its token (etcd checks it when the watch
+		 * is created), a read does not: a JWT expires every TTL while
+		 * the member is fine.  Authenticate again and keep the watch;
+		 * the next tick asks again.
+		 */
+		if (token_error(status, code, err) && r->cfg.etcd.user &&
+		    token_retry(r, err) && need_auth(r, alive_reauthed))
+			return;
 	} else
 		snprintf(err, sizeof(err), "%s", errmsg ? errmsg : "failed");
 	/* Acted on from the tick, outside etcd's callback. */
@@ -2070,7 +2107,9 @@ alive_check(struct recorder *r)
 			    "did not answer a read within %.0f s", ALIVE_WAIT);
 	}
 	if (r->alive_why[0] == '\0') {
-		alive_ask(r);
+		/* Authenticating again: ask with the new token. */
+		if (!r->auth_busy)
+			alive_ask(r);
 		return 0;
 	}
 	log_warn("etcd %s %s; watching elsewhere", etcd_endpoint(r->etcd),

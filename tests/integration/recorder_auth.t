@@ -143,4 +143,38 @@ ok $? "SIGTERM: exit 0"
 is "$(db_state "$db")" "$($KV "$ETCD_URL" state cilium/)" "…state equals etcd's"
 grep -q 'L4ter-Sw0rdf1sh' "$TMP/rec.log"
 is $? 1 "…and the password is in no log"
+# JWT tokens expire at a fixed time, while the watch they opened goes on
+# (etcd checks a watch's token when it is created) and the reads that
+# show the watched member is live do not: at each expiry the recorder
+# must authenticate again and keep its watch, not leave a healthy member
+# (a reconnect, a warning and a move to the next endpoint every TTL).
+openssl genrsa -out "$TMP/jwt.key" 2048 2>/dev/null &&
+	openssl rsa -in "$TMP/jwt.key" -pubout -out "$TMP/jwt.pub" 2>/dev/null
+ok $? "an RSA key pair for etcd's JWTs"
+etcd_start jwt --auth-token "jwt,pub-key=$TMP/jwt.pub,priv-key=$TMP/jwt.key,sign-method=RS256,ttl=5s"
+unset ETCD_TOKEN
+etcd_auth watcher Jwt-Sw0rdf1sh
+ok $? "etcd with auth and JWTs that expire after 5 s"
+printf 'Jwt-Sw0rdf1sh\n' >"$TMP/pw4"
+db="$TMP/jwt.db"
+: >"$TMP/rec.log"
+rec_start "$db" --user watcher --password-file "$TMP/pw4" -v
+# jput KEY VALUE: a put as root, with a fresh token (they expire).
+jput() { ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw) $KV "$ETCD_URL" put "$1" "$2"; }
+rev=$(jput cilium/jwt-before 1)
+wait_until 20 db_reached "$db" "$rev"
+ok $? "recording with a JWT"
+# Three authentications: the first, and two after an expiry.
+wait_until 40 sh -c "[ \$(grep -c 'authenticated to etcd' '$TMP/rec.log') -ge 3 ]"
+ok $? "…authenticated again after its token expired, twice"
+rev=$(jput cilium/jwt-after 2)
+wait_until 10 db_reached "$db" "$rev"
+ok $? "…recording live meanwhile"
+is "$(grep -c 'info: watching cilium/' "$TMP/rec.log")" 1 "…on the one watch it began with"
+grep -q 'watching elsewhere\| warn: ' "$TMP/rec.log"
+r=$?
+is $r 1 "…no warning, the member is not left"
+[ $r -eq 1 ] || grep -v debug "$TMP/rec.log" | head -12 | sed 's/^/# /'
+rec_stop
+ok $? "SIGTERM: exit 0"
 done_testing
