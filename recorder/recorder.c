@@ -181,6 +181,7 @@ static void resume_start(struct recorder *r);
 static int foreign_everywhere(struct recorder *r, uint64_t id);
 static void alive_reauthed(struct recorder *r);
 static void auth_later(struct recorder *r, const char *why);
+static const char *gateway_refusal(const char *msg);
 
 /*
  * Nothing more is written after a failure (commit() refuses), and the
@@ -370,6 +371,10 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 		wire_parse_error(body, len, &code, err, sizeof(err));
 	else
 		snprintf(err, sizeof(err), "%s", errmsg);
+	if (result == ETCD_OK && status != 200 && gateway_refusal(err)) {
+		config_failure(r, gateway_refusal(err));
+		return;
+	}
 	if (strstr(err, "authentication is not enabled")) {
 		log_info("etcd %s has authentication disabled; going on "
 			 "without a token",
@@ -445,6 +450,27 @@ config_failure(struct recorder *r, const char *why)
 	    etcd_endpoint(r->etcd), why);
 	fail(r, REC_EXIT_USAGE);
 	recorder_stop(r, r->status);
+}
+
+/*
+ * The gateway's plain-text refusals that retrying cannot fix: a plain
+ * request that reached a TLS port, and a client certificate with a
+ * CommonName while etcd has authentication on (etcd-gateway.md, pitfall
+ * 11: every /v3/ request then gets this 400).  The reason to give, or
+ * NULL.
+ */
+static const char *
+gateway_refusal(const char *msg)
+{
+	if (strstr(msg, "HTTP request to an HTTPS"))
+		return msg;
+	if (strstr(msg,
+		"CommonName of client sending a request against "
+		"gateway"))
+		return "etcd refuses a client certificate with a CommonName "
+		       "over its JSON gateway while authentication is on: "
+		       "use one without CN (the etcd user is --user)";
+	return NULL;
 }
 
 static void
@@ -610,9 +636,8 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 			code = 0;
 			snprintf(err, sizeof(err), "%s", errmsg);
 		}
-		if (result == ETCD_OK &&
-		    strstr(err, "HTTP request to an HTTPS")) {
-			config_failure(r, err);
+		if (result == ETCD_OK && gateway_refusal(err)) {
+			config_failure(r, gateway_refusal(err));
 			return;
 		}
 		if (result == ETCD_OK && token_error(status, code, err) &&
@@ -1141,6 +1166,13 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		r->quiet_waits = 0;
 	}
 	if (wire_parse_watch(line, len, &m, err, sizeof(err)) != 0) {
+		/* The answer to the request, not a message: HTTP 400. */
+		if (gateway_refusal(line)) {
+			log_err("cannot talk to etcd at %s as configured: %s",
+			    etcd_endpoint(r->etcd), gateway_refusal(line));
+			fail(r, REC_EXIT_USAGE);
+			return -1;
+		}
 		snprintf(r->stream_error, sizeof(r->stream_error),
 		    "malformed message (%s)", err);
 		return -1;

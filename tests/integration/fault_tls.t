@@ -54,6 +54,10 @@ expired() {
 expired "$P/client.csr" "$P/client.ext" "$P/client-expired.pem"
 expired "$P/server.csr" "$P/server.ext" "$P/server-expired.pem"
 openssl x509 -in "$P/client.pem" -noout -subject | grep -q 'CN' && bail "client cert has a CN"
+# A client certificate with a CN, as etcdctl users make them.
+ssl req -newkey rsa:2048 -nodes -keyout "$P/cn-key.pem" -out "$P/cn.csr" -subj "/CN=watcher"
+ssl x509 -req -in "$P/cn.csr" -CA "$P/ca.pem" -CAkey "$P/ca-key.pem" -CAcreateserial \
+	-out "$P/cn.pem" -days 2 -extfile "$P/client.ext"
 ok 0 "CA, server (SAN IP:127.0.0.1), client (no CN) and expired certificates generated"
 
 # etcd_tls NAME CERT KEY: a member serving https with client-cert auth;
@@ -188,6 +192,46 @@ is "$(db_recorded "$TMP/plain-http.db")" "" "plain-http: nothing recorded"
 wm=$(db_recorded "$db")
 plain_http plain-http-resume "$db" --cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client-key.pem"
 is "$(db_recorded "$db")" "$wm" "plain-http-resume: the watermark did not move"
+
+# --- a client certificate with a CN, authentication on ------------------
+# etcd's gateway then answers every /v3/ request with a plain-text 400
+# (etcd-gateway.md, pitfall 11): a configuration error, not etcd trouble.
+tpost() {
+	curl -sf --cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client-key.pem" \
+		"$TLS_URL$1" -d "$2" >/dev/null
+}
+tpost /v3/auth/role/add '{"name":"root"}' &&
+	tpost /v3/auth/user/add '{"name":"root","password":"r00t-pw"}' &&
+	tpost /v3/auth/user/grant '{"user":"root","role":"root"}' &&
+	tpost /v3/auth/role/add '{"name":"reader"}' &&
+	tpost /v3/auth/role/grant '{"name":"reader","perm":{"permType":"READ","key":"Y2lsaXVtLw==","range_end":"Y2lsaXVtMA=="}}' &&
+	tpost /v3/auth/user/add '{"name":"watcher","password":"Cn-Sw0rdf1sh"}' &&
+	tpost /v3/auth/user/grant '{"user":"watcher","role":"reader"}' &&
+	tpost /v3/auth/enable '{}'
+ok $? "authentication enabled on the TLS etcd"
+printf 'Cn-Sw0rdf1sh\n' >"$TMP/cn-pw"
+cn_msg="error: cannot talk to etcd at $TLS_URL as configured: etcd refuses a client certificate with a CommonName over its JSON gateway while authentication is on: use one without CN (the etcd user is --user)"
+# cn_refused NAME DB FLAGS...: exit 1 within 10 s, the one error line.
+cn_refused() {
+	_name=$1 _db=$2
+	shift 2
+	_log="$TMP/$_name.log"
+	"$BIN/hindsight-recorder" --db "$_db" --endpoints "$TLS_URL" \
+		--cacert "$P/ca.pem" --cert "$P/cn.pem" --key "$P/cn-key.pem" "$@" >"$_log" 2>&1 &
+	exits_1 $! "$_log" "$_name"
+	is "$(grep -E ' (warn|error): ' "$_log" | sed 's/^[^ ]* //')" "$cn_msg" \
+		"$_name: one error line, naming the fix"
+}
+cn_refused cn-auth "$TMP/cn.db" --user watcher --password-file "$TMP/cn-pw"
+is "$(db_recorded "$TMP/cn.db")" "" "cn-auth: nothing recorded"
+# Resuming without --user: the watch itself gets the 400.
+wm=$(db_recorded "$db")
+cn_refused cn-resume "$db"
+is "$(db_recorded "$db")" "$wm" "cn-resume: the watermark did not move"
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$TLS_URL" --once --user watcher \
+	--password-file "$TMP/cn-pw" --cacert "$P/ca.pem" --cert "$P/client.pem" \
+	--key "$P/client-key.pem" 2>>"$TMP/cn-ok.log"
+ok $? "…the same with a certificate without CN: records (--once, exit 0)"
 
 kill -TERM "$TLS_PID"
 reap "$TLS_PID" 2>/dev/null
