@@ -172,8 +172,11 @@ segment_end(void *arg, int result, long status, const char *why)
 		/* failed() may free c, s and the stream: keep the reason. */
 		char reason[300];
 
-		snprintf(
-		    reason, sizeof(reason), "%s", s->why[0] ? s->why : why);
+		if (s->why[0])
+			snprintf(reason, sizeof(reason), "%s", s->why);
+		else
+			snprintf(reason, sizeof(reason), "%s (HTTP %ld)", why,
+			    status);
 		c->ops->failed(c->arg, reason);
 		return;
 	}

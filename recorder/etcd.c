@@ -727,7 +727,7 @@ static void
 finish(struct req *r, CURLcode res)
 {
 	long status = 0;
-	char ended[64], tls[600];
+	char tls[600];
 	const char *msg = NULL;
 	int result = ETCD_OK;
 
@@ -750,11 +750,8 @@ finish(struct req *r, CURLcode res)
 		r->aborted = 1;
 	if (r->aborted)
 		msg = "closed by the recorder";
-	else if (res == CURLE_OK) {
-		snprintf(ended, sizeof(ended),
-		    "etcd ended the watch (HTTP %ld)", status);
-		msg = ended;
-	}
+	else if (res == CURLE_OK)
+		msg = "etcd ended the watch"; /* the status goes with it */
 	r->end(r->arg, res != CURLE_OK ? result : ETCD_RETRY, status, msg);
 }
 

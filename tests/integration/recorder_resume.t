@@ -99,6 +99,13 @@ wait_until 60 db_reached "$db" "$head"
 ok $? "the replay went on after etcd restarted"
 [ "$mid" -lt "$head" ] && [ "$(grep -c ' watching cilium/ from revision' "$TMP/rec.log")" -ge 2 ]
 ok $? "…which happened in the middle of it (at revision $mid of $head)"
+# etcd stopping says why ("transport is closing") in an error object
+# without a newline: one line says the watch ended, and why, once.
+grep ' warn: watch on .* ended: ' "$TMP/rec.log" >"$TMP/ended"
+[ -s "$TMP/ended" ] && ! grep -q '(HTTP .*(HTTP' "$TMP/ended"
+r=$?
+ok $r "…logged in a line that gives the HTTP status once"
+[ $r -eq 0 ] || sed 's/^/# /' "$TMP/ended"
 is "$(q "$db" "SELECT count(*) FROM revisions WHERE etcd_rev > $from AND etcd_rev <= $head
 	AND (how <> 'replay' OR t_lo_us <> $stopped)")" 0 \
 	"every replayed revision, before and after the reconnect, is bounded below by the stop"
