@@ -34,6 +34,16 @@ if name == "chunks":
          {"send": events(13, put(12, "cilium/c", "three"), dele(13, "cilium/a")), "chunk": 3},
          {"hold": True}],
     ]
+if name == "stall":
+    # Silent after one event (a half-open connection); then a stream that
+    # etcd ends with its error object, unterminated (etcd-gateway.md 4.6).
+    err = {"error": {"grpc_code": 14, "http_code": 503, "message": "etcdserver: no leader",
+                     "http_status": "Service Unavailable"}}
+    watches = [
+        [{"send": created()}, {"send": events(11, put(11, "cilium/b", "two"))}, {"hold": True}],
+        [{"send": created()}, {"send": ev12}, {"send": json.dumps(err)}, {"end": True}],
+        [{"send": created()}, {"send": events(13, dele(13, "cilium/a"))}, {"hold": True}],
+    ]
 extra = {}
 if name == "lineage":
     # Another history with the same cluster_id, past the watermark: the
@@ -78,6 +88,32 @@ is "$(db_state "$db")" "cilium/b|74776F
 cilium/c|7468726565" "state after revision 13"
 grep -q 'malformed message' "$TMP/chunks.rec"
 ok $? "the garbage line is logged as a malformed message"
+kill -TERM "$rec"
+wait "$rec"
+ok $? "SIGTERM: exit 0"
+
+# A stream that goes silent is left after --stall-timeout; one that etcd
+# ends with an error object and no newline is over once that is read.
+# Each resumes at the next revision, and the log says why it ended.
+mkscript stall
+fake stall
+db="$TMP/stall.db"
+"$BIN/hindsight-recorder" --db "$db" --endpoints "$FAKE_URL" --stall-timeout 2 \
+	>"$TMP/stall.rec" 2>&1 &
+rec=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $rec"
+wait_until 20 db_reached "$db" 13
+ok $? "a silent stream and an ended one: recorded through revision 13"
+starts=$("$PY" -c 'import json,sys
+for l in open(sys.argv[1]): print(json.loads(l)["create_request"]["start_revision"])' "$TMP/stall.log" | head -3 | tr '\n' ' ')
+is "$starts" "11 12 13 " "…watches resumed at 12 after the stall, 13 after etcd's error"
+is "$(db_history "$db" 0)" "11|PUT|cilium/b|74776F
+12|PUT|cilium/c|7468726565
+13|DELETE|cilium/a|" "…each event exactly once"
+is "$(sed -n 's/^[^ ]* warn: watch on [^ ]* ended: //p' "$TMP/stall.rec" | head -2)" \
+	"no data from etcd within the stall timeout (HTTP 0)
+etcd ended the watch: etcd error 14: etcdserver: no leader (HTTP 200)" \
+	"…one line for each end, saying why"
 kill -TERM "$rec"
 wait "$rec"
 ok $? "SIGTERM: exit 0"
