@@ -141,6 +141,7 @@ struct recorder {
 	void (*auth_next)(struct recorder *);
 	int auth_off; /* etcd said authentication is not enabled */
 	int auth_busy; /* an authentication is on its way */
+	long auth_pages; /* listing pages answered with the current token */
 
 	double backoff;
 	void (*retry_fn)(struct recorder *);
@@ -358,6 +359,7 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 	    wire_parse_token(body, len, token, sizeof(token)) == 0) {
 		etcd_set_token(r->etcd, token);
 		explicit_bzero(token, sizeof(token));
+		r->auth_pages = 0;
 		log_info("authenticated to etcd %s as %s",
 		    etcd_endpoint(r->etcd), r->cfg.etcd.user);
 		r->auth_next(r);
@@ -642,6 +644,18 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		}
 		if (result == ETCD_OK && token_error(status, code, err) &&
 		    token_retry(r, err)) {
+			/*
+			 * The token expired mid-listing (a JWT lives a fixed
+			 * TTL, which a listing of many pages may outlast):
+			 * its pages are at one revision, so go on after the
+			 * last key on the same endpoint with a new token.
+			 * Unless the token was refused before any page: then
+			 * start over after the backoff.
+			 */
+			if (r->auth_pages > 0) {
+				snapshot_request(r);
+				return;
+			}
 			snapshot_reset(r);
 			retry_later(r, snapshot_request);
 			return;
@@ -692,6 +706,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		recorder_stop(r, r->status);
 		return;
 	}
+	r->auth_pages++;
 	if (rg.more && rg.nkvs > 0) {
 		const struct wire_kv *last = &rg.kvs[rg.nkvs - 1];
 
@@ -2053,6 +2068,9 @@ auth_later(struct recorder *r, const char *why)
 		    "could not authenticate again (%.200s)", why);
 		return;
 	}
+	/* A listing's pages come from one endpoint: start it over. */
+	if (r->auth_next == snapshot_request)
+		snapshot_reset(r);
 	retry_later(r, r->auth_next);
 }
 
