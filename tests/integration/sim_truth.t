@@ -1,0 +1,90 @@
+#!/bin/sh
+# End to end against the simulator's ground truth: hindsight-recorder
+# records a cilium-sim run that does everything at once (crashes and their
+# DELETE bursts, <=1.13 and >=1.14 restarts, identity GC with a pool small
+# enough that numbers come back with other labels, a kvstoremesh-reflected
+# second cluster, IPv6, a simulated clock 600 times real time), and is
+# killed -9 and restarted in the middle of it.  Then hindsight must answer
+# what the truth says, for questions drawn from the truth
+# (tests/lib/simcheck.py): who held an address and with which identity,
+# labels, node and host IP, just before, at and just after each kind of
+# change, at random revisions (often "nobody") and at observed instants;
+# the labels and nodes of an identity around its creation, GC and reuse;
+# label selectors, pods, nodes and services.  query_differential.t takes
+# etcd as the oracle; this test takes what the control plane did.
+# shellcheck disable=SC2034 # read by tap.sh: etcd on a tmpfs, the run is fsync-bound
+TAP_TMPFS=1
+. "$(dirname "$0")/../lib/tap.sh"
+. "$TOP/tests/lib/etcd.sh"
+. "$TOP/tests/lib/recorder.sh"
+
+[ -x "$BIN/hindsight-recorder" ] || bail "bin/hindsight-recorder not built"
+SIM="$TOP/tests/sim/cilium-sim"
+truth() { "$SIM" truth "$TMP/t.jsonl" "$@"; }
+# summary NAME: one count of `cilium-sim truth summary` (0 when absent).
+summary() {
+	truth summary | sed -n "s/^ \"$1\": \([0-9]*\),*$/\1/p" | grep . || echo 0
+}
+
+etcd_start truth
+db="$TMP/t.db"
+rec_start "$db"
+wait_until 20 db_reached "$db" 1 || bail "recorder did not start: $(tail -3 "$TMP/rec.log")"
+
+# Leases live 120 real seconds: none expires during the run (the simulator
+# revokes them itself), which takes well under that.
+"$SIM" --endpoints "$ETCD_URL" --seed 3 --steps 1200 --nodes 4 \
+	--pods-per-node 10 --ipv6 --cluster cluster1 --cluster-id 1 \
+	--kvstoremesh cluster2 --restart-style mixed --identity-pool 30 \
+	--lease-ttl 120 --gc-interval 60 --truth "$TMP/t.jsonl" \
+	2>"$TMP/sim.err" &
+sim=$!
+CLEANUP_PIDS="$CLEANUP_PIDS $sim"
+
+# kill -9 the recorder a third of the way in, restart it later: what etcd
+# committed meanwhile is replayed from its history.
+rev_reached() { [ "$(etcd_rev)" -ge "$1" ]; }
+wait_until 60 rev_reached 2000
+ok $? "the run reached revision 2000"
+kill -9 "$REC_PID"
+wait "$REC_PID" 2>/dev/null
+down=$(etcd_rev)
+wait_until 60 rev_reached $((down + 1500))
+rec_start "$db"
+wait "$sim"
+ok $? "the simulator ran: $(cat "$TMP/sim.err")"
+last=$(truth revisions | tail -1)
+wait_until 60 db_reached "$db" "$last"
+ok $? "the recorder, killed at revision $down and restarted, reached the run's last revision $last"
+replayed=$(q "$db" "SELECT count(*) FROM revisions WHERE how = 'replay'")
+[ "$replayed" -gt 1000 ]
+ok $? "...replaying what it missed ($replayed revisions)"
+
+# The run did everything this test is about.
+for what in revoke_deletes lease_only_modifies identities_reused agent_crash \
+	agent_lease_expired ips_reused; do
+	[ "$(summary "$what")" -gt 0 ]
+	ok $? "the run has $what ($(summary "$what"))"
+done
+for style in 1.13 1.14; do
+	grep -q "\"fact\":\"agent_restart\".*\"style\":\"$style\"" "$TMP/t.jsonl"
+	ok $? "the run restarts agents in the $style style"
+done
+grep -q '"fact":"ip","ip":"fd00:10:2:.*"cluster":"cluster2"' "$TMP/t.jsonl"
+ok $? "the run has IPv6 addresses of the kvstoremesh-reflected cluster2"
+
+"$PY" "$TOP/tests/lib/simcheck.py" "$TMP/t.jsonl" "$db" "$BIN/hindsight" \
+	cluster1 3 >"$TMP/check" 2>&1
+ok $? "simcheck.py ran"
+grep '^#' "$TMP/check"
+kinds=0
+while IFS=$(printf '\t') read -r kind asked empty wrong; do
+	case "$kind" in '#'*) continue ;; esac
+	kinds=$((kinds + 1))
+	[ "$asked" -gt 0 ] && [ "$wrong" -eq 0 ]
+	ok $? "$kind: $asked questions ($empty answered 'nobody'), $wrong wrong"
+done <"$TMP/check"
+is "$kinds" 14 "every kind of question was asked"
+[ "$(awk -F'\t' '/^ip at random/ { print $3 }' "$TMP/check")" -gt 0 ]
+ok $? "some random IP questions have 'nobody' as their answer"
+done_testing
