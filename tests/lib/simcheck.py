@@ -129,7 +129,9 @@ class Checker:
         self.asked = {}
         self.nobody = {}
         self.wrong = {}
-        self.first = truth.revs[0]
+        # A recorder started during the run knows from its first snapshot on.
+        status = self.query("status")
+        self.first = max(truth.revs[0], status[0]["first_rev"])
         self.last = truth.revs[-1]
 
     def query(self, *args):
@@ -206,14 +208,16 @@ class Checker:
 
     def run(self):
         t = self.t
-        ip_events = [(rev, s) for rev, kind, s in t.events if kind == "ip"]
-        for rev, subject in self.sample(ip_events, 120):
+        # Changes the recorder saw: after its first snapshot.
+        events = [(rev, kind, s) for rev, kind, s in t.events if rev > self.first]
+        ip_events = [(rev, s) for rev, kind, s in events if kind == "ip"]
+        for rev, subject in self.sample(ip_events, 90):
             for r in self.near(rev):
                 self.ask_ip("ip around a change", subject, r)
 
         # A DELETE burst (crash expiry, <=1.13 restart): what it released,
         # just before and at it.
-        for rev in self.sample(sorted(t.bursts), 8):
+        for rev in self.sample([r for r in sorted(t.bursts) if r > self.first], 8):
             keys = t.bursts[rev]
             for key in self.sample([k for k in keys if k in t.ip_of_key], 8):
                 for r in (rev - 1, rev):
@@ -224,7 +228,7 @@ class Checker:
                     self.ask_id("identity users around a DELETE burst", subject, r)
 
         # A re-put on a new lease (>=1.14 restart): nothing changes.
-        reputs = [(rev, key) for rev, kind, key in t.events
+        reputs = [(rev, key) for rev, kind, key in events
                   if kind == "put" and t.keys.at(key, rev - 1) is not None]
         for rev, key in self.sample([r for r in reputs if r[1] in t.ip_of_key], 30):
             for r in self.near(rev):
@@ -234,7 +238,7 @@ class Checker:
                 self.ask_id("identity users around a re-put", (t.local, int(t.keys.at(key, rev))), r)
 
         subjects = sorted(t.ips.by)
-        for _ in range(150):
+        for _ in range(120):
             self.ask_ip("ip at random revisions", self.rng.choice(subjects),
                         self.rng.randint(self.first, self.last))
 
@@ -246,24 +250,24 @@ class Checker:
             self.verdict("ip --at TIME", "revision times", times, "rows")
         else:
             when = {row["etcd_rev"]: row["t_hi_us"] for row in times}
-            for rev, subject in self.sample(ip_events, 30):
-                if rev in when and rev - 1 in when and when[rev - 1] < when[rev]:
-                    self.ask_ip("ip --at TIME", subject, rev, at=self.rfc3339(when[rev]))
-                    self.ask_ip("ip --at TIME", subject, rev - 1,
-                                at=self.rfc3339(when[rev] - 1))
+            seen = [(rev, subject) for rev, subject in ip_events
+                    if rev in when and rev - 1 in when and when[rev - 1] < when[rev]]
+            for rev, subject in self.sample(seen, 30):
+                self.ask_ip("ip --at TIME", subject, rev, at=self.rfc3339(when[rev]))
+                self.ask_ip("ip --at TIME", subject, rev - 1, at=self.rfc3339(when[rev] - 1))
 
-        id_events = [(rev, s) for rev, kind, s in t.events if kind == "id"]
-        for rev, subject in self.sample(id_events, 60):
+        id_events = [(rev, s) for rev, kind, s in events if kind == "id"]
+        for rev, subject in self.sample(id_events, 45):
             for r in self.near(rev):
                 self.ask_id("identity around a change", subject, r)
         reused = [s for s, rows in t.ids.by.items() if len({row[2] for row in rows}) > 1]
-        for subject in self.sample(reused, 15):
+        for subject in self.sample(reused, 10):
             for start, end, _ in t.ids.by[subject]:
                 for r in [start - 1, start] + ([end - 1, end] if end else []):
                     if self.first <= r <= self.last:
                         self.ask_id("identity reused with other labels", subject, r)
         id_subjects = sorted(t.ids.by)
-        for _ in range(100):
+        for _ in range(80):
             self.ask_id("identity at random revisions", self.rng.choice(id_subjects),
                         self.rng.randint(self.first, self.last))
 
@@ -306,9 +310,14 @@ class Checker:
         pods = {}
         for (cluster, ip), rows in self.t.ips.by.items():
             for start, end, fact in rows:
+                if end is not None and end <= self.first:
+                    continue
+                if start < self.first:
+                    # Found by the first snapshot: from its last write.
+                    start = self.last_put(fact["key"], self.first)
                 pods.setdefault((fact["namespace"], fact["pod"]), []).append(
                     (ip, self.t.cluster_col(cluster), fact["identity"], fact["node"], start, end))
-        for ns, name in self.sample(sorted(pods), 40):
+        for ns, name in self.sample(sorted(pods), 30):
             rows = self.query("pod", f"{ns}/{name}")
             # Leases the run left behind expire after it: not in the truth.
             got = rows if isinstance(rows, str) else sorted(
@@ -316,6 +325,10 @@ class Checker:
                  r["to_rev"] if r["to_rev"] is None or r["to_rev"] <= self.last else None)
                 for r in rows)
             self.verdict("pod history", f"pod {ns}/{name}", got, self.merge(pods[(ns, name)]))
+
+    def last_put(self, key, rev):
+        """The revision of key's last write at or before rev."""
+        return max(start for start, _, _ in self.t.keys.by[key] if start <= rev)
 
     @staticmethod
     def merge(rows):
@@ -326,7 +339,7 @@ class Checker:
     def check_nodes(self):
         """node NAME --at rev:R: health IPs, pod CIDRs, boot ID, or nothing."""
         nodes = [k for k in self.t.keys.by if "/nodes/v1/" in k]
-        for _ in range(50):
+        for _ in range(40):
             key = self.rng.choice(nodes)
             rev = self.rng.randint(self.first, self.last)
             value = self.t.keys.at(key, rev)
@@ -344,7 +357,7 @@ class Checker:
     def check_services(self):
         """service NS/NAME --at rev:R: the frontend and backend addresses."""
         services = [k for k in self.t.keys.by if "/services/v1/" in k]
-        for _ in range(50):
+        for _ in range(40):
             key = self.rng.choice(services)
             rev = self.rng.randint(self.first, self.last)
             value = self.t.keys.at(key, rev)
