@@ -1507,7 +1507,7 @@ redecode_span(struct store *s, sqlite3_stmt *next, sqlite3_stmt *mark, int kind,
  */
 static int
 redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
-    sqlite3_stmt *mark, sqlite3_stmt *del)
+    sqlite3_stmt *mark, sqlite3_stmt *del, sqlite3_stmt *epoch)
 {
 	struct store_event ev;
 	struct hs_key k;
@@ -1517,20 +1517,32 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
 	int64_t seq = sqlite3_column_int64(cur, 1);
 	int64_t key_id = sqlite3_column_int64(cur, 2);
 	int64_t create = sqlite3_column_int64(cur, 7);
-	int64_t row = 0;
+	int64_t row = 0, offset, now = s->offset;
 	int rc;
 
 	if (sqlite3_column_int(cur, 4) != 0 ||
 	    sqlite3_column_type(cur, 5) == SQLITE_NULL)
 		return 0; /* not a PUT: nothing was decoded */
+	/* The offset of the epoch the PUT was recorded in. */
+	sqlite3_bind_int64(epoch, 1, rev);
+	rc = sqlite3_step(epoch);
+	offset = sqlite3_column_int64(epoch, 0);
+	sqlite3_reset(epoch);
+	if (rc != SQLITE_ROW)
+		return -1;
 	memset(&ev, 0, sizeof(ev));
 	ev.key = (const char *)sqlite3_column_text(cur, 3);
 	ev.keylen = (size_t)sqlite3_column_bytes(cur, 3);
 	ev.value = sqlite3_column_blob(cur, 10);
 	ev.vallen = (size_t)sqlite3_column_bytes(cur, 10);
-	/* insert_typed() adds the current epoch's offset: take it off. */
-	ev.mod_rev = rev - s->offset;
-	ev.create_rev = create - s->offset;
+	/*
+	 * etcd's revisions, as write_event() had them: insert_typed() tells
+	 * a create_revision etcd gave (> 0) from none by them, and adds the
+	 * offset back (that epoch's, not the current one's, under which an
+	 * earlier epoch's create_revision would look like none).
+	 */
+	ev.mod_rev = rev - offset;
+	ev.create_rev = create - offset;
 	ev.version = sqlite3_column_int64(cur, 8);
 	ev.lease = sqlite3_column_int64(cur, 6);
 	ev.origin = sqlite3_column_int(cur, 9);
@@ -1543,7 +1555,9 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
 	if (rc < 0)
 		return 0;
 	if (rc == 0) {
+		s->offset = offset;
 		rc = insert_typed(s, key_id, &k, &v, &ev, rev, &row);
+		s->offset = now;
 		hs_value_release(&v);
 		if (rc != 0)
 			return -1;
@@ -1600,7 +1614,12 @@ redecode(struct store *s)
 	    "UPDATE events SET typed_row = ?1 WHERE rev = ?2 AND seq = ?3";
 	static const char q_del[] =
 	    "DELETE FROM decode_errors WHERE rev = ? AND seq = ?";
+	/* An epoch's revisions are above its offset (store_new_epoch()). */
+	static const char q_epoch[] =
+	    "SELECT coalesce(max(rev_offset), 0) FROM epochs "
+	    "WHERE rev_offset < ?";
 	sqlite3_stmt *cur = NULL, *next = NULL, *mark = NULL, *del = NULL;
+	sqlite3_stmt *epoch = NULL;
 	int64_t gen = 0, rev = -1, seq = -1, tried = 0, fixed = 0;
 	int rc = -1, r;
 
@@ -1623,6 +1642,7 @@ redecode(struct store *s)
 	    sqlite3_prepare_v2(s->db, q_next, -1, &next, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, q_mark, -1, &mark, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, q_del, -1, &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, q_epoch, -1, &epoch, NULL) != SQLITE_OK ||
 	    store_begin(s) != 0)
 		goto out;
 	/* A fresh cursor past each error: the loop deletes what it read. */
@@ -1636,7 +1656,7 @@ redecode(struct store *s)
 		rev = sqlite3_column_int64(cur, 0);
 		seq = sqlite3_column_int64(cur, 1);
 		tried++;
-		if ((r = redecode_one(s, cur, next, mark, del)) < 0)
+		if ((r = redecode_one(s, cur, next, mark, del, epoch)) < 0)
 			goto out;
 		fixed += r;
 		sqlite3_reset(cur);
@@ -1659,6 +1679,7 @@ out:
 	sqlite3_finalize(next);
 	sqlite3_finalize(mark);
 	sqlite3_finalize(del);
+	sqlite3_finalize(epoch);
 	return rc;
 }
 

@@ -1,0 +1,288 @@
+/*
+ * test_redecode.c: values an older decoder could not read, decoded again
+ * when a newer store opens the db (recorder/store.c, redecode()).
+ *
+ * A recording through the store, over two epochs (the second with a
+ * revision offset), of identities and services: re-puts of the same
+ * value (lease-only), a DELETE and a put again, a key re-created with the
+ * same value and another create_revision, values of the first epoch
+ * changed in the second.  Then the file is turned into what an older
+ * decoder would have written had it failed on chosen values: their typed
+ * rows gone (the events pointing at them NULL), a decode_errors row at
+ * the PUT that began each, the counts raised, no meta.decoder.  Opening
+ * it again must give back the typed rows and intervals of the recording,
+ * with the counts.
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "store.h"
+#include "tap.h"
+
+#define T0 1790000000000000LL
+
+static char dir[256], path[300];
+
+static const char *const svc_v1 =
+    "{\"cluster\":\"default\",\"namespace\":\"ns1\",\"name\":\"a\","
+    "\"frontends\":{\"10.96.0.1\":{\"http\":{\"Protocol\":\"TCP\","
+    "\"Port\":80}}},\"backends\":{},\"labels\":{},\"selector\":{},"
+    "\"includeExternal\":false,\"shared\":true}";
+static const char *const svc_v2 =
+    "{\"cluster\":\"default\",\"namespace\":\"ns1\",\"name\":\"a\","
+    "\"frontends\":{\"10.96.0.2\":{\"http\":{\"Protocol\":\"TCP\","
+    "\"Port\":81}}},\"backends\":{},\"labels\":{},\"selector\":{},"
+    "\"includeExternal\":false,\"shared\":true}";
+
+#define SVC_A "cilium/state/services/v1/default/ns1/a"
+#define SVC_B "cilium/state/services/v1/default/ns1/b"
+#define ID_7 "cilium/state/identities/v1/id/70000"
+#define ID_8 "cilium/state/identities/v1/id/80000"
+
+static int
+put(struct store *s, const char *key, const char *val, int64_t rev,
+    int64_t create, int64_t version, int64_t lease)
+{
+	struct store_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.key = key;
+	e.keylen = strlen(key);
+	e.value = val;
+	e.vallen = strlen(val);
+	e.mod_rev = rev;
+	e.create_rev = create;
+	e.version = version;
+	e.lease = lease;
+	return store_revision(s, rev, "watch", T0 + rev, T0 + rev) ||
+	    store_event(s, &e);
+}
+
+static int
+del(struct store *s, const char *key, int64_t rev)
+{
+	struct store_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = 1;
+	e.key = key;
+	e.keylen = strlen(key);
+	e.mod_rev = rev;
+	return store_revision(s, rev, "watch", T0 + rev, T0 + rev) ||
+	    store_event(s, &e);
+}
+
+static int
+record(void)
+{
+	struct store *s;
+	char err[256];
+	int rc;
+
+	if ((s = store_open(path, err, sizeof(err))) == NULL) {
+		printf("#   %s\n", err);
+		return -1;
+	}
+	rc = store_begin(s) || store_first_epoch(s, 1, "cilium/", 1, T0) ||
+	    /* an identity modified after its creation: create_rev 3 */
+	    put(s, ID_7, "k8s:app=a;", 5, 3, 2, 0) ||
+	    put(s, SVC_A, svc_v1, 6, 6, 1, 0) ||
+	    put(s, SVC_A, svc_v1, 7, 6, 2, 9) || /* lease-only */
+	    put(s, SVC_A, svc_v2, 8, 6, 3, 9) ||
+	    put(s, SVC_B, svc_v1, 9, 9, 1, 0) || del(s, SVC_B, 10) ||
+	    put(s, SVC_B, svc_v1, 11, 11, 1, 0) ||
+	    put(s, ID_8, "k8s:app=b;", 12, 12, 1, 0);
+	store_watermark(s, 12, T0 + 12);
+	rc = rc || store_commit(s) || store_begin(s) ||
+	    /* another cluster: offset 12 */
+	    store_new_epoch(s, 2, 4, T0 + 100) ||
+	    /* re-created alike: the same value, another create_rev */
+	    put(s, SVC_A, svc_v2, 5, 5, 1, 0) ||
+	    put(s, ID_8, "k8s:app=c;", 6, 2, 2, 0) ||
+	    put(s, SVC_B, svc_v2, 7, 7, 1, 0);
+	store_watermark(s, 7, T0 + 200);
+	rc = rc || store_commit(s);
+	store_close(s);
+	return rc ? -1 : 0;
+}
+
+/* Everything the redecoding must give back, as text. */
+static char *
+dump(void)
+{
+	static const char q[] =
+	    "SELECT 'i', k.key, i.identity, i.create_rev, i.labelset_id, "
+	    "i.from_rev, coalesce(i.to_rev, '-') FROM identities i "
+	    "JOIN keys k ON k.id = i.key_id "
+	    "UNION ALL SELECT 's', k.key, s.name, (SELECT group_concat("
+	    "p.role || p.ip || p.port) FROM service_ports p "
+	    "WHERE p.service_row = s.rowid), 0, s.from_rev, "
+	    "coalesce(s.to_rev, '-') FROM services s "
+	    "JOIN keys k ON k.id = s.key_id "
+	    "UNION ALL SELECT 'e', e.rev, e.seq, k.kind, 0, coalesce("
+	    "CASE k.kind WHEN 'service' THEN (SELECT from_rev FROM services "
+	    "WHERE rowid = e.typed_row) ELSE (SELECT from_rev FROM "
+	    "identities WHERE rowid = e.typed_row) END, '-'), 0 "
+	    "FROM events e JOIN keys k ON k.id = e.key_id "
+	    "UNION ALL SELECT 'c', name, n, 0, 0, 0, 0 FROM row_counts "
+	    "UNION ALL SELECT 'd', count(*), 0, 0, 0, 0, 0 FROM decode_errors "
+	    "UNION ALL SELECT 'm', value, 0, 0, 0, 0, 0 FROM meta "
+	    "WHERE name = 'decode_errors' ORDER BY 1, 2, 3, 6";
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *out = NULL, *n;
+	size_t len = 0;
+	int i;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
+		printf("#   %s\n", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < 7; i++) {
+			const char *c =
+			    (const char *)sqlite3_column_text(st, i);
+			size_t cn = c ? strlen(c) : 4;
+
+			if ((n = realloc(out, len + cn + 2)) == NULL)
+				abort();
+			out = n;
+			memcpy(out + len, c ? c : "NULL", cn);
+			len += cn;
+			out[len++] = i == 6 ? '\n' : '|';
+			out[len] = '\0';
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out ? out : strdup("");
+}
+
+/*
+ * What an older decoder wrote had it failed on the typed rows chosen by
+ * where (over services s and identities i): no row, a decode error at
+ * the PUT that began it.
+ */
+static int
+as_older(const char *svc_where, const char *id_where)
+{
+	char sql[4096];
+	sqlite3 *db;
+	char *msg = NULL;
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+	    "BEGIN;"
+	    "CREATE TEMP TABLE gone(tbl TEXT, row INTEGER, key_id INTEGER, "
+	    "rev INTEGER);"
+	    "INSERT INTO gone SELECT 'services', rowid, key_id, from_rev "
+	    "FROM services s WHERE %s;"
+	    "INSERT INTO gone SELECT 'identities', rowid, key_id, from_rev "
+	    "FROM identities i WHERE %s;"
+	    "INSERT INTO decode_errors SELECT e.rev, e.seq, e.key_id, "
+	    "g.tbl, 'older' FROM gone g JOIN events e ON e.rev = g.rev AND "
+	    "e.key_id = g.key_id;"
+	    "UPDATE events SET typed_row = NULL WHERE EXISTS (SELECT 1 FROM "
+	    "gone g WHERE g.key_id = events.key_id AND g.row = "
+	    "events.typed_row);"
+	    "DELETE FROM service_ports WHERE service_row IN (SELECT row FROM "
+	    "gone WHERE tbl = 'services');"
+	    "DELETE FROM services WHERE rowid IN (SELECT row FROM gone WHERE "
+	    "tbl = 'services');"
+	    "DELETE FROM identities WHERE rowid IN (SELECT row FROM gone "
+	    "WHERE tbl = 'identities');"
+	    "UPDATE row_counts SET n = n - (SELECT count(*) FROM gone g "
+	    "WHERE g.tbl = row_counts.name) WHERE name IN ('services', "
+	    "'identities');"
+	    "UPDATE row_counts SET n = n + (SELECT count(*) FROM gone) "
+	    "WHERE name = 'decode_errors';"
+	    "UPDATE meta SET value = value + (SELECT count(*) FROM gone) "
+	    "WHERE name = 'decode_errors';"
+	    "DELETE FROM meta WHERE name = 'decoder';"
+	    "COMMIT",
+	    svc_where, id_where);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		printf("#   %s\n", msg ? msg : "?");
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void
+remove_db(void)
+{
+	static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
+	char p[320];
+	size_t j;
+
+	for (j = 0; j < sizeof(ends) / sizeof(ends[0]); j++) {
+		snprintf(p, sizeof(p), "%s%s", path, ends[j]);
+		unlink(p);
+	}
+}
+
+/* Record, break the rows chosen, open again: as recorded? */
+static void
+check(const char *what, const char *svc_where, const char *id_where)
+{
+	struct store *s;
+	char err[256], *want = NULL, *mid = NULL, *got = NULL;
+
+	remove_db();
+	if (record() != 0 || (want = dump()) == NULL ||
+	    as_older(svc_where, id_where) != 0 || (mid = dump()) == NULL) {
+		ok(0, "%s: the older db", what);
+		goto out;
+	}
+	ok(strcmp(want, mid) != 0, "%s: the older db differs", what);
+	if ((s = store_open(path, err, sizeof(err))) == NULL) {
+		printf("#   %s\n", err);
+		ok(0, "%s: opened again", what);
+		goto out;
+	}
+	store_close(s);
+	got = dump();
+	if (!ok(got != NULL && strcmp(got, want) == 0,
+		"%s: decoded again as recorded", what))
+		printf("# want:\n%s# got:\n%s", want, got ? got : "");
+	is_int(fault_int(
+		   path, "SELECT value FROM meta WHERE name = 'decoder'") > 0,
+	    1, "%s: meta.decoder set", what);
+out:
+	free(want);
+	free(mid);
+	free(got);
+}
+
+int
+main(void)
+{
+	if (fault_tmpdir(dir, sizeof(dir), "redecode") != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/r.db", dir);
+	if (fault_stderr_to(dir) != 0)
+		return 1;
+
+	check("every service value", "1", "0");
+	check("every identity value", "0", "1");
+	check(
+	    "the first epoch's values", "s.from_rev <= 12", "i.from_rev <= 12");
+	check(
+	    "the second epoch's values", "s.from_rev > 12", "i.from_rev > 12");
+	check("every value", "1", "1");
+
+	fault_stderr_remove();
+	remove_db();
+	rmdir(dir);
+	return done_testing();
+}
