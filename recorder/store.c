@@ -1503,7 +1503,10 @@ redecode_span(struct store *s, sqlite3_stmt *next, sqlite3_stmt *mark, int kind,
  * One recorded decode error: 1 it decodes now (typed row written, the
  * error row deleted), 0 it still does not, -1 a db error.  The columns of
  * cur: d.rev, d.seq, d.key_id, k.key, e.type, e.val_id, e.lease,
- * e.create_rev, e.version, e.origin, v.value.
+ * e.create_rev, e.version, e.origin, v.value.  With del NULL, a PUT
+ * that lost its decode_errors row to --retain (redecode()): the same,
+ * but only for a kind with a typed table, as keys.kind (column 11) has
+ * it, and no row to delete.
  */
 static int
 redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
@@ -1549,10 +1552,16 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
 	if (ev.key == NULL)
 		return 0;
 	hs_key_parse(ev.key, ev.keylen, &k);
+	/* Not a key an older classifier put elsewhere, nor a heartbeat. */
+	if (del == NULL &&
+	    (close_stmt(k.kind) < 0 || sqlite3_column_text(cur, 11) == NULL ||
+		strcmp((const char *)sqlite3_column_text(cur, 11),
+		    hs_kind_name(k.kind)) != 0))
+		return 0;
 	memset(&v, 0, sizeof(v));
 	rc = hs_value_decode(
 	    &k, ev.value ? ev.value : "", ev.vallen, &v, err, sizeof(err));
-	if (rc < 0)
+	if (rc < 0 || (rc > 0 && del == NULL))
 		return 0;
 	if (rc == 0) {
 		s->offset = offset;
@@ -1573,13 +1582,15 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
 			sqlite3_column_int64(cur, 5), create, row) != 0)
 			return -1;
 	}
-	sqlite3_bind_int64(del, 1, rev);
-	sqlite3_bind_int64(del, 2, seq);
-	rc = sqlite3_step(del);
-	sqlite3_reset(del);
-	if (rc != SQLITE_DONE)
-		return -1;
-	s->rows[R_DERR]--;
+	if (del != NULL) {
+		sqlite3_bind_int64(del, 1, rev);
+		sqlite3_bind_int64(del, 2, seq);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		if (rc != SQLITE_DONE)
+			return -1;
+		s->rows[R_DERR]--;
+	}
 	if (s->decode_errors > 0)
 		s->decode_errors--;
 	return 1;
@@ -1618,10 +1629,19 @@ redecode(struct store *s)
 	static const char q_epoch[] =
 	    "SELECT coalesce(max(rev_offset), 0) FROM epochs "
 	    "WHERE rev_offset < ?";
+	/* Each key's first event, after --retain (see below). */
+	static const char q_keys[] = "SELECT id FROM keys ORDER BY id";
+	static const char q_first[] =
+	    "SELECT e.rev, e.seq, e.key_id, k.key, e.type, e.val_id, "
+	    "e.lease, e.create_rev, e.version, e.origin, v.value, k.kind "
+	    "FROM events e JOIN keys k ON k.id = e.key_id "
+	    "LEFT JOIN vals v ON v.id = e.val_id "
+	    "WHERE e.key_id = ?1 AND e.typed_row IS NULL "
+	    "AND e.rev = (SELECT min(rev) FROM events WHERE key_id = ?1)";
 	sqlite3_stmt *cur = NULL, *next = NULL, *mark = NULL, *del = NULL;
-	sqlite3_stmt *epoch = NULL;
-	int64_t gen = 0, rev = -1, seq = -1, tried = 0, fixed = 0;
-	int rc = -1, r;
+	sqlite3_stmt *epoch = NULL, *keys = NULL, *first = NULL;
+	int64_t gen = 0, rev = -1, seq = -1, tried = 0, fixed = 0, x = 0;
+	int rc = -1, r, pruned;
 
 	if (hsdb_meta_read_int(s->db, "decoder", &gen) < 0)
 		return -1;
@@ -1662,6 +1682,39 @@ redecode(struct store *s)
 		sqlite3_reset(cur);
 	}
 	sqlite3_reset(cur);
+	/*
+	 * Under --retain, a value that did not decode and was put again
+	 * alike (lease-only) loses its first event, and that event's
+	 * decode_errors row, once the re-put is before the horizon: the
+	 * re-put left, now the key's first event, holds the value with no
+	 * typed row.  Only in a pruned db: one look at each key's first
+	 * event (events_key).  Its interval begins there, not at the PUT
+	 * pruned (before the horizon, where the CLI warns).
+	 */
+	if ((pruned = hsdb_meta_read_int(s->db, "pruned_through_rev", &x)) <
+		0 ||
+	    (!pruned &&
+		(pruned = hsdb_meta_read_int(s->db, "prune_cut", &x)) < 0))
+		goto out;
+	if (pruned &&
+	    (sqlite3_prepare_v2(s->db, q_keys, -1, &keys, NULL) != SQLITE_OK ||
+		sqlite3_prepare_v2(s->db, q_first, -1, &first, NULL) !=
+		    SQLITE_OK))
+		goto out;
+	while (pruned && (r = sqlite3_step(keys)) != SQLITE_DONE) {
+		if (r != SQLITE_ROW)
+			goto out;
+		sqlite3_bind_int64(first, 1, sqlite3_column_int64(keys, 0));
+		if ((r = sqlite3_step(first)) == SQLITE_ROW) {
+			if ((r = redecode_one(
+				 s, first, next, mark, NULL, epoch)) < 0)
+				goto out;
+			tried += r;
+			fixed += r;
+		} else if (r != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(first);
+	}
 	if (meta_int(s, "decoder", HS_DECODER_GEN) != 0 ||
 	    meta_int(s, "decode_errors", s->decode_errors) != 0 ||
 	    store_commit(s) != 0)
@@ -1680,6 +1733,8 @@ out:
 	sqlite3_finalize(mark);
 	sqlite3_finalize(del);
 	sqlite3_finalize(epoch);
+	sqlite3_finalize(keys);
+	sqlite3_finalize(first);
 	return rc;
 }
 
