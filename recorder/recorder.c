@@ -410,9 +410,18 @@ need_auth(struct recorder *r, void (*next)(struct recorder *))
 
 	if (r->cfg.etcd.user == NULL || r->auth_off || etcd_has_token(r->etcd))
 		return 0;
+	/*
+	 * The one on its way goes on with next.  But a read of the watched
+	 * member needs nothing done after it (alive_reauthed): answered
+	 * late, once its watch had ended, it must not take the place of the
+	 * resume that authenticates, or no watch would start again.
+	 */
+	if (r->auth_busy) {
+		if (next != alive_reauthed)
+			r->auth_next = next;
+		return 1;
+	}
 	r->auth_next = next;
-	if (r->auth_busy)
-		return 1; /* the one on its way goes on with next */
 	/*
 	 * Re-read the file each time: a rotated password is picked up.  It
 	 * was read at start (main exits 1 when it cannot be), so a file now
