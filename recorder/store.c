@@ -1465,7 +1465,7 @@ redecode_span(struct store *s, sqlite3_stmt *next, sqlite3_stmt *mark, int kind,
     int64_t key_id, int64_t rev, int64_t seq, int64_t val_id, int64_t create,
     int64_t row)
 {
-	int rc, cl = close_stmt(kind), done = 0;
+	int rc, cl = close_stmt(kind), done = 0, failed = 0;
 
 	sqlite3_bind_int64(next, 1, key_id);
 	sqlite3_bind_int64(next, 2, rev);
@@ -1491,12 +1491,11 @@ redecode_span(struct store *s, sqlite3_stmt *next, sqlite3_stmt *mark, int kind,
 		if (cl >= 0) {
 			sqlite3_bind_int64(s->st[cl], 1, r);
 			sqlite3_bind_int64(s->st[cl], 2, row);
-			if (exec_st(s, cl) != 0)
-				rc = SQLITE_ERROR;
+			failed = exec_st(s, cl) != 0;
 		}
 	}
 	sqlite3_reset(next);
-	return done || rc == SQLITE_DONE ? 0 : -1;
+	return failed || (!done && rc != SQLITE_DONE) ? -1 : 0;
 }
 
 /*

@@ -404,12 +404,105 @@ out:
 	free(got);
 }
 
+/* Copy file from to file to; 0, or -1. */
+static int
+copy(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *f = fopen(from, "rb"), *t = fopen(to, "wb");
+	size_t n;
+	int rc = f != NULL && t != NULL ? 0 : -1;
+
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (fwrite(buf, 1, n, t) != n)
+			rc = -1;
+	if (f != NULL)
+		fclose(f);
+	if (t != NULL && fclose(t) != 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * Each statement of the open that decodes again failing in turn: the open
+ * fails and leaves the older file as it was (one transaction), and the
+ * next open without the fault decodes it all.
+ */
+static void
+check_faults(void)
+{
+	struct store *s;
+	char err[256], older[320], *want = NULL, *got;
+	uint64_t before;
+	long n, i, bad = 0, failed = 0;
+
+	snprintf(older, sizeof(older), "%s/older.db", dir);
+	remove_db();
+	if (record() != 0 || (want = dump()) == NULL ||
+	    as_older("1", "1") != 0 || copy(path, older) != 0 ||
+	    (before = fault_digest(path)) == 0) {
+		ok(0, "faults: the older db");
+		free(want);
+		return;
+	}
+	fault_hook_next = fault_counting = 1;
+	fault_at = 0;
+	fault_n_stmt = 0;
+	if ((s = store_open(path, err, sizeof(err))) != NULL)
+		store_close(s);
+	n = fault_n_stmt;
+	for (i = 1; i <= n; i++) {
+		if (copy(older, path) != 0) {
+			bad++;
+			break;
+		}
+		fault_counting = 1;
+		fault_at = i;
+		fault_fired = 0;
+		fault_n_stmt = 0;
+		s = store_open(path, err, sizeof(err));
+		store_close(s);
+		fault_counting = 0;
+		if (s == NULL) {
+			failed++;
+			if (fault_digest(path) != before) {
+				printf("#   statement %ld failing: the older "
+				       "db changed\n",
+				    i);
+				bad++;
+				continue;
+			}
+			if ((s = store_open(path, err, sizeof(err))) == NULL) {
+				printf("#   statement %ld: %s\n", i, err);
+				bad++;
+				continue;
+			}
+			store_close(s);
+		}
+		got = dump();
+		if (got == NULL || strcmp(got, want) != 0) {
+			printf(
+			    "#   statement %ld failing: not as recorded\n", i);
+			bad++;
+		}
+		free(got);
+	}
+	fault_hook_next = 0;
+	ok(n > 20 && failed > 10, "faults: %ld statements, %ld opens failed", n,
+	    failed);
+	is_int(bad, 0,
+	    "faults: a failed open leaves the older db, the next decodes it");
+	unlink(older);
+	free(want);
+}
+
 int
 main(void)
 {
 	if (fault_tmpdir(dir, sizeof(dir), "redecode") != 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/r.db", dir);
+	fault_install();
 	if (fault_stderr_to(dir) != 0)
 		return 1;
 
@@ -421,6 +514,7 @@ main(void)
 	    "the second epoch's values", "s.from_rev > 12", "i.from_rev > 12");
 	check("every value", "1", "1");
 	check_pruned();
+	check_faults();
 
 	fault_stderr_remove();
 	remove_db();
