@@ -1459,6 +1459,7 @@ write_typed(struct store *s, const struct store_event *ev, struct kc_ent *e,
  * key's re-puts of the same value and generation after it (lease-only,
  * as write_event() lets them share the typed row) point at row; the
  * key's next other event closes it.  No such event: the row stays open.
+ * The walk starts at the PUT itself, the first to match.
  */
 static int
 redecode_span(struct store *s, sqlite3_stmt *next, sqlite3_stmt *mark, int kind,
@@ -1570,17 +1571,10 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
 		if (rc != 0)
 			return -1;
 	}
-	if (row != 0) {
-		sqlite3_bind_int64(mark, 1, row);
-		sqlite3_bind_int64(mark, 2, rev);
-		sqlite3_bind_int64(mark, 3, seq);
-		rc = sqlite3_step(mark);
-		sqlite3_reset(mark);
-		if (rc != SQLITE_DONE ||
-		    redecode_span(s, next, mark, k.kind, key_id, rev, seq,
-			sqlite3_column_int64(cur, 5), create, row) != 0)
-			return -1;
-	}
+	if (row != 0 &&
+	    redecode_span(s, next, mark, k.kind, key_id, rev, seq,
+		sqlite3_column_int64(cur, 5), create, row) != 0)
+		return -1;
 	if (del != NULL) {
 		sqlite3_bind_int64(del, 1, rev);
 		sqlite3_bind_int64(del, 2, seq);
@@ -1618,7 +1612,7 @@ redecode(struct store *s)
 	    "ORDER BY d.rev, d.seq LIMIT 1";
 	static const char q_next[] =
 	    "SELECT rev, seq, type, val_id, create_rev FROM events "
-	    "WHERE key_id = ?1 AND rev >= ?2 AND NOT (rev = ?2 AND seq <= ?3) "
+	    "WHERE key_id = ?1 AND rev >= ?2 AND NOT (rev = ?2 AND seq < ?3) "
 	    "ORDER BY rev, seq";
 	static const char q_mark[] =
 	    "UPDATE events SET typed_row = ?1 WHERE rev = ?2 AND seq = ?3";
