@@ -196,18 +196,8 @@ is "$(db_recorded "$db")" "$wm" "plain-http-resume: the watermark did not move"
 # --- a client certificate with a CN, authentication on ------------------
 # etcd's gateway then answers every /v3/ request with a plain-text 400
 # (etcd-gateway.md, pitfall 11): a configuration error, not etcd trouble.
-tpost() {
-	curl -sf --cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client-key.pem" \
-		"$TLS_URL$1" -d "$2" >/dev/null
-}
-tpost /v3/auth/role/add '{"name":"root"}' &&
-	tpost /v3/auth/user/add '{"name":"root","password":"r00t-pw"}' &&
-	tpost /v3/auth/user/grant '{"user":"root","role":"root"}' &&
-	tpost /v3/auth/role/add '{"name":"reader"}' &&
-	tpost /v3/auth/role/grant '{"name":"reader","perm":{"permType":"READ","key":"Y2lsaXVtLw==","range_end":"Y2lsaXVtMA=="}}' &&
-	tpost /v3/auth/user/add '{"name":"watcher","password":"Cn-Sw0rdf1sh"}' &&
-	tpost /v3/auth/user/grant '{"user":"watcher","role":"reader"}' &&
-	tpost /v3/auth/enable '{}'
+etcd_auth watcher Cn-Sw0rdf1sh "$TLS_URL" \
+	--cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client-key.pem"
 ok $? "authentication enabled on the TLS etcd"
 printf 'Cn-Sw0rdf1sh\n' >"$TMP/cn-pw"
 cn_msg="error: cannot talk to etcd at $TLS_URL as configured: etcd refuses a client certificate with a CommonName over its JSON gateway while authentication is on: use one without CN (the etcd user is --user)"

@@ -76,17 +76,26 @@ etcd_replace() {
 	ETCD_CLIENT_PORT=${ETCD_URL##*:} etcd_start "$1"
 }
 
-# etcd_auth USER PASSWORD: enable authentication on the test member, with
-# a root user (password r00t-pw) and USER, whose role "reader" may read
-# [cilium/, cilium0) and nothing else.  Fails (non-zero) if any step does.
+# etcd_auth USER PASSWORD [URL [CURL-OPTION...]]: enable authentication
+# on the test member (or the etcd at URL, reached with the curl options:
+# a TLS one's certificates), with a root user (password r00t-pw) and
+# USER, whose role "reader" may read [cilium/, cilium0) and nothing else.
+# Fails (non-zero) if any step does.
 etcd_auth() {
-	_post() { curl -sf "$ETCD_URL$1" -d "$2" >/dev/null; }
-	_post /v3/auth/role/add '{"name":"root"}' &&
-		_post /v3/auth/user/add '{"name":"root","password":"r00t-pw"}' &&
-		_post /v3/auth/user/grant '{"user":"root","role":"root"}' &&
-		_post /v3/auth/role/add '{"name":"reader"}' &&
-		_post /v3/auth/role/grant '{"name":"reader","perm":{"permType":"READ","key":"Y2lsaXVtLw==","range_end":"Y2lsaXVtMA=="}}' &&
-		_post /v3/auth/user/add "{\"name\":\"$1\",\"password\":\"$2\"}" &&
-		_post /v3/auth/user/grant "{\"user\":\"$1\",\"role\":\"reader\"}" &&
-		_post /v3/auth/enable '{}'
+	_user=$1 _pw=$2 _url=${3:-$ETCD_URL}
+	shift 2
+	[ $# -eq 0 ] || shift
+	_post() { # _post PATH BODY CURL-OPTION...
+		_path=$1 _body=$2
+		shift 2
+		curl -sf "$@" "$_url$_path" -d "$_body" >/dev/null
+	}
+	_post /v3/auth/role/add '{"name":"root"}' "$@" &&
+		_post /v3/auth/user/add '{"name":"root","password":"r00t-pw"}' "$@" &&
+		_post /v3/auth/user/grant '{"user":"root","role":"root"}' "$@" &&
+		_post /v3/auth/role/add '{"name":"reader"}' "$@" &&
+		_post /v3/auth/role/grant '{"name":"reader","perm":{"permType":"READ","key":"Y2lsaXVtLw==","range_end":"Y2lsaXVtMA=="}}' "$@" &&
+		_post /v3/auth/user/add "{\"name\":\"$_user\",\"password\":\"$_pw\"}" "$@" &&
+		_post /v3/auth/user/grant "{\"user\":\"$_user\",\"role\":\"reader\"}" "$@" &&
+		_post /v3/auth/enable '{}' "$@"
 }
