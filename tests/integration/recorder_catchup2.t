@@ -133,9 +133,20 @@ is "$(q "$db" "SELECT count(*) FROM revisions WHERE etcd_rev >= $cu AND
 	"…and the revisions it wrote are replays dated between the last stop and their arrival"
 kill -9 "$ETCD_PID"
 wait "$ETCD_PID" 2>/dev/null
+n0=$(wc -l <"$TMP/rec.log")
 kill -CONT "$REC_PID"
-wait_until 30 grep -q 'catch-up with several watches failed' "$TMP/rec.log"
-ok $? "…the catch-up fails"
+# Its streams fail; or the liveness read on the same member fails first
+# and ends the catch-up ("watching elsewhere").  Either way, from what the
+# recorder logged after the kill.  (A CI run once found the first message
+# missing; what the recorder logged instead was not kept, so a failure
+# here prints it.)
+cu_over() {
+	tail -n +"$((n0 + 1))" "$TMP/rec.log" |
+		grep -qE 'catch-up with several watches failed|; watching elsewhere'
+}
+wait_until 30 cu_over
+ok $? "…the catch-up fails" ||
+	tail -n +"$((n0 + 1))" "$TMP/rec.log" | tail -40 | sed 's/^/# /'
 etcd_restart 2>/dev/null # (its PID is gone: kill -9)
 live=$($KV "$ETCD_URL" put cilium/k/live 1)
 wait_until 60 db_reached "$db" "$live"
