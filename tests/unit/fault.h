@@ -325,4 +325,21 @@ fault_tmpdir(char *dir, size_t size, const char *tag)
 	return -1;
 }
 
+/*
+ * Remove the db at path and the files SQLite keeps beside it, so that a
+ * test can start over from nothing (after a fault, say).
+ */
+static inline void
+fault_db_remove(const char *path)
+{
+	static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
+	char p[320];
+	size_t j;
+
+	for (j = 0; j < sizeof(ends) / sizeof(ends[0]); j++) {
+		snprintf(p, sizeof(p), "%s%s", path, ends[j]);
+		unlink(p);
+	}
+}
+
 #endif

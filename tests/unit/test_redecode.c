@@ -223,19 +223,6 @@ as_older(const char *svc_where, const char *id_where)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-static void
-remove_db(void)
-{
-	static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
-	char p[320];
-	size_t j;
-
-	for (j = 0; j < sizeof(ends) / sizeof(ends[0]); j++) {
-		snprintf(p, sizeof(p), "%s%s", path, ends[j]);
-		unlink(p);
-	}
-}
-
 /* Record, break the rows chosen, open again: as recorded? */
 static void
 check(const char *what, const char *svc_where, const char *id_where)
@@ -243,7 +230,7 @@ check(const char *what, const char *svc_where, const char *id_where)
 	struct store *s;
 	char err[256], *want = NULL, *mid = NULL, *got = NULL;
 
-	remove_db();
+	fault_db_remove(path);
 	if (record() != 0 || (want = dump()) == NULL ||
 	    as_older(svc_where, id_where) != 0 || (mid = dump()) == NULL) {
 		ok(0, "%s: the older db", what);
@@ -366,7 +353,7 @@ check_pruned(void)
 	struct store *s;
 	char err[256], *want = NULL, *got = NULL;
 
-	remove_db();
+	fault_db_remove(path);
 	if (record() != 0 || (want = latest()) == NULL ||
 	    as_older("1", "1") != 0 || pruned(14) != 0) {
 		ok(0, "pruned: the older db");
@@ -440,7 +427,7 @@ check_faults(int prune)
 	long n, i, bad = 0, failed = 0;
 
 	snprintf(older, sizeof(older), "%s/older.db", dir);
-	remove_db();
+	fault_db_remove(path);
 	if (record() != 0 || (want = view()) == NULL ||
 	    as_older("1", "1") != 0 || (prune && pruned(14) != 0) ||
 	    copy(path, older) != 0 || (before = fault_digest(path)) == 0) {
@@ -522,7 +509,7 @@ main(void)
 	check_faults(1);
 
 	fault_stderr_remove();
-	remove_db();
+	fault_db_remove(path);
 	rmdir(dir);
 	return done_testing();
 }

@@ -193,19 +193,6 @@ record(int *failures, int *silent)
 	return -1;
 }
 
-static void
-remove_db(void)
-{
-	static const char *const ends[] = {"", "-wal", "-shm", "-journal"};
-	char p[320];
-	size_t j;
-
-	for (j = 0; j < sizeof(ends) / sizeof(ends[0]); j++) {
-		snprintf(p, sizeof(p), "%s%s", path, ends[j]);
-		unlink(p);
-	}
-}
-
 int
 main(void)
 {
@@ -243,7 +230,7 @@ main(void)
 		   "AND name GLOB 'k[0-9]*'"),
 	    100, "the new cluster's nodes open");
 	ok(want != 0 && rename(path, ref) == 0, "the reference file");
-	remove_db();
+	fault_db_remove(path);
 	/* Up to the last COMMIT (after it, only closing). */
 	for (last = total; last > 0; last--)
 		if (strcmp(fault_seen[last - 1], "COMMIT") == 0)
@@ -254,7 +241,7 @@ main(void)
 		if (!fault_point(i, last))
 			continue;
 		points++;
-		remove_db();
+		fault_db_remove(path);
 		fault_at = i + 1;
 		fault_fired = 0;
 		fault_n_stmt = 0;
@@ -292,7 +279,7 @@ main(void)
 	    recovered);
 
 	fault_forget();
-	remove_db();
+	fault_db_remove(path);
 	unlink(ref);
 	fault_stderr_remove();
 	rmdir(dir);
