@@ -277,17 +277,21 @@ say "3. store path over $STORE_EVENTS events"
 : >"$TMP/s.r"
 : >"$TMP/p.r"
 : >"$TMP/l.out"
+: >"$TMP/c.out"
 for _i in $(seq "$RUNS"); do
-	rm -f "$TMP"/sb.db* "$TMP"/pl.db* "$TMP"/ln.db*
+	rm -f "$TMP"/sb.db* "$TMP"/pl.db* "$TMP"/ln.db* "$TMP"/ch.db*
 	"$SB" store "$TMP/sb.db" "$STORE_EVENTS" | sed 's/.*rate=\([0-9]*\).*/\1/' >>"$TMP/s.r"
 	"$SB" plain "$TMP/pl.db" "$STORE_EVENTS" | sed 's/.*rate=\([0-9]*\).*/\1/' >>"$TMP/p.r"
 	"$SB" lean "$TMP/ln.db" "$STORE_EVENTS" >>"$TMP/l.out"
+	"$SB" chain "$TMP/ch.db" "$STORE_EVENTS" >>"$TMP/c.out"
 done
 SR=$(median <"$TMP/s.r")
 PR=$(median <"$TMP/p.r")
 LR=$(sed 's/.*rate=\([0-9]*\).*/\1/' "$TMP/l.out" | median)
 LB=$(sed 's/.*bytes=\([0-9]*\).*/\1/' "$TMP/l.out" | median)
-rm -f "$TMP"/sb.db* "$TMP"/pl.db* "$TMP"/ln.db*
+CR=$(sed 's/.*rate=\([0-9]*\).*/\1/' "$TMP/c.out" | median)
+CB=$(sed 's/.*bytes=\([0-9]*\).*/\1/' "$TMP/c.out" | median)
+rm -f "$TMP"/sb.db* "$TMP"/pl.db* "$TMP"/ln.db* "$TMP"/ch.db*
 row "3  store path alone (events/s)" "$SR" "$PR (one plain table)" \
 	"$(ratio "$SR" "$PR")x" ">= 200000/s" "$(verdict "$(ge "$SR" 200000)")"
 
@@ -479,8 +483,12 @@ echo "hindsight bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, medians of $
 awk -F'|' 'BEGIN { printf "%-48s | %-34s | %-34s | %-12s | %-26s | %s\n",
 	"measure", "hindsight", "baseline", "ratio", "goal", "result" }
 	{ printf "%-48s | %-34s | %-34s | %-12s | %-26s | %s\n", $1, $2, $3, $4, $5, $6 }' "$ROWS"
-# Not hindsight, and not a row: the floor of any SQLite format that keeps
-# each key's history (store_bench.c, "lean"), to read rows 3 and 6 against.
+# Not hindsight, and not rows: the floor of any SQLite format that keeps
+# each key's history (store_bench.c, "lean"), and the same log with no
+# index at all, each key's history chained ("chain"), to read rows 3 and
+# 6 against (bench/RESULTS.md, "Session 19").
 echo
 echo "floor for rows 3 and 6 (not hindsight): a bare change log, one row and one (key, revision)"
 echo "index entry per event, no typed tables: $LR events/s ($(ratio "$LR" "$PR")x the plain table), $LB bytes/event"
+echo "the same log, no index, each key's events chained back from its last one:"
+echo "$CR events/s ($(ratio "$CR" "$PR")x the plain table), $CB bytes/event"

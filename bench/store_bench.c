@@ -15,11 +15,16 @@
  *                                  (key, revision) index entry per event,
  *                                  keys interned, one time row per commit;
  *                                  no value sharing, no typed tables
+ *   store_bench chain DB N [DAYS]  lean with no index at all: each event row
+ *                                  points at its key's previous event and
+ *                                  each key at its last (updated once per
+ *                                  commit), so a key's history is a walk
+ *                                  back from its last event
  *   store_bench dump N             the events as lines for bench/writer.py:
  *                                  "P <b64 key> <b64 value>", "D <b64 key>"
  *
- * Prints "events=N secs=S rate=R" (events per second) on stdout; lean adds
- * "bytes=B" (the file's size per event).
+ * Prints "events=N secs=S rate=R" (events per second) on stdout; lean and
+ * chain add "bytes=B" (the file's size per event).
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -152,7 +157,7 @@ insert_rest(
  */
 struct sink {
 	sqlite3 *db;
-	sqlite3_stmt *st[4];
+	sqlite3_stmt *st[5];
 	void (*put)(struct sink *, const struct store_event *, int64_t seq);
 	void (*commit)(struct sink *, int64_t rev, int64_t t_us);
 };
@@ -255,7 +260,10 @@ run_plain(const char *path, long n, double days)
 static struct {
 	uint64_t h;
 	int64_t id;
+	int64_t last; /* chain: the key's last event */
+	int touched; /* chain: in chain_touched[] */
 } lean_keys[LEAN_KEYS];
+static size_t chain_touched[LEAN_KEYS], chain_ntouched;
 
 static uint64_t
 lean_hash(const char *p, size_t n)
@@ -267,8 +275,8 @@ lean_hash(const char *p, size_t n)
 	return h | 1;
 }
 
-static int64_t
-lean_key(struct sink *k, const struct store_event *e)
+static size_t
+lean_slot(struct sink *k, const struct store_event *e)
 {
 	uint64_t h = lean_hash(e->key, e->keylen);
 	size_t i = h & (LEAN_KEYS - 1);
@@ -277,7 +285,7 @@ lean_key(struct sink *k, const struct store_event *e)
 	while (lean_keys[i].h != 0 && lean_keys[i].h != h)
 		i = (i + 1) & (LEAN_KEYS - 1);
 	if (lean_keys[i].h == h)
-		return lean_keys[i].id;
+		return i;
 	if (k->st[1] == NULL) {
 		k->st[1] = prepare(k->db,
 		    "INSERT INTO keys(key) VALUES (?) ON CONFLICT DO NOTHING");
@@ -297,7 +305,13 @@ lean_key(struct sink *k, const struct store_event *e)
 	}
 	lean_keys[i].h = h;
 	lean_keys[i].id = id;
-	return id;
+	return i;
+}
+
+static int64_t
+lean_key(struct sink *k, const struct store_event *e)
+{
+	return lean_keys[lean_slot(k, e)].id;
 }
 
 static void
@@ -326,25 +340,38 @@ lean_commit(struct sink *k, int64_t rev, int64_t t_us)
 	sqlite3_reset(k->st[3]);
 }
 
+/* The settings of the recorder's cache (recorder/store.c) and the
+ * schemas of the two floors. */
+#define FLOOR_PRAGMAS "PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4000;"
+#define FLOOR_TIMES                                                            \
+	"CREATE TABLE times(rev INTEGER PRIMARY KEY,"                          \
+	" t_lo INTEGER NOT NULL, t_hi INTEGER NOT NULL) STRICT"
+
+static const char lean_sql[] =
+    FLOOR_PRAGMAS "CREATE TABLE keys(id INTEGER PRIMARY KEY,"
+		  " key BLOB NOT NULL UNIQUE) STRICT;"
+		  "CREATE TABLE events(id INTEGER PRIMARY KEY,"
+		  " key_id INTEGER NOT NULL, type INTEGER NOT NULL, value BLOB,"
+		  " lease INTEGER NOT NULL, create_rev INTEGER NOT NULL,"
+		  " version INTEGER NOT NULL) STRICT;"
+		  "CREATE INDEX events_key ON events(key_id, id);" FLOOR_TIMES;
+
+static const char chain_sql[] = FLOOR_PRAGMAS
+    "CREATE TABLE keys(id INTEGER PRIMARY KEY,"
+    " key BLOB NOT NULL UNIQUE, last INTEGER) STRICT;"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY,"
+    " key_id INTEGER NOT NULL, prev INTEGER, type INTEGER NOT NULL,"
+    " value BLOB, lease INTEGER NOT NULL,"
+    " create_rev INTEGER NOT NULL, version INTEGER NOT NULL) "
+    "STRICT;" FLOOR_TIMES;
+
+/* A floor's run: the line also reports the file's size per event. */
 static int
-run_lean(const char *path, long n, double days)
+run_floor(struct sink k, const char *sql, const char *path, long n, double days)
 {
-	struct sink k = {.put = lean_put, .commit = lean_commit};
 	long done, bytes = 0;
+	double t = feed(&k, path, sql, n, days, &done);
 	FILE *f;
-	double t = feed(&k, path,
-	    /* The recorder's cache settings (recorder/store.c). */
-	    "PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4000;"
-	    "CREATE TABLE keys(id INTEGER PRIMARY KEY,"
-	    " key BLOB NOT NULL UNIQUE) STRICT;"
-	    "CREATE TABLE events(id INTEGER PRIMARY KEY,"
-	    " key_id INTEGER NOT NULL, type INTEGER NOT NULL, value BLOB,"
-	    " lease INTEGER NOT NULL, create_rev INTEGER NOT NULL,"
-	    " version INTEGER NOT NULL) STRICT;"
-	    "CREATE INDEX events_key ON events(key_id, id);"
-	    "CREATE TABLE times(rev INTEGER PRIMARY KEY,"
-	    " t_lo INTEGER NOT NULL, t_hi INTEGER NOT NULL) STRICT",
-	    n, days, &done);
 
 	if ((f = fopen(path, "rb")) != NULL) {
 		if (fseek(f, 0, SEEK_END) == 0)
@@ -354,6 +381,49 @@ run_lean(const char *path, long n, double days)
 	printf("events=%ld secs=%.3f rate=%.0f bytes=%.0f\n", done, t, done / t,
 	    done > 0 ? (double)bytes / (double)done : 0.0);
 	return 0;
+}
+
+static void
+chain_put(struct sink *k, const struct store_event *e, int64_t seq)
+{
+	size_t i = lean_slot(k, e);
+	int64_t id = e->mod_rev * 65536 + seq;
+
+	if (k->st[0] == NULL)
+		k->st[0] = prepare(
+		    k->db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?)");
+	sqlite3_bind_int64(k->st[0], 1, id);
+	sqlite3_bind_int64(k->st[0], 2, lean_keys[i].id);
+	if (lean_keys[i].last != 0)
+		sqlite3_bind_int64(k->st[0], 3, lean_keys[i].last);
+	else
+		sqlite3_bind_null(k->st[0], 3);
+	insert_rest(k->db, k->st[0], 4, e);
+	lean_keys[i].last = id;
+	if (!lean_keys[i].touched) {
+		lean_keys[i].touched = 1;
+		chain_touched[chain_ntouched++] = i;
+	}
+}
+
+static void
+chain_commit(struct sink *k, int64_t rev, int64_t t_us)
+{
+	size_t j, i;
+
+	if (k->st[4] == NULL)
+		k->st[4] =
+		    prepare(k->db, "UPDATE keys SET last = ? WHERE id = ?");
+	for (j = 0; j < chain_ntouched; j++) {
+		i = chain_touched[j];
+		sqlite3_bind_int64(k->st[4], 1, lean_keys[i].last);
+		sqlite3_bind_int64(k->st[4], 2, lean_keys[i].id);
+		check(k->db, sqlite3_step(k->st[4]));
+		sqlite3_reset(k->st[4]);
+		lean_keys[i].touched = 0;
+	}
+	chain_ntouched = 0;
+	lean_commit(k, rev, t_us);
 }
 
 static int
@@ -397,12 +467,20 @@ main(int argc, char **argv)
 		return run_plain(
 		    argv[2], atol(argv[3]), argc > 4 ? atof(argv[4]) : 7);
 	if (argc >= 4 && strcmp(argv[1], "lean") == 0)
-		return run_lean(
-		    argv[2], atol(argv[3]), argc > 4 ? atof(argv[4]) : 7);
+		return run_floor(
+		    (struct sink){.put = lean_put, .commit = lean_commit},
+		    lean_sql, argv[2], atol(argv[3]),
+		    argc > 4 ? atof(argv[4]) : 7);
+	if (argc >= 4 && strcmp(argv[1], "chain") == 0)
+		return run_floor(
+		    (struct sink){.put = chain_put, .commit = chain_commit},
+		    chain_sql, argv[2], atol(argv[3]),
+		    argc > 4 ? atof(argv[4]) : 7);
 	if (argc == 3 && strcmp(argv[1], "dump") == 0)
 		return run_dump(atol(argv[2]));
 	fprintf(stderr,
 	    "usage: store_bench store DB N [DAYS] | "
-	    "plain DB N [DAYS] | lean DB N [DAYS] | dump N\n");
+	    "plain DB N [DAYS] | lean DB N [DAYS] | chain DB N [DAYS] | "
+	    "dump N\n");
 	return 1;
 }

@@ -36,6 +36,22 @@ is "$bad" "" "every row has a figure and a verdict"
 floor=$(grep '^index entry per event' "$TMP/out")
 echo "$floor" | grep -Eq ': [0-9]+ events/s \([0-9.]+x the plain table\), [0-9]+ bytes/event$'
 ok $? "the table is followed by the bare change log's rate and size ($floor)"
+chain=$(grep -A1 "^the same log, no index" "$TMP/out" | sed -n 2p)
+echo "$chain" | grep -Eq '^[0-9]+ events/s \([0-9.]+x the plain table\), [0-9]+ bytes/event$'
+ok $? "…and the chained log's ($chain)"
+# The chained log keeps each key's history without an index: walking back
+# from every key's last event reaches each event once, on its own key.
+"$TOP/build/bench/store_bench" chain "$TMP/ch.db" 5000 >/dev/null
+walk=$(sqlite3 "$TMP/ch.db" "WITH RECURSIVE w(id, key_id) AS (
+	SELECT e.id, e.key_id FROM keys k JOIN events e ON e.id = k.last
+	UNION ALL SELECT e.id, e.key_id FROM w JOIN events e
+		ON e.id = (SELECT prev FROM events WHERE id = w.id))
+	SELECT count(*), count(DISTINCT w.id), sum(e.key_id = w.key_id),
+		(SELECT count(*) FROM events)
+	FROM w JOIN events e ON e.id = w.id")
+echo "$walk" | awk -F'|' '$1 > 0 && $1 == $2 && $2 == $3 && $3 == $4 { ok = 1 } END { exit !ok }'
+ok $? "every event of the chained log lies once on its key's chain ($walk)"
+rm -f "$TMP"/ch.db*
 # Rows with a baseline measured in the same run have a ratio.
 bad=$(awk -F'|' '$3 ~ /[0-9]/ && $4 !~ /[0-9]x/ { print $1 }' "$TMP/rows")
 is "$bad" "" "every row with a baseline has a ratio"
