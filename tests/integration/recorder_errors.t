@@ -111,4 +111,19 @@ is "$missing" "" "--help, the man page and the README list every option"
 fmt=$("$rec" --version | sed -n 's/.*(db format \([0-9]*\))$/\1/p')
 said=$(sed -n 's/.*The current format is \([0-9][0-9]*\)\..*/\1/p; s/.*.FILE: db format \([0-9][0-9]*\).*/\1/p' "$TOP/README.md" | sort -u | tr '\n' ' ')
 is "$said" "$fmt " "README.md gives the current db format, $fmt"
+# The README's reference of the file names every column of every table
+# and view this build creates, in that table's or view's own row.
+missing=""
+tables=$(sqlite3 "$TMP/esc.db" "SELECT name FROM sqlite_schema
+	WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
+for t in $tables; do
+	rows=$(grep "^| [^|]*\`$t\`" "$TOP/README.md")
+	[ -n "$rows" ] || { missing="$missing $t"; continue; }
+	for c in $(sqlite3 "$TMP/esc.db" "SELECT name FROM pragma_table_info('$t')"); do
+		echo "$rows" | grep -q "\`$c\`" || missing="$missing $t.$c"
+	done
+done
+[ "$(echo "$tables" | wc -w)" -gt 20 ]
+ok $? "the tables and views of a db this build wrote ($(echo "$tables" | wc -w))"
+is "$missing" "" "README.md documents each of their columns"
 done_testing
