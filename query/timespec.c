@@ -503,12 +503,43 @@ resolve_time(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 	return warn_uncertain(q, spec->text, spec->us, pt->rev);
 }
 
+/* The latest recorded state: the watermark's revision and time. */
+static int
+latest(struct hq *q, struct ts_point *pt)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pt->rev = q->recorded_rev;
+	pt->us = q->recorded_us;
+	pt->us_known = q->have_recorded;
+	pt->us_lo = 0;
+	if (q->have_recorded)
+		return 0;
+	if ((st = hq_prepare(q, "SELECT max(rev) FROM revisions")) == NULL)
+		return HQ_NODB;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		pt->rev = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : hq_dberr(q, "reading revisions");
+}
+
 static int
 resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 {
 	sqlite3_stmt *st;
 	int rc;
 
+	/*
+	 * No snapshot yet: no revision is recorded, so none to name; as a
+	 * time does, rev:N answers as of the latest state (nothing), so
+	 * that a window from it to the default end is not reversed.
+	 */
+	if (!q->have_first) {
+		hq_warn(
+		    q, "%s: the db holds no recorded snapshot yet", spec->text);
+		return latest(q, pt);
+	}
 	pt->rev = spec->etcd_rev + q->rev_offset;
 	pt->us = 0;
 	pt->us_known = 0;
@@ -519,7 +550,7 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 		    "through etcd rev %lld): answering as of that",
 		    spec->text, (long long)(q->recorded_rev - q->rev_offset));
 		pt->rev = q->recorded_rev;
-	} else if (!q->have_first || pt->rev < q->first_rev)
+	} else if (pt->rev < q->first_rev)
 		hq_warn(q,
 		    q->pruned
 			? "%s is before the retention horizon (rev "
@@ -572,13 +603,6 @@ ts_resolve(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 int
 ts_latest(struct hq *q, struct ts_point *pt)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	pt->rev = q->recorded_rev;
-	pt->us = q->recorded_us;
-	pt->us_known = q->have_recorded;
-	pt->us_lo = 0;
 	/*
 	 * No snapshot committed yet (a recorder still listing the prefix):
 	 * an empty answer would read as "nothing there", not "not known".
@@ -587,14 +611,7 @@ ts_latest(struct hq *q, struct ts_point *pt)
 		hq_warn(q,
 		    "the db holds no recorded snapshot yet: nothing is "
 		    "known");
-	if (q->have_recorded)
-		return 0;
-	if ((st = hq_prepare(q, "SELECT max(rev) FROM revisions")) == NULL)
-		return HQ_NODB;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		pt->rev = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : hq_dberr(q, "reading revisions");
+	return latest(q, pt);
 }
 
 int

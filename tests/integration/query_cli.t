@@ -188,6 +188,18 @@ for c in "ip 10.6.6.43" "identity 12928" "labels app=web" "pod default/web-2" \
 	is "$?:$(grep -c 'no recorded snapshot yet' "$TMP/err")" "3:1" \
 		"$c on a db with no snapshot yet: exit 3, one warning"
 done
+# The same with a rev:N (and a window from it to the default end): an
+# answer with the warning, not a reversed window (exit 1), and no
+# warning naming a revision that was never recorded ("rev 0").
+for c in "changes --from rev:5" "pod default/web-2 --from rev:3" \
+	"churn --from rev:1 --to now" "ip 10.6.6.43 --at rev:3" "diff rev:1 rev:2" \
+	"ip 10.6.6.43 --at -1h"; do
+	eval "set -- $c"
+	"$H" --db "$TMP/new.db" "$@" >/dev/null 2>"$TMP/err"
+	is "$?:$(grep -c 'no recorded snapshot yet' "$TMP/err"):$(grep -c 'rev 0' "$TMP/err")" \
+		"3:$(grep -c . "$TMP/err"):0" \
+		"$c on a db with no snapshot yet: exit 3, the warning, no revision named"
+done
 cov 0 "" "identity --at after the gap" identity 12928 --at rev:31
 cov 0 "" "a window before the gap" changes --from rev:10 --to rev:21
 cov 0 "" "diff across the gap: both states are known" diff rev:12 rev:31
