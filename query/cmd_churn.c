@@ -498,6 +498,10 @@ cmd_churn(struct hq *q, int argc, char **argv)
 			    last);
 		/* To the microsecond: (now - dur, now], as --from -7d. */
 		start = q->now_us - dur;
+		if (start < TS_MIN_US)
+			return hq_usage(q,
+			    "--last: '%s' reaches back before the year 0000",
+			    last);
 		snprintf(lastbuf, sizeof(lastbuf), "@%s%lld.%06lld",
 		    start < 0 ? "-" : "", llabs((long long)(start / 1000000)),
 		    llabs((long long)(start % 1000000)));

@@ -273,8 +273,8 @@ parse_unix(const char *s, int64_t *us)
 	return 0;
 }
 
-int
-ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
+static int
+parse_spec(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
     char *err, size_t errlen)
 {
 	struct tm tm;
@@ -330,6 +330,25 @@ ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
 	    "HH:MM[:SS]', @UNIX, rev:N, now or -90m/-2h/-7d)",
 	    s);
 	return -1;
+}
+
+int
+ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
+    char *err, size_t errlen)
+{
+	if (parse_spec(s, tz, now_us, out, err, errlen) != 0)
+		return -1;
+	/*
+	 * Every answer echoes the instant in RFC 3339, whose years have
+	 * four digits: "@253402300800" came back as "10000-01-01T00:00:00Z",
+	 * which JSON readers refuse.
+	 */
+	if (!out->is_rev && (out->us < TS_MIN_US || out->us > TS_MAX_US)) {
+		snprintf(err, errlen,
+		    "time '%s' is out of range (years 0000 to 9999, UTC)", s);
+		return -1;
+	}
+	return 0;
 }
 
 const char *

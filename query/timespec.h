@@ -23,6 +23,10 @@
 
 #include "hq.h"
 
+/* The instants RFC 3339 can write: 0000-01-01 to 9999-12-31, UTC. */
+#define TS_MIN_US (-62167219200LL * 1000000)
+#define TS_MAX_US (253402300800LL * 1000000 - 1)
+
 /* How old the watermark may be for "now" (as /healthz allows). */
 #define TS_FRESH_US 10000000
 
@@ -45,7 +49,8 @@ struct ts_point {
 /*
  * Parse s.  tz is the --tz value (NULL or "UTC": UTC; "local": the
  * process's zone; an IANA name; or a +hh:mm offset); now_us anchors "now"
- * and relative times.  Returns 0, or -1 with a one-line reason in err.
+ * and relative times.  An instant outside the years 0000 to 9999 is
+ * refused.  Returns 0, or -1 with a one-line reason in err.
  */
 int ts_parse(const char *s, const char *tz, int64_t now_us, struct ts_spec *out,
     char *err, size_t errlen);

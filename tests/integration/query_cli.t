@@ -397,6 +397,10 @@ usage "--tz naming a directory of zones" --db "$db" --tz Europe status
 usage "--tz naming a file that is no zone" --db "$db" --tz zone.tab status
 usage "bad --by" --db "$db" churn --by week
 usage "bad --last" --db "$db" churn --last soon
+# Answers echo the instant in RFC 3339 (four-digit years): not 10000-...
+usage "@UNIX past the year 9999" --db "$db" ip 10.6.6.43 --at @253402300800
+usage "a relative time before the year 0000" --db "$db" changes --from -300000w
+usage "--last reaching before the year 0000" --db "$db" churn --last 1000000w
 usage "--last of nothing" --db "$db" churn --last 0h
 usage "no command"
 usage "time error before the db is opened" --db "$TMP/missing.db" ip 10.6.6.43 --at never

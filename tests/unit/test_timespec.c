@@ -54,9 +54,39 @@ test_zone(void)
 	unsetenv("TZ");
 }
 
+/* ts_parse(s) must fail (a usage error). */
+static void
+t_bad(const char *s, const char *tz, const char *what)
+{
+	struct ts_spec sp;
+	char err[256];
+
+	ok(ts_parse(s, tz, NOW, &sp, err, sizeof(err)) != 0,
+	    "%s: '%s' is refused", what, s);
+}
+
+/* Every answer echoes the instant in RFC 3339: years 0000 to 9999. */
+static void
+test_range(void)
+{
+	t_us("@253402300799.999999", NULL, 253402300799999999LL,
+	    "the last microsecond of 9999");
+	t_us("@-62167219200", NULL, -62167219200000000LL, "0000-01-01");
+	t_us("0000-01-01T00:00:00Z", NULL, -62167219200000000LL,
+	    "RFC 3339, year 0000");
+	t_bad("@253402300800", NULL, "@UNIX in the year 10000");
+	t_bad("@9223372036853", NULL, "@UNIX as big as it gets");
+	t_bad("@-62167219201", NULL, "@UNIX before the year 0000");
+	t_bad("9999-12-31T23:59:59-01:00", NULL, "RFC 3339, 10000 in UTC");
+	t_bad("0000-01-01T00:00:00+00:01", NULL, "RFC 3339, -0001 in UTC");
+	t_bad("9999-12-31 23:30", "-01:00", "--tz, 10000 in UTC");
+	t_bad("-300000w", NULL, "a duration back before the year 0000");
+}
+
 int
 main(void)
 {
+	test_range();
 	test_unix();
 	test_zone();
 	return done_testing();
