@@ -55,6 +55,10 @@ check_identity(
 		if ((sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB)
 			snprintf(
 			    err, errlen, "%s: not a SQLite database", path);
+		else if ((sqlite3_errcode(db) & 0xff) != SQLITE_CANTOPEN)
+			/* Corrupt, I/O: no hint that would send one astray. */
+			snprintf(err, errlen, "%s: cannot read: %s", path,
+			    sqlite3_errmsg(db));
 		else
 			snprintf(err, errlen,
 			    "%s: cannot read: %s (is its directory read-only? "

@@ -418,6 +418,10 @@ echo "not a db" >"$TMP/text.db"
 nodb "a text file" "not a SQLite database" "$TMP/text.db"
 sqlite3 "$TMP/other.db" "CREATE TABLE t (x)"
 nodb "someone else's SQLite file" "not a hindsight db" "$TMP/other.db"
+# A file cut short (a copy that did not finish): SQLite's reason, without
+# the hint for a WAL db in a read-only directory, which is not the cause.
+head -c 5000 "$db" >"$TMP/cut.db"
+nodb "a db cut short" "cut.db: cannot read: database disk image is malformed$" "$TMP/cut.db"
 cp "$db" "$TMP/newer.db"
 sqlite3 "$TMP/newer.db" "PRAGMA user_version = 99"
 nodb "a newer format" "newer" "$TMP/newer.db"
