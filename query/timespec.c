@@ -559,7 +559,11 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 		    q, "%s: the db holds no recorded snapshot yet", spec->text);
 		return latest(q, pt);
 	}
-	pt->rev = spec->etcd_rev + q->rev_offset;
+	/* Past any revision (the sum would overflow): after the watermark. */
+	pt->rev =
+	    q->rev_offset > 0 && spec->etcd_rev > INT64_MAX - q->rev_offset
+	    ? INT64_MAX
+	    : spec->etcd_rev + q->rev_offset;
 	pt->us = 0;
 	pt->us_known = 0;
 	pt->us_lo = 0;

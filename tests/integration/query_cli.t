@@ -132,6 +132,12 @@ is "$?:$(grep -c 'rev:0 is before the current etcd cluster was first recorded' "
 	"rev:0 in a later epoch: before the current cluster's history, exit 3"
 "$H" --db "$TMP/epoch2.db" snapshot --at rev:8 >/dev/null 2>"$TMP/err"
 is "$?:$(cat "$TMP/err")" "0:" "…its first recorded revision is covered"
+# The largest rev:N: past every revision, not N + rev_offset wrapped
+# around to a negative revision "before the first snapshot".
+"$H" --db "$TMP/epoch2.db" --format json snapshot --at rev:9223372036854775807 \
+	>"$TMP/out" 2>"$TMP/err"
+is "$?:$(jq -r '.[0].at_rev' "$TMP/out"):$(grep -c 'is after the watermark (everything is recorded through etcd rev 9)' "$TMP/err")" \
+	"3:31:1" "rev:INT64_MAX in a later epoch: after the watermark, answered as of it"
 
 # --- coverage: exit 3 with a warning, but still an answer --------------
 cov() { # cov WANT-EXIT WARNING-PATTERN DESCRIPTION ARGS...
