@@ -20,9 +20,12 @@
 
 #include "framer.h"
 #include "log.h"
+#include "wire.h"
 
 #define MAX_LINE (512u * 1024 * 1024)
 #define PROBE_TIMEOUT_MS 3000L
+/* What is kept of a watch answered with another status than 200. */
+#define ANSWER_MAX (64u * 1024)
 
 /*
  * Does an endpoint speak the other protocol than its scheme says (an
@@ -60,6 +63,7 @@ struct req {
 	etcd_line_cb *line;
 	etcd_end_cb *end;
 	struct framer *framer;
+	long status; /* its HTTP status, once the body begins */
 	struct ev_timer stall;
 	int stalled;
 	int aborted; /* a line callback said stop */
@@ -355,6 +359,22 @@ stream_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 
 	ev_timer_again(r->e->loop, &r->stall);
+	if (r->status == 0)
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	/*
+	 * Not a watch but a refusal (etcd's 503, or a 404 or 421 text, a
+	 * proxy's page): no lines, its text goes to the end callback.
+	 */
+	if (r->status != 200) {
+		size_t keep =
+		    r->resp_len < ANSWER_MAX ? ANSWER_MAX - r->resp_len : 0;
+
+		if (keep > n)
+			keep = n;
+		if (keep > 0 && unary_write_cb(p, 1, keep, r) != keep)
+			return 0;
+		return n;
+	}
 	if (framer_feed(r->framer, p, n, stream_line, r) != 0) {
 		if (!r->aborted)
 			log_warn("watch: message longer than %u bytes or out "
@@ -723,6 +743,21 @@ failure(struct req *r, CURLcode res, long status, const char **msg, char *buf,
 	return config_error(r, res) ? ETCD_CONFIG : ETCD_RETRY;
 }
 
+/* What a watch answered with another status than 200 says, in buf. */
+static const char *
+answer(const struct req *r, long status, char *buf, size_t len)
+{
+	char msg[300];
+	int code;
+
+	if (wire_parse_error(status, r->resp ? r->resp : "", r->resp_len, &code,
+		msg, sizeof(msg)) == 0)
+		snprintf(buf, len, "etcd error %d: %s", code, msg);
+	else
+		snprintf(buf, len, "%s", msg);
+	return buf;
+}
+
 static void
 finish(struct req *r, CURLcode res)
 {
@@ -745,11 +780,13 @@ finish(struct req *r, CURLcode res)
 		return;
 	}
 	/* A terminal error object comes without '\n': deliver the tail. */
-	if (res == CURLE_OK && !r->aborted &&
+	if (res == CURLE_OK && status == 200 && !r->aborted &&
 	    framer_finish(r->framer, stream_line, r) != 0)
 		r->aborted = 1;
 	if (r->aborted)
 		msg = "closed by the recorder";
+	else if (res == CURLE_OK && status != 200)
+		msg = answer(r, status, tls, sizeof(tls));
 	else if (res == CURLE_OK)
 		msg = "etcd ended the watch"; /* the status goes with it */
 	r->end(r->arg, res != CURLE_OK ? result : ETCD_RETRY, status, msg);

@@ -53,7 +53,9 @@ typedef int etcd_line_cb(void *arg, char *line, size_t len);
 
 /*
  * The stream is over: the server ended it, the connection broke or
- * stalled, or a line callback returned -1.  why is a one-line reason;
+ * stalled, or a line callback returned -1.  why is a one-line reason (for
+ * an answer with another status than 200, whose body is no watch, what
+ * that body says: see wire_parse_error(), "etcd error N: msg" for etcd's);
  * result is ETCD_CONFIG when reconnecting cannot help (see above), else
  * ETCD_RETRY.  The stream is freed after this returns.
  */

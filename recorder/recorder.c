@@ -81,6 +81,8 @@ struct recorder {
 	/* another cluster_id seen at watch creation, and on which endpoints */
 	uint64_t foreign_id;
 	uint64_t foreign_seen;
+	/* endpoints not_gateway() has spoken of (endpoint_bits()) */
+	uint64_t not_gateway;
 	/* a cluster_id taken for the recorded one's successor (0: none) */
 	uint64_t successor_id;
 	/* a watch began below the watermark at this revision (0: none) */
@@ -183,6 +185,7 @@ static int foreign_everywhere(struct recorder *r, uint64_t id);
 static void alive_reauthed(struct recorder *r);
 static void auth_later(struct recorder *r, const char *why);
 static const char *gateway_refusal(const char *msg);
+static void not_gateway(struct recorder *r, long status, const char *path);
 
 /*
  * Nothing more is written after a failure (commit() refuses), and the
@@ -370,7 +373,7 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 		snprintf(
 		    err, sizeof(err), "the answer carries no usable token");
 	else if (result == ETCD_OK)
-		wire_parse_error(body, len, &code, err, sizeof(err));
+		wire_parse_error(status, body, len, &code, err, sizeof(err));
 	else
 		snprintf(err, sizeof(err), "%s", errmsg);
 	if (result == ETCD_OK && status != 200 && gateway_refusal(err)) {
@@ -396,6 +399,8 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 	}
 	log_warn("authenticating to etcd %s failed: %s", etcd_endpoint(r->etcd),
 	    err);
+	if (result == ETCD_OK)
+		not_gateway(r, status, "/v3/auth/authenticate");
 	auth_later(r, err);
 }
 
@@ -482,6 +487,58 @@ gateway_refusal(const char *msg)
 		       "over its JSON gateway while authentication is on: "
 		       "use one without CN (the etcd user is --user)";
 	return NULL;
+}
+
+/*
+ * The endpoint requests go to now, as a bit of a mask over the first 64
+ * of --endpoints (every bit of an URL listed twice).
+ */
+static uint64_t
+endpoint_bits(const struct recorder *r)
+{
+	const char *cur = etcd_endpoint(r->etcd);
+	uint64_t bits = 0;
+	size_t i;
+
+	for (i = 0; i < r->cfg.etcd.nendpoints && i < 64; i++)
+		if (strcmp(r->cfg.etcd.endpoints[i], cur) == 0)
+			bits |= (uint64_t)1 << i;
+	return bits;
+}
+
+/*
+ * An answer that only the endpoint's configuration explains: not etcd's
+ * v3 JSON gateway at all, or an etcd that refuses the URL's host name.
+ * Each failure has its own warn line; this says what to fix, once per
+ * endpoint (the others in --endpoints may serve).
+ */
+static void
+not_gateway(struct recorder *r, long status, const char *path)
+{
+	const char *fix;
+	uint64_t bits = endpoint_bits(r);
+
+	switch (status) {
+	case 404:
+		fix = "no etcd v3 JSON gateway there: an etcd older than 3.4 "
+		      "(3.3 serves /v3beta/, 3.2 /v3alpha/), or not etcd at "
+		      "all";
+		break;
+	case 405:
+		fix = "it does not take a POST there: not etcd's JSON gateway";
+		break;
+	case 421:
+		fix = "etcd does not accept the host name of the URL: add it "
+		      "to etcd's --host-whitelist, or use https://";
+		break;
+	default:
+		return;
+	}
+	if ((r->not_gateway & bits) == bits && bits != 0)
+		return;
+	r->not_gateway |= bits;
+	log_warn("etcd %s answers HTTP %ld to POST %s: %s; check --endpoints",
+	    etcd_endpoint(r->etcd), status, path, fix);
 }
 
 static void
@@ -642,7 +699,8 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 	}
 	if (result != ETCD_OK || status != 200) {
 		if (result == ETCD_OK)
-			wire_parse_error(body, len, &code, err, sizeof(err));
+			wire_parse_error(
+			    status, body, len, &code, err, sizeof(err));
 		else {
 			code = 0;
 			snprintf(err, sizeof(err), "%s", errmsg);
@@ -681,6 +739,8 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		    strstr(err, "compacted") ? " (starting over at a "
 					       "newer revision)"
 					     : "");
+		if (result == ETCD_OK)
+			not_gateway(r, status, "/v3/kv/range");
 		snapshot_reset(r);
 		r->resync_at = 0; /* compacted further: etcd's newest */
 		retry_later(r, snapshot_request);
@@ -1151,8 +1211,7 @@ relist(struct recorder *r)
 static int
 foreign_everywhere(struct recorder *r, uint64_t id)
 {
-	size_t n = r->cfg.etcd.nendpoints, i;
-	const char *cur = etcd_endpoint(r->etcd);
+	size_t n = r->cfg.etcd.nendpoints;
 	uint64_t all;
 
 	if (n <= 1 || n > 64)
@@ -1161,9 +1220,7 @@ foreign_everywhere(struct recorder *r, uint64_t id)
 		r->foreign_id = id;
 		r->foreign_seen = 0;
 	}
-	for (i = 0; i < n; i++)
-		if (strcmp(r->cfg.etcd.endpoints[i], cur) == 0)
-			r->foreign_seen |= (uint64_t)1 << i;
+	r->foreign_seen |= endpoint_bits(r);
 	all = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
 	return r->foreign_seen == all;
 }
@@ -1190,13 +1247,6 @@ process_line(struct recorder *r, char *line, size_t len, int64_t limit,
 		r->quiet_waits = 0;
 	}
 	if (wire_parse_watch(line, len, &m, err, sizeof(err)) != 0) {
-		/* The answer to the request, not a message: HTTP 400. */
-		if (gateway_refusal(line)) {
-			log_err("cannot talk to etcd at %s as configured: %s",
-			    etcd_endpoint(r->etcd), gateway_refusal(line));
-			fail(r, REC_EXIT_USAGE);
-			return -1;
-		}
 		snprintf(r->stream_error, sizeof(r->stream_error),
 		    "malformed message (%s)", err);
 		return -1;
@@ -1409,6 +1459,11 @@ watch_end(void *arg, int result, long status, const char *why)
 		config_failure(r, why);
 		return;
 	}
+	/* Not a watch: the gateway's answer to the request (etcd.h). */
+	if (status != 200 && status != 0 && gateway_refusal(why) && !r->fatal) {
+		config_failure(r, gateway_refusal(why));
+		return;
+	}
 	if (r->fatal) {
 		recorder_stop(r, r->status);
 		return;
@@ -1425,8 +1480,14 @@ watch_end(void *arg, int result, long status, const char *why)
 		once_done(r, "reached the revision etcd had at start");
 		return;
 	}
-	log_warn("watch on %s ended: %s%s%s (HTTP %ld)", etcd_endpoint(r->etcd),
-	    why, r->stream_error[0] ? ": " : "", r->stream_error, status);
+	/* An answer that is not etcd's names its status itself. */
+	if (strncmp(why, "HTTP ", 5) == 0 && r->stream_error[0] == '\0')
+		log_warn("watch on %s ended: %s", etcd_endpoint(r->etcd), why);
+	else
+		log_warn("watch on %s ended: %s%s%s (HTTP %ld)",
+		    etcd_endpoint(r->etcd), why, r->stream_error[0] ? ": " : "",
+		    r->stream_error, status);
+	not_gateway(r, status, "/v3/watch");
 	retry_later(r, resume_start);
 }
 
@@ -1836,7 +1897,7 @@ lineage_done(void *arg, int result, long status, const char *body, size_t len,
 		failed =
 		    wire_parse_range(body, len, &rg, err, sizeof(err)) != 0;
 	} else {
-		wire_parse_error(body, len, &code, err, sizeof(err));
+		wire_parse_error(status, body, len, &code, err, sizeof(err));
 		if (token_error(status, code, err)) {
 			token_retry(r, err);
 			failed = 1;
@@ -1987,7 +2048,7 @@ behind_done(void *arg, int result, long status, const char *body, size_t len,
 	if (result == ETCD_OK && status == 200)
 		snprintf(err, sizeof(err), "it serves another cluster now");
 	else if (result == ETCD_OK) {
-		wire_parse_error(body, len, &code, err, sizeof(err));
+		wire_parse_error(status, body, len, &code, err, sizeof(err));
 		if (token_error(status, code, err) && r->cfg.etcd.user)
 			token_retry(r, err);
 	} else
@@ -1996,6 +2057,8 @@ behind_done(void *arg, int result, long status, const char *body, size_t len,
 		 "recorded, and failed the read that would tell why: %s",
 	    etcd_endpoint(r->etcd), (long long)r->behind_rev,
 	    (long long)r->wm_rev, err);
+	if (result == ETCD_OK)
+		not_gateway(r, status, "/v3/kv/range");
 	r->behind_rev = 0;
 	retry_later(r, resume_start);
 }
@@ -2104,7 +2167,7 @@ alive_done(void *arg, int result, long status, const char *body, size_t len,
 		return;
 	}
 	if (result == ETCD_OK) {
-		wire_parse_error(body, len, &code, err, sizeof(err));
+		wire_parse_error(status, body, len, &code, err, sizeof(err));
 		/*
 		 * A watch outlives its token (etcd checks it when the watch
 		 * is created), a read does not: a JWT expires every TTL while

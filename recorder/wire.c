@@ -6,9 +6,11 @@
 #include "wire.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codec.h"
 
@@ -497,31 +499,118 @@ wire_watch_release(struct wire_watch *w)
 	w->nevents = 0;
 }
 
-int
-wire_parse_error(
-    const char *body, size_t n, int *code, char *msg, size_t msglen)
+/* The reason phrase of the statuses an etcd, or a proxy before it, gives. */
+static const char *
+http_reason(long status)
 {
-	const cJSON *m, *c;
-	cJSON *root;
+	static const struct {
+		long status;
+		const char *reason;
+	} tab[] = {{400, "Bad Request"}, {401, "Unauthorized"},
+	    {403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+	    {408, "Request Timeout"}, {421, "Misdirected Request"},
+	    {429, "Too Many Requests"}, {500, "Internal Server Error"},
+	    {501, "Not Implemented"}, {502, "Bad Gateway"},
+	    {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
 	size_t i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (tab[i].status == status)
+			return tab[i].reason;
+	return "";
+}
+
+/* p (before end) opens the HTML element name ("<script", any case)? */
+static int
+html_open(const char *p, const char *end, const char *name)
+{
+	size_t n = strlen(name);
+
+	return (size_t)(end - p) > n && strncasecmp(p, name, n) == 0;
+}
+
+/*
+ * The text of an answer that is not JSON, on one line: a proxy's HTML
+ * page without its tags, scripts and styles, white space squeezed,
+ * anything not printable ASCII as '?', cut to fit out.
+ */
+static void
+body_text(const char *p, size_t n, char *out, size_t size)
+{
+	const char *end = p + n, *close;
+	size_t o = 0;
+	int space = 0;
+
+	for (; p < end && o + 1 < size; p++) {
+		if (*p == '<' &&
+		    (html_open(p, end, "<script") ||
+			html_open(p, end, "<style"))) {
+			close = html_open(p, end, "<script") ? "</script"
+							     : "</style";
+			while (p < end && !html_open(p, end, close))
+				p++;
+			if (p == end)
+				break;
+		}
+		if (*p == '<' && p + 1 < end &&
+		    (isalpha((unsigned char)p[1]) || p[1] == '/' ||
+			p[1] == '!')) {
+			while (p < end && *p != '>')
+				p++;
+			space = 1;
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			space = 1;
+			continue;
+		}
+		if (space && o > 0 && o + 2 < size)
+			out[o++] = ' ';
+		space = 0;
+		out[o++] = (*p >= 32 && *p < 127) ? *p : '?';
+	}
+	out[o] = '\0';
+}
+
+int
+wire_parse_error(long status, const char *body, size_t n, int *code, char *msg,
+    size_t msglen)
+{
+	const cJSON *m, *c, *e;
+	cJSON *root;
+	char text[200]; /* enough to tell what answered */
+	int64_t v = 0;
 
 	*code = 0;
 	root = cJSON_ParseWithLength(body, n);
-	if (root == NULL || !cJSON_IsObject(root) ||
-	    (c = GET(root, "code")) == NULL) {
+	/*
+	 * e: the object with code and message, a stream's error
+	 * {"error":{"grpc_code":N,...}} (3.6: "code") or the whole body.
+	 */
+	e = cJSON_IsObject(root) ? GET(root, "error") : NULL;
+	if (!cJSON_IsObject(e) ||
+	    ((c = GET(e, "grpc_code")) == NULL &&
+		(c = GET(e, "code")) == NULL)) {
+		e = root;
+		c = cJSON_IsObject(root) ? GET(root, "code") : NULL;
+	}
+	if (c == NULL) {
 		cJSON_Delete(root);
-		/* Not JSON (404/405/421 text): keep a printable excerpt. */
-		for (i = 0; i < n && i + 1 < msglen && body[i] != '\n'; i++)
-			msg[i] =
-			    (body[i] >= 32 && body[i] < 127) ? body[i] : '?';
-		msg[i] = '\0';
+		/* Not etcd's (404/405/421 text, a proxy's page): say whose. */
+		body_text(body, n, text, sizeof(text));
+		snprintf(msg, msglen, "HTTP %ld%s%s%s%s", status,
+		    http_reason(status)[0] ? " " : "", http_reason(status),
+		    text[0] ? ": " : " (no text)", text);
 		return -1;
 	}
-	if (cJSON_IsNumber(c))
-		*code = c->valueint;
-	m = GET(root, "message");
+	if (cJSON_IsString(c))
+		hs_parse_i64(c->valuestring, strlen(c->valuestring), &v);
+	else if (cJSON_IsNumber(c))
+		v = c->valueint;
+	*code = (int)v;
+	m = GET(e, "message");
 	if (!cJSON_IsString(m))
-		m = GET(root, "error");
+		m = GET(e, "error");
 	msg[0] = '\0';
 	copy_string(m, msg, msglen);
 	cJSON_Delete(root);

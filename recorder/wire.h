@@ -97,12 +97,16 @@ int wire_watch_next(
 void wire_event_release(struct wire_event *ev);
 
 /*
- * A unary error body: {"error":msg,"message":msg,"code":N} (3.4/3.5) or
- * {"code":N,"message":msg} (3.6).  Returns 0 and fills code/msg when body
- * is such an object, -1 otherwise (msg then gets a printable excerpt).
+ * An answer other than HTTP 200 (status): an etcd error object, unary
+ * {"error":msg,"message":msg,"code":N} (3.4/3.5), {"code":N,"message":msg}
+ * (3.6), or a stream's {"error":{"grpc_code":N,"message":msg,...}}: returns
+ * 0 with its code and message.  Anything else (etcd's plain-text 404, 405
+ * or 421, a proxy's HTML page, no body at all): returns -1, and msg says
+ * "HTTP 404 Not Found: 404 page not found", the text on one line,
+ * printable (HTML without tags, scripts and styles), cut to fit.
  */
-int wire_parse_error(
-    const char *body, size_t n, int *code, char *msg, size_t msglen);
+int wire_parse_error(long status, const char *body, size_t n, int *code,
+    char *msg, size_t msglen);
 
 /* Parse a header-only response (e.g. count_only range). */
 int wire_parse_header(const char *body, size_t n, struct wire_header *out,

@@ -56,6 +56,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	framer_free(f);
 	if (wire_parse_range((const char *)data, size, &rg, err, sizeof(err)) == 0)
 		wire_range_release(&rg);
-	wire_parse_error((const char *)data, size, &code, msg, sizeof(msg));
+	wire_parse_error(400, (const char *)data, size, &code, msg, sizeof(msg));
 	return 0;
 }

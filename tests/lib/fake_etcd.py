@@ -8,9 +8,14 @@ stream.  Only 127.0.0.1.
 
 SCRIPT: {"range": <range response object>,
          "watches": [[step, ...], ...],   one list per watch connection
-         "empty": N}                      optional: close the first N
+         "empty": N,                      optional: close the first N
                                           connections without a reply,
                                           like an etcd that is restarting
+         "answers": {PATH: answer}}       optional: every request to PATH
+                                          ("/v3/kv/range", ...) gets answer
+answer: {"status": N, "body": "text", "type": "text/plain"}: a whole reply
+        other than etcd's (a 404, a proxy's HTML page); also in place of
+        a watch connection's list of steps
 step:   {"send": "text", "chunk": N}   write text as HTTP chunks of N bytes
         {"cut": "text"}                write part of a chunk, then drop the
                                        connection (like etcd SIGKILLed)
@@ -58,6 +63,14 @@ def read_request(f):
     return path, f.read(length)
 
 
+def answer(wfile, a):
+    body = a.get("body", "").encode()
+    wfile.write(b"HTTP/1.1 %d Whatever\r\nContent-Type: %s\r\n"
+                b"Content-Length: %d\r\n\r\n%s"
+                % (a["status"], a.get("type", "text/plain").encode(), len(body), body))
+    wfile.flush()
+
+
 def chunk(sock, data):
     sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
 
@@ -85,6 +98,9 @@ class Handler(socketserver.StreamRequestHandler):
             if path == "/v3/watch":
                 self.watch(body)
                 return
+            if path in SCRIPT.get("answers", {}):
+                answer(self.wfile, SCRIPT["answers"][path])
+                continue
             resp = json.dumps(SCRIPT["range"]).encode()
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(resp), resp))
@@ -97,6 +113,9 @@ class Handler(socketserver.StreamRequestHandler):
             with open(LOG, "a") as log:
                 log.write(body.decode() + "\n")
         steps = SCRIPT["watches"][min(n, len(SCRIPT["watches"]) - 1)]
+        if isinstance(steps, dict):
+            answer(self.wfile, steps)
+            return
         s = self.connection
         s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                   b"Transfer-Encoding: chunked\r\n\r\n")

@@ -294,20 +294,52 @@ main(void)
 		"compacted\","
 		"\"message\":\"etcdserver: mvcc: required revision has been "
 		"compacted\",\"code\":11}";
-	ok(wire_parse_error(cbody, strlen(cbody), &code, msg, sizeof(msg)) ==
-		    0 &&
+	ok(wire_parse_error(
+	       400, cbody, strlen(cbody), &code, msg, sizeof(msg)) == 0 &&
 		code == 11 && strstr(msg, "compacted"),
 	    "3.4 unary error");
 	cbody = "{\"code\":16,\"message\":\"etcdserver: invalid auth token\"}";
-	ok(wire_parse_error(cbody, strlen(cbody), &code, msg, sizeof(msg)) ==
-		    0 &&
+	ok(wire_parse_error(
+	       400, cbody, strlen(cbody), &code, msg, sizeof(msg)) == 0 &&
 		code == 16,
 	    "3.6 unary error");
 	cbody = "404 page not found\n";
-	ok(wire_parse_error(cbody, strlen(cbody), &code, msg, sizeof(msg)) ==
+	ok(wire_parse_error(
+	       404, cbody, strlen(cbody), &code, msg, sizeof(msg)) == -1 &&
+		strcmp(msg, "HTTP 404 Not Found: 404 page not found") == 0,
+	    "text error: its status and its text");
+	cbody = "\netcd received your request, but the Host header was\n"
+		"unrecognized.\n\nTo fix this\x01";
+	ok(wire_parse_error(
+	       421, cbody, strlen(cbody), &code, msg, sizeof(msg)) == -1 &&
+		strcmp(msg,
+		    "HTTP 421 Misdirected Request: etcd received your "
+		    "request, but the Host header was unrecognized. To fix "
+		    "this?") == 0,
+	    "text beginning with an empty line: on one line, printable");
+	cbody = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title>"
+		"<STYLE>\nbody { x: 1 }</STYLE><script>a<b</script></head>"
+		"<body><h1>Bad</h1> <p>gateway &amp; 1 < 2</body></html>";
+	ok(wire_parse_error(
+	       502, cbody, strlen(cbody), &code, msg, sizeof(msg)) == -1 &&
+		strcmp(msg,
+		    "HTTP 502 Bad Gateway: 502 Bad Gateway Bad gateway "
+		    "&amp; 1 < 2") == 0,
+	    "a proxy's HTML page: its text, without tags, style, script");
+	ok(wire_parse_error(503, "<style>x", 8, &code, msg, sizeof(msg)) ==
 		    -1 &&
-		strcmp(msg, "404 page not found") == 0,
-	    "text error kept printable");
+		strcmp(msg, "HTTP 503 Service Unavailable (no text)") == 0,
+	    "an unterminated style: nothing read past the end");
+	ok(wire_parse_error(599, "", 0, &code, msg, sizeof(msg)) == -1 &&
+		strcmp(msg, "HTTP 599 (no text)") == 0,
+	    "no body, no known reason phrase");
+	cbody = "{\"error\":{\"grpc_code\":14,\"http_code\":503,"
+		"\"message\":\"etcdserver: no leader\",\"http_status\":"
+		"\"Service Unavailable\"}}";
+	ok(wire_parse_error(
+	       503, cbody, strlen(cbody), &code, msg, sizeof(msg)) == 0 &&
+		code == 14 && strcmp(msg, "etcdserver: no leader") == 0,
+	    "a stream's error object, answering a watch");
 
 	/* prefix ends */
 	ok(wire_prefix_end("/app/", 5, end) == 5 &&
