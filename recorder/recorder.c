@@ -715,15 +715,15 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 			 * The token expired mid-listing (a JWT lives a fixed
 			 * TTL, which a listing of many pages may outlast):
 			 * its pages are at one revision, so go on after the
-			 * last key on the same endpoint with a new token.
-			 * Unless the token was refused before any page: then
-			 * start over after the backoff.
+			 * last key with a new token, on the same endpoint.
+			 * Unless this token was refused before any page (a
+			 * fresh one refused at once): then after the
+			 * backoff, still after the last key.
 			 */
 			if (r->auth_pages > 0) {
 				snapshot_request(r);
 				return;
 			}
-			snapshot_reset(r);
 			retry_later(r, snapshot_request);
 			return;
 		}
@@ -764,6 +764,21 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		    etcd_endpoint(r->etcd),
 		    (unsigned long long)rg.hdr.cluster_id,
 		    (unsigned long long)r->cluster_id);
+		wire_range_release(&rg);
+		snapshot_reset(r);
+		retry_later(r, snapshot_request);
+		return;
+	}
+	if (r->snap_rev != 0 &&
+	    rg.hdr.cluster_id !=
+		(r->resync ? r->resync_cluster : r->cluster_id)) {
+		/* Gone on elsewhere (auth_later()): not the same etcd. */
+		log_warn("%s from %s: this endpoint serves etcd cluster %llu, "
+			 "not the one of the pages listed so far; listing "
+			 "again",
+		    r->resync ? "re-listing" : "snapshot",
+		    etcd_endpoint(r->etcd),
+		    (unsigned long long)rg.hdr.cluster_id);
 		wire_range_release(&rg);
 		snapshot_reset(r);
 		retry_later(r, snapshot_request);
@@ -2140,9 +2155,11 @@ auth_later(struct recorder *r, const char *why)
 		    "could not authenticate again (%.200s)", why);
 		return;
 	}
-	/* A listing's pages come from one endpoint: start it over. */
-	if (r->auth_next == snapshot_request)
-		snapshot_reset(r);
+	/*
+	 * A listing goes on after its last key: its pages are at one
+	 * revision, which any member of the cluster answers alike (one of
+	 * another cluster is told by its pages' cluster_id: snapshot_done()).
+	 */
 	retry_later(r, r->auth_next);
 }
 

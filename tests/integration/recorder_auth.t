@@ -163,10 +163,22 @@ db="$TMP/jwt.db"
 rec_start "$db" --user watcher --password-file "$TMP/pw4" --page-limit 1 -v
 # jput KEY VALUE: a put as root, with a fresh token (they expire).
 jput() { ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw) $KV "$ETCD_URL" put "$1" "$2"; }
+# The password file is caught empty (mid-rotation) when the token
+# expires: authenticating again fails until it is back.
+wait_until 20 grep -q 'authenticated to etcd' "$TMP/rec.log"
+ok $? "the listing begins, authenticated"
+: >"$TMP/pw4"
+wait_until 30 grep -q "password-file $TMP/pw4: empty; trying again" "$TMP/rec.log"
+ok $? "…its token expires, and the password file is found empty"
+printf 'Jwt-Sw0rdf1sh\n' >"$TMP/pw4"
 wait_until 60 grep -q 'info: snapshot: ' "$TMP/rec.log"
 ok $? "a listing of 8000 pages that outlasts its JWT completes"
 sed -n '/info: snapshot: /q;/refused the auth token/p' "$TMP/rec.log" | grep -q .
 ok $? "…with the token refused in the middle, and authenticated again"
+# Each page goes on after the last (-v: "N keys listed so far").
+is "$(sed -n 's/.* debug: snapshot: \([0-9]*\) keys listed so far$/\1/p' "$TMP/rec.log" |
+	awk 'NR > 1 && $1 <= prev { print "from " prev " back to " $1 } { prev = $1 }')" "" \
+	"…going on after the last key listed, never starting over"
 is "$(db_state "$db")" "$(ETCD_TOKEN=$(ETCD_TOKEN='' $KV "$ETCD_URL" auth root r00t-pw) $KV "$ETCD_URL" state cilium/)" \
 	"…whose state equals etcd's"
 # From here on, the watch: the log after the listing's end.
