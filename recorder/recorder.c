@@ -144,6 +144,7 @@ struct recorder {
 	int auth_off; /* etcd said authentication is not enabled */
 	int auth_busy; /* an authentication is on its way */
 	long auth_pages; /* listing pages answered with the current token */
+	char auth_why[260]; /* why authenticating again (token_retry()) */
 
 	double backoff;
 	void (*retry_fn)(struct recorder *);
@@ -334,8 +335,11 @@ token_retry(struct recorder *r, const char *why)
 		fail(r, REC_EXIT_ETCD);
 		return 0;
 	}
-	log_info("etcd %s refused the auth token (%s); authenticating again",
+	/* Said once authenticated again (auth_done()): one line each time. */
+	log_debug("etcd %s refused the auth token (%s); authenticating again",
 	    etcd_endpoint(r->etcd), why);
+	snprintf(r->auth_why, sizeof(r->auth_why), "%s the auth token (%.200s)",
+	    etcd_has_token(r->etcd) ? "refused" : "asks for", why);
 	etcd_set_token(r->etcd, NULL);
 	/* Authentication was off when we asked, and is on now. */
 	r->auth_off = 0;
@@ -363,8 +367,14 @@ auth_done(void *arg, int result, long status, const char *body, size_t len,
 		etcd_set_token(r->etcd, token);
 		explicit_bzero(token, sizeof(token));
 		r->auth_pages = 0;
-		log_info("authenticated to etcd %s as %s",
-		    etcd_endpoint(r->etcd), r->cfg.etcd.user);
+		if (r->auth_why[0])
+			log_info("etcd %s %s; authenticated again as %s",
+			    etcd_endpoint(r->etcd), r->auth_why,
+			    r->cfg.etcd.user);
+		else
+			log_info("authenticated to etcd %s as %s",
+			    etcd_endpoint(r->etcd), r->cfg.etcd.user);
+		r->auth_why[0] = '\0';
 		r->auth_next(r);
 		return;
 	}

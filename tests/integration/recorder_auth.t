@@ -57,8 +57,8 @@ printf 'N3w-Sw0rdf1sh-plugh\n' >"$TMP/pw"
 rev=$($KV "$ETCD_URL" put cilium/after-restart 2)
 wait_until 30 db_reached "$db" "$rev"
 ok $? "after the member restart, recording goes on"
-grep -q 'refused the auth token' "$TMP/rec.log" &&
-	[ "$(grep -c 'authenticated to etcd' "$TMP/rec.log")" -ge 2 ]
+grep -q 'info: etcd [^ ]* refused the auth token (.*); authenticated again as watcher' "$TMP/rec.log" &&
+	[ "$(grep -c 'authenticated to etcd' "$TMP/rec.log")" -ge 1 ]
 r=$?
 ok $r "…with a new token, fetched with the rotated password after etcd refused the old one"
 [ $r -eq 0 ] || grep -v debug "$TMP/rec.log" | sed 's/^/# /'
@@ -188,9 +188,12 @@ rev=$(jput cilium/jwt-before 1)
 wait_until 20 db_reached "$db" "$rev"
 ok $? "recording with a JWT"
 # Two authentications after an expiry.
-authed() { [ "$(watchlog | grep -c 'authenticated to etcd')" -ge 2 ]; }
+authed() { [ "$(watchlog | grep -c 'info: etcd [^ ]* refused the auth token (.*); authenticated again as watcher')" -ge 2 ]; }
 wait_until 40 authed
 ok $? "…authenticated again after its token expired, twice"
+# One info line for each (-v shows the refusal as a debug line too).
+is "$(watchlog | grep ' info: ' | grep -c 'auth')" "$(watchlog | grep -c 'authenticating again')" \
+	"…one info line each time"
 rev=$(jput cilium/jwt-after 2)
 wait_until 10 db_reached "$db" "$rev"
 ok $? "…recording live meanwhile"
