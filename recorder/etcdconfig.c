@@ -43,6 +43,12 @@ take_endpoints(yaml_document_t *doc, yaml_node_t *v, struct etcdconfig *c,
 	const char *s;
 	size_t n;
 
+	/* Given twice, the last one wins, as in Cilium's reader. */
+	for (n = 0; n < c->nendpoints; n++)
+		free(c->endpoints[n]);
+	free(c->endpoints);
+	c->endpoints = NULL;
+	c->nendpoints = 0;
 	/* A single string is accepted as a one-element list. */
 	if ((s = scalar(v)) != NULL) {
 		if ((c->endpoints = calloc(1, sizeof(char *))) == NULL ||
@@ -75,6 +81,23 @@ oom:
 	return -1;
 }
 
+/*
+ * YAML 1.1's spellings of true, which the Go YAML reader of Cilium's
+ * agents takes for a bool true.
+ */
+static int
+yaml_true(const char *s)
+{
+	static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes",
+	    "YES", "on", "On", "ON", "y", "Y"};
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(s, t[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 etcdconfig_read(
     const char *path, struct etcdconfig *out, char *err, size_t errlen)
@@ -85,6 +108,7 @@ etcdconfig_read(
 	yaml_node_t *root, *k, *v;
 	yaml_node_pair_t *p;
 	const char *name;
+	char *ca_file = NULL;
 	FILE *f;
 	int rc = -1;
 
@@ -125,8 +149,10 @@ etcdconfig_read(
 			rc = take_string(v, name, &out->cert, msg, sizeof(msg));
 		else if (strcmp(name, "key-file") == 0)
 			rc = take_string(v, name, &out->key, msg, sizeof(msg));
+		else if (strcmp(name, "ca-file") == 0)
+			rc = take_string(v, name, &ca_file, msg, sizeof(msg));
 		else if (strcmp(name, "insecure-skip-tls-verify") == 0 &&
-		    scalar(v) && strcmp(scalar(v), "true") == 0) {
+		    yaml_true(scalar(v))) {
 			snprintf(msg, sizeof(msg),
 			    "insecure-skip-tls-verify "
 			    "is not supported: TLS verification is always on");
@@ -138,8 +164,17 @@ etcdconfig_read(
 			goto out;
 		}
 	}
+	/*
+	 * etcd's old name for trusted-ca-file, still in older Cilium
+	 * ConfigMaps; the agents use it when trusted-ca-file is not given.
+	 */
+	if (out->cacert == NULL) {
+		out->cacert = ca_file;
+		ca_file = NULL;
+	}
 	rc = 0;
 out:
+	free(ca_file);
 	if (rc != 0)
 		etcdconfig_release(out);
 	yaml_document_delete(&doc);

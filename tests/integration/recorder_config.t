@@ -45,6 +45,23 @@ out=$(ETCDCTL_ENDPOINTS=http://127.0.0.1:1 "$rec" --etcd-config "$TMP/etcd.confi
 echo "$out" | grep -q '^endpoints  *http://127.0.0.1:2  (flag)$'
 ok $? "--endpoints wins over ETCDCTL_ENDPOINTS"
 
+# Older Cilium ConfigMaps name the CA "ca-file" (etcd's old name), which
+# the agents still read when trusted-ca-file is absent.
+printf 'endpoints:\n- %s\nca-file: /old/ca.crt\n' "$ETCD_URL" >"$TMP/old.config"
+"$rec" --etcd-config "$TMP/old.config" --print-config | grep -q '^cacert  */old/ca.crt  (--etcd-config)$'
+ok $? "ca-file becomes the CA"
+printf 'trusted-ca-file: /new/ca.crt\n' >>"$TMP/old.config"
+"$rec" --etcd-config "$TMP/old.config" --print-config | grep -q '^cacert  */new/ca.crt  (--etcd-config)$'
+ok $? "…unless trusted-ca-file is given too"
+# A key given twice: the last value, as Cilium's Go YAML reader takes it
+# (a longer list first crashed the recorder).
+printf 'endpoints:\n- %s\n- %s\n- %s\nendpoints: [%s]\n' "$dead" "$dead" "$dead" \
+	"$ETCD_URL" >"$TMP/twice.config"
+out=$("$rec" --etcd-config "$TMP/twice.config" --print-config)
+ok $? "endpoints given twice: --print-config exits 0"
+echo "$out" | grep -q "^endpoints  *$ETCD_URL  (--etcd-config)$"
+ok $? "…with the last list"
+
 # Record with endpoints from the file (no TLS files here: a plain etcd).
 grep -v 'file:' "$TMP/etcd.config" >"$TMP/plain.config"
 "$rec" --db "$TMP/c.db" --etcd-config "$TMP/plain.config" --once 2>"$TMP/rec.log"
@@ -63,6 +80,11 @@ is $? 1 "endpoints not a list: exit 1"
 printf 'insecure-skip-tls-verify: true\n' >"$TMP/bad3.config"
 "$rec" --db "$TMP/x.db" --etcd-config "$TMP/bad3.config" 2>"$TMP/err"
 is $? 1 "insecure-skip-tls-verify: exit 1 (verification stays on)"
+for t in yes True on; do
+	printf 'insecure-skip-tls-verify: %s\n' "$t" >"$TMP/bad3.config"
+	"$rec" --etcd-config "$TMP/bad3.config" --print-config >/dev/null 2>"$TMP/err"
+	is $? 1 "insecure-skip-tls-verify: $t (true to Cilium): exit 1"
+done
 "$rec" --db "$TMP/x.db" --etcd-config "$TMP/missing.config" 2>"$TMP/err"
 is $? 1 "a missing file: exit 1"
 "$rec" --db "$TMP/x.db" --endpoints "http://root:s3cret@127.0.0.1:2379" 2>"$TMP/err"
