@@ -211,11 +211,30 @@ upgrade_db(const char *path)
 	return 0;
 }
 
+/* What is wrong with an http(s):// URL (a static string), or NULL. */
+static const char *
+url_problem(const char *url)
+{
+	const char *why = NULL;
+	CURLU *u;
+	CURLUcode rc;
+
+	if (strstr(url, ":///") != NULL)
+		return "No host part in the URL";
+	if ((u = curl_url()) == NULL)
+		return "out of memory";
+	if ((rc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK)
+		why = curl_url_strerror(rc);
+	curl_url_cleanup(u);
+	return why;
+}
+
 /* Split a comma-separated list in place; every piece must be a URL. */
 static char **
 split_endpoints(char *list, size_t *n)
 {
 	char **v = NULL, **nv, *tok, *save = NULL;
+	const char *why;
 
 	*n = 0;
 	for (tok = strtok_r(list, ",", &save); tok;
@@ -234,6 +253,13 @@ split_endpoints(char *list, size_t *n)
 			usage_error("endpoint '%s' is not an http:// or "
 				    "https:// URL",
 			    tok);
+		/*
+		 * Checked now, before a db is created: curl would refuse it
+		 * only at the first request, or take "http://" + "/v3/..."
+		 * for the host "v3" and look it up, retrying forever.
+		 */
+		if ((why = url_problem(tok)) != NULL)
+			usage_error("endpoint '%s': %s", tok, why);
 		/* A trailing '/' would double in "/v3/...". */
 		while (strlen(tok) > 8 && tok[strlen(tok) - 1] == '/')
 			tok[strlen(tok) - 1] = '\0';

@@ -91,6 +91,17 @@ is $? 1 "a missing file: exit 1"
 is $? 1 "credentials in an endpoint URL: exit 1"
 grep -q s3cret "$TMP/err"
 is $? 1 "…and the password is not echoed"
+# An endpoint curl cannot use: refused at start, before any db exists
+# ("http://", as ETCDCTL_ENDPOINTS=http://$HOST gives with HOST unset, was
+# taken for the host "v3" of "http:///v3/..." and retried forever; a bad
+# port or a stray blank failed only once the db was created).
+for ep in "http://" "https://:2379" "http://127.0.0.1:99999" "$ETCD_URL,http://[::1" \
+	"$ETCD_URL " "http:///v3"; do
+	timeout 10 "$rec" --db "$TMP/x.db" --endpoints "$ep" --once 2>"$TMP/err"
+	is $? 1 "endpoint '$ep': exit 1"
+	grep -q "^hindsight-recorder: endpoint '" "$TMP/err" && [ "$(wc -l <"$TMP/err")" -eq 2 ]
+	ok $? "…one line naming it (and the --help hint)"
+done
 [ ! -e "$TMP/x.db" ]
 ok $? "no db created by a configuration error"
 
