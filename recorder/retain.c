@@ -429,7 +429,9 @@ prune_range(struct retain *t)
 			"FROM events e WHERE e.rev = decode_errors.rev AND "
 			"e.seq = decode_errors.seq)",
 			t->lo, end, t->cut) != 0 ||
-		    count_down(t, "decode_errors", t->changed) != 0)
+		    count_down(t, "decode_errors", t->changed) != 0 ||
+		    (t->changed > 0 &&
+			hsdb_meta_sync_decode_errors(t->db) != 0))
 			return -1;
 		return 0;
 	}

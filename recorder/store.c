@@ -83,6 +83,7 @@ enum {
 	S_CHURN_SPAN_UP,
 	S_CHURN_TOTAL_UP,
 	S_ROWS_UP,
+	S_DERR_COUNT,
 	S_COUNT
 };
 
@@ -212,6 +213,7 @@ static const char *const sqls[S_COUNT] = {
 			 "changes = changes + excluded.changes",
     /* Format 7: the rows a transaction added, at its commit. */
     [S_ROWS_UP] = "UPDATE row_counts SET n = n + ? WHERE name = ?",
+    [S_DERR_COUNT] = "SELECT n FROM row_counts WHERE name = 'decode_errors'",
 };
 
 static void churn_clear(struct store *s);
@@ -315,6 +317,7 @@ struct store {
 	int64_t rows[R_COUNT]; /* rows inserted by the open transaction */
 	int64_t events;
 	int64_t decode_errors;
+	int derr_synced; /* meta decode_errors follows row_counts (a commit) */
 	int64_t decode_errors_kind[HS_KIND_COUNT]; /* since open, for metrics */
 	unsigned logged_kinds; /* decode errors already logged, by kind */
 };
@@ -627,7 +630,7 @@ store_open(const char *path, char *err, size_t errlen)
 		}
 	}
 	if (load_epoch(s) != 0 ||
-	    hsdb_meta_read_int(s->db, "decode_errors", &s->decode_errors) < 0 ||
+	    query_int(s, S_DERR_COUNT, &s->decode_errors) != 0 ||
 	    query_int(s, S_TOP_REV, &s->top_rev) != 0 ||
 	    query_int(s, S_DATA_VERSION, &s->data_version) != 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
@@ -759,19 +762,32 @@ meta_text(struct store *s, const char *name, const char *v)
 int
 store_commit(struct store *s)
 {
+	int derr;
+
 	if (!s->in_txn)
 		return 0;
+	derr = s->rows[R_DERR] != 0 || !s->derr_synced;
 	if (churn_flush(s) != 0 || rows_flush(s) != 0)
 		goto fail;
 	if (s->wm_dirty) {
 		if (meta_int(s, "recorded_rev", s->wm_rev + s->offset) != 0 ||
-		    meta_int(s, "recorded_us", s->wm_us) != 0 ||
-		    meta_int(s, "decode_errors", s->decode_errors) != 0)
+		    meta_int(s, "recorded_us", s->wm_us) != 0)
 			goto fail;
+	}
+	/*
+	 * meta decode_errors is the rows of decode_errors, as status shows
+	 * them: derived from row_counts in SQL, since --retain lowers that
+	 * count on its own connection (a count kept here would undo it).
+	 */
+	if (derr && hsdb_meta_sync_decode_errors(s->db) != 0) {
+		log_err(
+		    "db: counting decode errors: %s", sqlite3_errmsg(s->db));
+		goto fail;
 	}
 	if (exec_st(s, S_COMMIT) != 0)
 		goto fail;
 	s->in_txn = 0;
+	s->derr_synced = 1;
 	if (s->wm_dirty)
 		s->committed_wm = s->wm_rev;
 	s->wm_dirty = 0;
@@ -1583,9 +1599,8 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
 		if (rc != SQLITE_DONE)
 			return -1;
 		s->rows[R_DERR]--;
-	}
-	if (s->decode_errors > 0)
 		s->decode_errors--;
+	}
 	return 1;
 }
 
@@ -1638,8 +1653,20 @@ redecode(struct store *s)
 
 	if (hsdb_meta_read_int(s->db, "decoder", &gen) < 0)
 		return -1;
-	if (gen == HS_DECODER_GEN)
-		return 0;
+	if (gen == HS_DECODER_GEN) {
+		/*
+		 * An older build's --retain left meta decode_errors counting
+		 * errors whose rows it pruned: set it right now (any commit
+		 * would; --upgrade makes none).
+		 */
+		if (hsdb_meta_read_int(s->db, "decode_errors", &x) < 0)
+			return -1;
+		if (x == s->decode_errors)
+			return 0;
+		if (store_begin(s) != 0)
+			return -1;
+		return store_commit(s);
+	}
 	/*
 	 * A db a newer build wrote: this one's errors are to be tried again
 	 * by that build, so the generation goes down to this one's.
@@ -1708,9 +1735,7 @@ redecode(struct store *s)
 			goto out;
 		sqlite3_reset(first);
 	}
-	if (meta_int(s, "decoder", HS_DECODER_GEN) != 0 ||
-	    meta_int(s, "decode_errors", s->decode_errors) != 0 ||
-	    store_commit(s) != 0)
+	if (meta_int(s, "decoder", HS_DECODER_GEN) != 0 || store_commit(s) != 0)
 		goto out;
 	if (fixed > 0)
 		log_info("decoded %lld of %lld values that an older hindsight "

@@ -415,3 +415,16 @@ hsdb_meta_set_text(sqlite3 *db, const char *name, const char *value)
 {
 	return meta_set(db, name, value, 0);
 }
+
+int
+hsdb_meta_sync_decode_errors(sqlite3 *db)
+{
+	return sqlite3_exec(db,
+		   "INSERT INTO meta(name, value) SELECT 'decode_errors', n "
+		   "FROM row_counts WHERE name = 'decode_errors' "
+		   "ON CONFLICT (name) DO UPDATE SET value = excluded.value "
+		   "WHERE value IS NOT excluded.value",
+		   NULL, NULL, NULL) == SQLITE_OK
+	    ? 0
+	    : -1;
+}

@@ -72,6 +72,14 @@ int hsdb_meta_set_int(sqlite3 *db, const char *name, int64_t value);
 int hsdb_meta_set_text(sqlite3 *db, const char *name, const char *value);
 
 /*
+ * Set meta decode_errors to the rows of decode_errors as row_counts has
+ * them, inside the caller's transaction: both writers (the store, which
+ * adds and decodes again, and --retain, which prunes) call it after
+ * changing that count, so meta, row_counts and status agree.  0, or -1.
+ */
+int hsdb_meta_sync_decode_errors(sqlite3 *db);
+
+/*
  * meta names the recorder maintains (README "The .db file"):
  *   prefix             recorded key prefix, e.g. "cilium/"
  *   etcd_cluster_id    cluster_id of the current epoch (decimal text)
@@ -80,7 +88,8 @@ int hsdb_meta_set_text(sqlite3 *db, const char *name, const char *value);
  *   first_us           when the first snapshot was taken
  *   recorded_rev       watermark: every revision <= this is recorded
  *   recorded_us        the watch was healthy up to this time
- *   decode_errors      count of values that did not decode
+ *   decode_errors      values in the db that did not decode: the rows
+ *                      of decode_errors (hsdb_meta_sync_decode_errors())
  */
 
 #endif

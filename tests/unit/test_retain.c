@@ -65,16 +65,27 @@ build(const char *path, int64_t now)
 	workload_free(w);
 	if (rc != 0)
 		return -1;
-	/* Revisions after now - 3h move to now - 1h and later. */
+	/*
+	 * Revisions after now - 3h move to now - 1h and later.  Every 97th
+	 * event's value is one that did not decode (the workload writes
+	 * none), counted as the store counts one: some pruned, some kept.
+	 */
 	mid = t0 + 2 * HOUR;
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return -1;
 	{
-		char sql[512];
+		char sql[1024];
 
 		snprintf(sql, sizeof(sql),
 		    "UPDATE revisions SET t_lo_us = t_lo_us + %lld, "
-		    "t_hi_us = t_hi_us + %lld WHERE t_hi_us > %lld",
+		    "t_hi_us = t_hi_us + %lld WHERE t_hi_us > %lld;"
+		    "INSERT INTO decode_errors SELECT e.rev, e.seq, e.key_id, "
+		    "k.kind, 'test' FROM events e JOIN keys k ON k.id = "
+		    "e.key_id WHERE e.type = 0 AND e.rev %% 97 = 0;"
+		    "UPDATE row_counts SET n = (SELECT count(*) FROM "
+		    "decode_errors) WHERE name = 'decode_errors';"
+		    "INSERT OR REPLACE INTO meta(name, value) SELECT "
+		    "'decode_errors', count(*) FROM decode_errors",
 		    2 * HOUR, 2 * HOUR, (long long)mid);
 		rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	}
@@ -360,6 +371,24 @@ main(void)
 		    "%s: its hours and the later minutes stayed (%lld)", tab[i],
 		    (long long)fault_int(ref, q));
 	}
+	/*
+	 * Decode errors of pruned events go with them; status shows
+	 * row_counts, and meta decode_errors says the same.
+	 */
+	ok(fault_int(ref, "SELECT count(*) FROM decode_errors") > 0 &&
+		fault_int(ref, "SELECT count(*) FROM decode_errors") <
+		    fault_int(orig, "SELECT count(*) FROM decode_errors"),
+	    "some decode errors went with their events (%lld of %lld left)",
+	    (long long)fault_int(ref, "SELECT count(*) FROM decode_errors"),
+	    (long long)fault_int(orig, "SELECT count(*) FROM decode_errors"));
+	is_int(fault_int(ref,
+		   "SELECT n FROM row_counts WHERE name = 'decode_errors'"),
+	    fault_int(ref, "SELECT count(*) FROM decode_errors"),
+	    "row_counts counts the decode errors left");
+	is_int(fault_int(
+		   ref, "SELECT value FROM meta WHERE name = 'decode_errors'"),
+	    fault_int(ref, "SELECT count(*) FROM decode_errors"),
+	    "…and so does meta decode_errors");
 	ok(fault_differ(ref, orig) > 0 &&
 		fault_digest(ref) != fault_digest(orig),
 	    "the comparison sees what pruning removed");
