@@ -1609,8 +1609,8 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
  * written by an older decoder (meta.decoder below HS_DECODER_GEN): each
  * that decodes now gets the typed row a recording by this build would
  * have given it, over the interval it held, and leaves decode_errors; the
- * rest stay.  The churn counts are not revised (the namespace and pod a
- * value did not give stay ''): they are counted once, as events arrive.
+ * rest stay.  The churn counts stay as they are: their namespace and pod
+ * come from the raw value (hs_churn_owners()), decoded or not.
  * One transaction, committed with the new generation: a stop before it
  * leaves the work whole for the next open.
  */

@@ -393,6 +393,48 @@ out:
 	free(got);
 }
 
+/*
+ * The churn counts are no decoded state: a change is counted under the
+ * namespace and pod hs_namespace()/hs_pod() read from its raw value (as
+ * the report reads the minutes a window cuts), whether the value decodes
+ * or not.  So decoding a value again has no count to move: an ipcache
+ * value that does not decode (no ID) is counted under its namespace and
+ * pod all the same, and a DELETE under its previous value's.
+ */
+static void
+check_churn(void)
+{
+	static const char bad[] = "{\"IP\":\"10.0.0.9\",\"K8sNamespace\":"
+				  "\"ns9\",\"K8sPodName\":\"p9\"}";
+	static const char key[] = "cilium/state/ip/v1/default/10.0.0.9";
+	struct store *s;
+	char err[256];
+	int rc;
+
+	fault_db_remove(path);
+	if ((s = store_open(path, err, sizeof(err))) == NULL) {
+		printf("#   %s\n", err);
+		ok(0, "churn: the db");
+		return;
+	}
+	rc = store_begin(s) || store_first_epoch(s, 1, "cilium/", 1, T0) ||
+	    put(s, key, bad, 5, 5, 1, 0) || del(s, key, 6);
+	store_watermark(s, 6, T0 + 6);
+	rc = rc || store_commit(s);
+	store_close(s);
+	ok(rc == 0, "churn: an ipcache value that does not decode, deleted");
+	is_int(fault_int(path, "SELECT count(*) FROM decode_errors"), 1,
+	    "churn: …a decode error");
+	is_int(fault_int(path,
+		   "SELECT sum(created) || sum(deleted) FROM churn WHERE "
+		   "secs = 60 AND kind = 'ipcache' AND namespace = 'ns9'"),
+	    11, "churn: counted under the namespace of its raw value");
+	is_int(fault_int(path,
+		   "SELECT sum(created) || sum(deleted) FROM churn_pods WHERE "
+		   "secs = 60 AND pod = 'ns9/p9'"),
+	    11, "churn: …and its pod");
+}
+
 /* Copy file from to file to; 0, or -1. */
 static int
 copy(const char *from, const char *to)
@@ -505,6 +547,7 @@ main(void)
 	    "the second epoch's values", "s.from_rev > 12", "i.from_rev > 12");
 	check("every value", "1", "1");
 	check_pruned();
+	check_churn();
 	check_faults(0);
 	check_faults(1);
 
