@@ -211,7 +211,10 @@ upgrade_db(const char *path)
 	return 0;
 }
 
-/* What is wrong with an http(s):// URL (a static string), or NULL. */
+/*
+ * What is wrong with a URL beginning with http:// or https:// (a static
+ * string), or NULL.
+ */
 static const char *
 url_problem(const char *url)
 {
@@ -219,7 +222,8 @@ url_problem(const char *url)
 	CURLU *u;
 	CURLUcode rc;
 
-	if (strstr(url, ":///") != NULL)
+	/* "http:///v3" has no host, but curl would take "v3" for one. */
+	if (strstr(url, "://")[3] == '/')
 		return "No host part in the URL";
 	if ((u = curl_url()) == NULL)
 		return "out of memory";
