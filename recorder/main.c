@@ -158,8 +158,35 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-usage_error(const char *fmt, ...)
+/*
+ * --log-format json, as the command line asks before its flags are
+ * parsed: then every line the recorder writes to stderr, a complaint
+ * about the start-up included, is a JSON log line, which a log shipper
+ * set up for them can read.
+ */
+static int json_errors;
+
+static int
+wants_json(int argc, char **argv)
+{
+	int i, json = 0;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strncmp(argv[i], "--log-format=", 13) == 0)
+			json = strcmp(argv[i] + 13, "json") == 0;
+		else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+			json = strcmp(argv[++i], "json") == 0;
+	}
+	return json;
+}
+
+/*
+ * A problem found while starting, at level (LOG_ERR, LOG_WARN):
+ * "hindsight-recorder: MSG", or a JSON log line with --log-format json.
+ * hint adds the pointer to --help.
+ */
+static void __attribute__((format(printf, 3, 4)))
+say(enum log_level level, int hint, const char *fmt, ...)
 {
 	char raw[1024], msg[4096];
 	va_list ap;
@@ -167,9 +194,25 @@ usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fprintf(stderr,
-	    "hindsight-recorder: %s\nTry 'hindsight-recorder --help'.\n",
-	    hs_oneline(raw, msg, sizeof(msg)));
+	if (json_errors)
+		log_msg(level, "%s%s", raw,
+		    hint ? "; try 'hindsight-recorder --help'" : "");
+	else
+		fprintf(stderr, "hindsight-recorder: %s\n%s",
+		    hs_oneline(raw, msg, sizeof(msg)),
+		    hint ? "Try 'hindsight-recorder --help'.\n" : "");
+}
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+usage_error(const char *fmt, ...)
+{
+	char raw[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	say(LOG_ERR, 1, "%s", raw);
 	exit(REC_EXIT_USAGE);
 }
 
@@ -203,7 +246,7 @@ upgrade_db(const char *path)
 	struct store *s;
 
 	if ((s = store_open(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "hindsight-recorder: %s\n", err);
+		say(LOG_ERR, 0, "%s", err);
 		return REC_EXIT_DB;
 	}
 	store_close(s);
@@ -268,7 +311,7 @@ split_endpoints(char *list, size_t *n)
 		while (strlen(tok) > 8 && tok[strlen(tok) - 1] == '/')
 			tok[strlen(tok) - 1] = '\0';
 		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL) {
-			fprintf(stderr, "hindsight-recorder: out of memory\n");
+			say(LOG_ERR, 0, "out of memory");
 			exit(REC_EXIT_USAGE);
 		}
 		v = nv;
@@ -290,14 +333,10 @@ no_core_dumps(void)
 	struct rlimit none = {0, 0};
 
 	if (setrlimit(RLIMIT_CORE, &none) != 0)
-		fprintf(stderr,
-		    "hindsight-recorder: setrlimit(RLIMIT_CORE): %s\n",
-		    strerror(errno));
+		say(LOG_WARN, 0, "setrlimit(RLIMIT_CORE): %s", strerror(errno));
 #ifdef __linux__
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		fprintf(stderr,
-		    "hindsight-recorder: prctl(PR_SET_DUMPABLE): %s\n",
-		    strerror(errno));
+		say(LOG_WARN, 0, "prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 #endif
 }
 
@@ -305,8 +344,8 @@ static int
 readable(const char *path, const char *flag)
 {
 	if (path && access(path, R_OK) != 0) {
-		fprintf(stderr, "hindsight-recorder: %s %s: cannot read: %m\n",
-		    flag, path);
+		say(LOG_ERR, 0, "%s %s: cannot read: %s", flag, path,
+		    strerror(errno));
 		return 0;
 	}
 	return 1;
@@ -368,7 +407,7 @@ resolve_endpoints(const char *flag, const struct etcdconfig *file)
 		}
 	}
 	if (s == NULL) {
-		fprintf(stderr, "hindsight-recorder: out of memory\n");
+		say(LOG_ERR, 0, "out of memory");
 		exit(REC_EXIT_USAGE);
 	}
 	return s;
@@ -460,9 +499,9 @@ credentials(const char *flag_user, const char *password_file, char *user,
 	user[0] = password[0] = '\0';
 	if (flag_user && strchr(flag_user, ':') != NULL) {
 		/* etcdctl's --user NAME:PASSWORD: not quoted, not taken. */
-		fprintf(stderr,
-		    "hindsight-recorder: --user takes a name only; give the "
-		    "password with --password-file\n");
+		say(LOG_ERR, 0,
+		    "--user takes a name only; give the password with "
+		    "--password-file");
 		return -1;
 	}
 	if (flag_user)
@@ -477,24 +516,17 @@ credentials(const char *flag_user, const char *password_file, char *user,
 	if (password_file) {
 		if (etcdconfig_read_secret(password_file, password, psize, err,
 			sizeof(err)) != 0) {
-			fprintf(stderr,
-			    "hindsight-recorder: --password-file "
-			    "%s\n",
-			    err);
+			say(LOG_ERR, 0, "--password-file %s", err);
 			return -1;
 		}
 	} else if (password[0] == '\0' && getenv("ETCDCTL_PASSWORD"))
 		snprintf(password, psize, "%s", getenv("ETCDCTL_PASSWORD"));
 	if (user[0] == '\0' && password[0] != '\0') {
-		fprintf(stderr,
-		    "hindsight-recorder: a password but no user: "
-		    "give --user\n");
+		say(LOG_ERR, 0, "a password but no user: give --user");
 		return -1;
 	}
 	if (user[0] != '\0' && password[0] == '\0') {
-		fprintf(stderr,
-		    "hindsight-recorder: user %s has no password: "
-		    "give --password-file\n",
+		say(LOG_ERR, 0, "user %s has no password: give --password-file",
 		    user);
 		return -1;
 	}
@@ -638,7 +670,13 @@ main(int argc, char **argv)
 	cfg.etcd.request_timeout = 60;
 	memset(&file, 0, sizeof(file));
 
-	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
+	/* JSON lines from the first complaint on; getopt's are plain text. */
+	if ((json_errors = wants_json(argc, argv)) != 0) {
+		log_setup(LOG_INFO, 1);
+		opterr = 0;
+	}
+	while ((c = getopt_long(argc, argv, json_errors ? ":vh" : "vh",
+		    long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DB:
 			cfg.db_path = optarg;
@@ -748,6 +786,14 @@ main(int argc, char **argv)
 			printf("hindsight-recorder %s (db format %d)\n",
 			    HINDSIGHT_VERSION, hsdb_version());
 			return 0;
+		case ':': /* getopt_long() said nothing: --log-format json */
+			usage_error("option '%s' requires an argument",
+			    argv[optind - 1]);
+		case '?':
+			if (json_errors)
+				usage_error("unrecognized option '%s'",
+				    argv[optind - 1]);
+			/* FALLTHROUGH */
 		default:
 			fprintf(stderr, "Try 'hindsight-recorder --help'.\n");
 			return REC_EXIT_USAGE;
@@ -764,7 +810,7 @@ main(int argc, char **argv)
 		usage_error("--prefix must not be empty");
 	if (config_path &&
 	    etcdconfig_read(config_path, &file, err, sizeof(err)) != 0) {
-		fprintf(stderr, "hindsight-recorder: --etcd-config %s\n", err);
+		say(LOG_ERR, 0, "--etcd-config %s", err);
 		return REC_EXIT_USAGE;
 	}
 	/* Flags, then ETCDCTL_* (as etcdctl), then Cilium's etcd.config. */

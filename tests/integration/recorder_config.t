@@ -161,4 +161,43 @@ for a in "--catchup-streams 1e12" "--catchup-streams 33" "--batch-events 1e30" \
 	"$rec" --db "$TMP/x.db" $a --print-config >/dev/null 2>"$TMP/err"
 	is $? 1 "$a: exit 1"
 done
+
+# With --log-format json (the packaged unit's default), a start that fails
+# says why in a JSON log line too: a log shipper reading JSON would not
+# parse "hindsight-recorder: ..." (an unreadable --cacert, the usual first
+# error under DynamicUser=, came as text).
+# json_fails DESC TEXT ARGS...: exit 1, stderr only JSON lines at level
+# error, the first holding TEXT.
+json_fails() {
+	_d=$1 _w=$2
+	shift 2
+	"$rec" "$@" >/dev/null 2>"$TMP/err"
+	is $? 1 "--log-format json, $_d: exit 1"
+	"$PY" -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines, "no line"
+for line in lines:
+    o = json.loads(line)
+    assert set(o) == {"time", "level", "msg"} and o["level"] == "error", o
+assert sys.argv[2] in lines[0], lines[0]
+' "$TMP/err" "$_w"
+	ok $? "…one JSON log line saying so"
+}
+json_fails "an unreadable --cacert" "--cacert $TMP/none.crt: cannot read" \
+	--log-format json --db "$TMP/x.db" --endpoints "$ETCD_URL" --cacert "$TMP/none.crt"
+json_fails "a missing --etcd-config" "--etcd-config $TMP/none.config" \
+	--db "$TMP/x.db" --etcd-config "$TMP/none.config" --log-format=json
+json_fails "a bad value" "bad value for --batch-ms" \
+	--log-format json --db "$TMP/x.db" --batch-ms soon
+json_fails "an unknown flag" "unrecognized option '--nope'" \
+	--log-format json --db "$TMP/x.db" --nope
+json_fails "a flag without its value" "option '--db' requires an argument" \
+	--log-format json --db
+json_fails "--user NAME:PASSWORD" "--user takes a name only" \
+	--log-format json --db "$TMP/x.db" --user "bob:s3cret"
+grep -q s3cret "$TMP/err"
+is $? 1 "…without the password"
+[ ! -e "$TMP/x.db" ]
+ok $? "…and no db"
 done_testing
