@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 static const char *
@@ -109,12 +110,19 @@ etcdconfig_read(
 	yaml_node_pair_t *p;
 	const char *name;
 	char *ca_file = NULL;
+	struct stat st;
 	FILE *f;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* fopen() opens a directory; libyaml would call it an input error. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
+		fclose(f);
 		return -1;
 	}
 	yaml_parser_initialize(&parser);

@@ -87,6 +87,11 @@ for t in yes True on; do
 done
 "$rec" --db "$TMP/x.db" --etcd-config "$TMP/missing.config" 2>"$TMP/err"
 is $? 1 "a missing file: exit 1"
+mkdir "$TMP/etcd-config.d"
+"$rec" --db "$TMP/x.db" --etcd-config "$TMP/etcd-config.d" 2>"$TMP/err"
+is $? 1 "a directory: exit 1"
+grep -q 'Is a directory' "$TMP/err"
+ok $? "…saying so, not 'not YAML: input error'"
 "$rec" --db "$TMP/x.db" --endpoints "http://root:s3cret@127.0.0.1:2379" 2>"$TMP/err"
 is $? 1 "credentials in an endpoint URL: exit 1"
 grep -q s3cret "$TMP/err"
