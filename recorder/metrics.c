@@ -61,6 +61,9 @@ reply(struct MHD_Connection *c, unsigned status, const char *type,
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", type);
+	/* RFC 9110: a 405 names the methods that are allowed. */
+	if (status == 405)
+		MHD_add_response_header(resp, "Allow", "GET, HEAD");
 	rc = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -134,7 +137,10 @@ timer_cb(struct ev_loop *loop, struct ev_timer *w, int revents)
 	arm(m);
 }
 
-/* "host:port", "[v6]:port" or ":port" into a numeric socket address. */
+/*
+ * "host:port", "[v6]:port" or ":port" into a numeric socket address: 0,
+ * -1 when it is not one, -2 when the port is out of 1..65535.
+ */
 static int
 parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -149,9 +155,13 @@ parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 	if ((colon = strrchr(addr, ':')) == NULL ||
 	    (size_t)(colon - addr) >= sizeof(host))
 		return -1;
-	port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+	if (colon[1] < '0' || colon[1] > '9')
 		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0')
+		return -1;
+	if (port < 1 || port > 65535)
+		return -2;
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
 		memmove(host, host + 1, strlen(host));
@@ -182,12 +192,12 @@ metrics_start(struct ev_loop *loop, const char *addr, metrics_render_cb *render,
 	struct metrics *m;
 	socklen_t len;
 	unsigned flags = MHD_USE_EPOLL;
+	int rc;
 
-	if (parse_addr(addr, &ss, &len) != 0) {
-		snprintf(err, errlen,
-		    "--metrics-addr %s: not HOST:PORT with a "
-		    "numeric address",
-		    addr);
+	if ((rc = parse_addr(addr, &ss, &len)) != 0) {
+		snprintf(err, errlen, "--metrics-addr %s: %s", addr,
+		    rc == -2 ? "the port must be 1 to 65535"
+			     : "not HOST:PORT with a numeric address");
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {

@@ -62,6 +62,12 @@ $KV "$ETCD_URL" put cilium/back 1 >/dev/null
 wait_until 20 healthy
 ok $? "/healthz 200 again once etcd is back"
 is "$(curl -s -o /dev/null -w '%{http_code}' "$M/nothing")" 404 "other paths: 404"
+curl -s -X POST -d x=1 -D "$TMP/h405" -o /dev/null "$M/metrics"
+head -1 "$TMP/h405" | grep -q ' 405 ' && grep -qi '^Allow: GET, HEAD' "$TMP/h405"
+ok $? "other methods: 405 with the Allow header (RFC 9110)"
+curl -sI "$M/metrics" >"$TMP/hhead"
+head -1 "$TMP/hhead" | grep -q ' 200 ' && grep -qi '^Content-Type: text/plain; version=0.0.4' "$TMP/hhead"
+ok $? "HEAD /metrics: 200 with the exposition format's type"
 rec_stop
 ok $? "SIGTERM: exit 0"
 
@@ -81,6 +87,13 @@ ok $? "--log-format json: one JSON object per line"
 "$BIN/hindsight-recorder" --db "$TMP/x.db" --endpoints "$ETCD_URL" \
 	--metrics-addr nonsense 2>"$TMP/err"
 is $? 1 "--metrics-addr without a port: exit 1"
+for a in 127.0.0.1:0 127.0.0.1:65536; do
+	"$BIN/hindsight-recorder" --db "$TMP/x.db" --endpoints "$ETCD_URL" \
+		--metrics-addr "$a" 2>"$TMP/err"
+	is $? 1 "--metrics-addr $a: exit 1"
+	grep -q "metrics-addr $a: the port must be 1 to 65535" "$TMP/err"
+	ok $? "…saying the port is out of range (not 'not HOST:PORT')"
+done
 "$BIN/hindsight-recorder" --db "$TMP/x.db" --endpoints "$ETCD_URL" \
 	--metrics-addr "127.0.0.1:${ETCD_URL##*:}" 2>"$TMP/err"
 is $? 1 "--metrics-addr on a port in use: exit 1"
