@@ -234,6 +234,17 @@ number(const char *arg, const char *flag, double min, double max)
 /* Seconds, milliseconds and counts: far more than any use, in a long. */
 #define NUM_MAX 1e15
 
+/* A count: a whole number ("2.5" streams is not silently 2). */
+static long
+count(const char *arg, const char *flag, double min)
+{
+	double v = number(arg, flag, min, NUM_MAX);
+
+	if (v != floor(v))
+		usage_error("bad value for %s: not a whole number", flag);
+	return (long)v;
+}
+
 /*
  * --upgrade: bring the db to this build's format (or create it) and
  * decode again what an older build could not (store_open() does both),
@@ -741,23 +752,20 @@ main(int argc, char **argv)
 			    number(optarg, "--sync-every", 0, NUM_MAX);
 			break;
 		case OPT_BATCH_EVENTS:
-			cfg.batch_events =
-			    (long)number(optarg, "--batch-events", 1, NUM_MAX);
+			cfg.batch_events = count(optarg, "--batch-events", 1);
 			break;
 		case OPT_PAGE_LIMIT:
-			cfg.page_limit =
-			    (long)number(optarg, "--page-limit", 1, NUM_MAX);
+			cfg.page_limit = count(optarg, "--page-limit", 1);
 			break;
 		case OPT_CATCHUP_STREAMS:
 			/* Checked before the cast: 1e12 would wrap. */
-			v = number(optarg, "--catchup-streams", 1, NUM_MAX);
+			v = (double)count(optarg, "--catchup-streams", 1);
 			if (v > 32)
 				usage_error("--catchup-streams: at most 32");
 			cfg.catchup_streams = (int)v;
 			break;
 		case OPT_CATCHUP_MIN:
-			cfg.catchup_min =
-			    (long)number(optarg, "--catchup-min", 2, NUM_MAX);
+			cfg.catchup_min = count(optarg, "--catchup-min", 2);
 			break;
 		case OPT_CATCHUP_DENSE:
 			cfg.catchup_dense =

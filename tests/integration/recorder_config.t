@@ -159,13 +159,17 @@ for want in "once-quiet 2" "batch-ms 20" "batch-events 10000" "sync-every 1" \
 done
 
 # Counts are cast to int or long: a number beyond them was undefined
-# (--catchup-streams 1e12 became -2147483648 and passed "at most 32").
+# (--catchup-streams 1e12 became -2147483648 and passed "at most 32"); a
+# fraction was cut silently (--catchup-streams 2.5 ran 2 watches).
 for a in "--catchup-streams 1e12" "--catchup-streams 33" "--batch-events 1e30" \
-	"--page-limit 1e19" "--catchup-min inf" "--sync-every nan"; do
+	"--page-limit 1e19" "--catchup-min inf" "--sync-every nan" \
+	"--catchup-streams 2.5" "--batch-events 1.5" "--page-limit 99.9" "--catchup-min 20000.5"; do
 	# shellcheck disable=SC2086 # flag and value are two words
 	"$rec" --db "$TMP/x.db" $a --print-config >/dev/null 2>"$TMP/err"
 	is $? 1 "$a: exit 1"
 done
+is "$("$rec" --db "$TMP/x.db" --page-limit 5e3 --print-config | sed -n 's/^page-limit *//p')" 5000 \
+	"--page-limit 5e3 is a whole number: 5000"
 
 # With --log-format json (the packaged unit's default), a start that fails
 # says why in a JSON log line too: a log shipper reading JSON would not
