@@ -18,6 +18,17 @@ scalar(yaml_node_t *n)
 	    : NULL;
 }
 
+/* A plain scalar YAML reads as null: ~, null, Null, NULL. */
+static int
+yaml_null(yaml_node_t *n)
+{
+	const char *s = scalar(n);
+
+	return s != NULL && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+		strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0);
+}
+
 static int
 take_string(
     yaml_node_t *v, const char *name, char **out, char *err, size_t errlen)
@@ -29,6 +40,13 @@ take_string(
 		return -1;
 	}
 	free(*out);
+	*out = NULL;
+	/*
+	 * Empty or null ("cert-file:", "cert-file: ''", as a template leaves
+	 * it): no file, as Cilium's agents read it, not a file named "".
+	 */
+	if (s[0] == '\0' || yaml_null(v))
+		return 0;
 	if ((*out = strdup(s)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

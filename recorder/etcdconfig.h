@@ -11,10 +11,10 @@
  *
  * Parsed with libyaml.  ca-file, etcd's old name for trusted-ca-file,
  * counts when trusted-ca-file is absent (as Cilium reads it); a key given
- * twice takes its last value.  Other keys of etcd's client YAML are
- * ignored, except insecure-skip-tls-verify: true (or another YAML 1.1
- * spelling of true: yes, on), which is refused (verification is always
- * on).
+ * twice takes its last value; an empty or null file name is none.  Other keys
+ * of etcd's client YAML are ignored, except insecure-skip-tls-verify: true (or
+ * another YAML 1.1 spelling of true: yes, on), which is refused (verification
+ * is always on).
  */
 #ifndef HS_ETCDCONFIG_H
 #define HS_ETCDCONFIG_H

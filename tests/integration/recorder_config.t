@@ -53,6 +53,13 @@ ok $? "ca-file becomes the CA"
 printf 'trusted-ca-file: /new/ca.crt\n' >>"$TMP/old.config"
 "$rec" --etcd-config "$TMP/old.config" --print-config | grep -q '^cacert  */new/ca.crt  (--etcd-config)$'
 ok $? "…unless trusted-ca-file is given too"
+# Empty or null file names, as a template leaves them without TLS: no
+# file, as the agents read them (they were "--cacert : cannot read").
+printf "endpoints:\n- %s\ntrusted-ca-file: ''\ncert-file:\nkey-file: ~\n" "$ETCD_URL" \
+	>"$TMP/empty.config"
+timeout 20 "$rec" --db "$TMP/e.db" --etcd-config "$TMP/empty.config" --once 2>"$TMP/err"
+is $? 0 "empty or null trusted-ca-file, cert-file, key-file: records (--once)"
+is "$(db_recorded "$TMP/e.db")" "$rev" "…through etcd's revision"
 # A key given twice: the last value, as Cilium's Go YAML reader takes it
 # (a longer list first crashed the recorder).
 printf 'endpoints:\n- %s\n- %s\n- %s\nendpoints: [%s]\n' "$dead" "$dead" "$dead" \
