@@ -183,11 +183,21 @@ parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
+static struct MHD_Daemon *
+start_daemon(struct metrics *m, unsigned flags, struct sockaddr *sa)
+{
+	return MHD_start_daemon(flags, 0, NULL, NULL, handler, m,
+	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+	    MHD_OPTION_END);
+}
+
 struct metrics *
 metrics_start(struct ev_loop *loop, const char *addr, metrics_render_cb *render,
     metrics_health_cb *health, void *arg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
+	struct sockaddr_in6 any6;
 	const union MHD_DaemonInfo *info;
 	struct metrics *m;
 	socklen_t len;
@@ -208,12 +218,22 @@ metrics_start(struct ev_loop *loop, const char *addr, metrics_render_cb *render,
 	m->render = render;
 	m->health = health;
 	m->arg = arg;
+	/*
+	 * ":port" is every address: IPv6 ones too, through one dual-stack
+	 * socket on "::", else (a kernel without IPv6) IPv4's only.
+	 */
+	if (addr[0] == ':') {
+		memset(&any6, 0, sizeof(any6));
+		any6.sin6_family = AF_INET6;
+		any6.sin6_addr = in6addr_any;
+		any6.sin6_port = ((struct sockaddr_in *)&ss)->sin_port;
+		m->d = start_daemon(
+		    m, flags | MHD_USE_DUAL_STACK, (struct sockaddr *)&any6);
+	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	m->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, m,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_END);
+	if (m->d == NULL)
+		m->d = start_daemon(m, flags, (struct sockaddr *)&ss);
 	if (m->d == NULL ||
 	    (info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD)) ==
 		NULL) {

@@ -101,4 +101,29 @@ grep -q 'cannot listen' "$TMP/err"
 ok $? "…saying it cannot listen"
 [ ! -e "$TMP/x.db" ]
 ok $? "…and neither left a new db behind"
+
+# ":PORT" is every address, IPv6 ones too (it was 0.0.0.0 only, out of
+# reach of a Prometheus scraping the host's IPv6 address).  Checked in a
+# network namespace of its own, where every address is a loopback one.
+if unshare -n true 2>/dev/null; then
+	# shellcheck disable=SC2016 # the inner shell expands them
+	unshare -n sh -c '
+		ip link set lo up || exit 1
+		"$1" --db "$2" --endpoints http://127.0.0.1:1 --metrics-addr :9963 2>/dev/null &
+		p=$!
+		i=0
+		while [ $i -lt 100 ] && ! ss -ltnH "sport = :9963" | grep -q .; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		ss -ltnH "sport = :9963" | awk "{print \$4}"
+		curl -s -o /dev/null -w "%{http_code}\n" http://127.0.0.1:9963/healthz
+		kill "$p"
+		wait "$p"' sh "$BIN/hindsight-recorder" "$TMP/ns.db" >"$TMP/ns.out" 2>&1
+	is "$(cat "$TMP/ns.out")" "*:9963
+503" "--metrics-addr :9963: one socket for IPv6 and IPv4 ('*', not 0.0.0.0), 127.0.0.1 answered"
+else
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N # skip no network namespace (unshare -n needs root)"
+fi
 done_testing
