@@ -28,10 +28,15 @@
  */
 #include "store.h"
 
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "decode.h"
@@ -289,6 +294,7 @@ struct churn_span { /* the revisions counted in a bucket */
 
 struct store {
 	sqlite3 *db;
+	int lock_fd; /* holds flock(LOCK_EX) on the db file; -1 if none */
 	sqlite3_stmt *st[S_COUNT];
 	int in_txn;
 	int broken; /* a commit failed: memory and file disagree, no more */
@@ -589,6 +595,40 @@ load_epoch(struct store *s)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * One recorder per db: two would each write every event (SQLite's own
+ * locks serialize their transactions, nothing more).  An flock() on the
+ * db file, held until store_close(), tells a second one at start; the
+ * kernel drops it when the holder dies, kill -9 included.  flock and
+ * SQLite's fcntl() locks do not see each other on a local file system.
+ * Taken before the db is opened (a second recorder of a newer build must
+ * not migrate the file under the first), or, for a db that does not
+ * exist yet, as soon as SQLite has made it.
+ */
+static int
+lock_db(struct store *s, const char *path, char *err, size_t errlen)
+{
+	if (s->lock_fd != -1)
+		return 0;
+	if ((s->lock_fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (s->db == NULL)
+			return 0; /* a new db (or no db: SQLite says why) */
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		snprintf(err, errlen,
+		    "%s: another hindsight-recorder is recording into this db "
+		    "(one recorder per db: stop it first)",
+		    path);
+	else
+		snprintf(
+		    err, errlen, "%s: cannot lock: %s", path, strerror(errno));
+	return -1;
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -599,7 +639,10 @@ store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((s->db = hsdb_open_rw(path, err, errlen)) == NULL)
+	s->lock_fd = -1;
+	if (lock_db(s, path, err, errlen) != 0 ||
+	    (s->db = hsdb_open_rw(path, err, errlen)) == NULL ||
+	    lock_db(s, path, err, errlen) != 0)
 		goto err0;
 	/*
 	 * A 4 MiB page cache (SQLite's default is 2) holds the index pages
@@ -661,6 +704,10 @@ store_close(struct store *s)
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	/* Only now: closing any descriptor of the file drops the process's
+	 * POSIX locks on it, SQLite's own among them. */
+	if (s->lock_fd != -1)
+		close(s->lock_fd);
 	kc_clear(s);
 	free(s->kc);
 	free(s->lc);
