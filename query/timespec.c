@@ -491,6 +491,7 @@ resolve_time(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 	pt->us = spec->us;
 	pt->us_known = 1;
 	pt->us_lo = 0;
+	pt->implicit = 0;
 
 	if (!q->have_first) {
 		hq_warn(
@@ -533,6 +534,7 @@ latest(struct hq *q, struct ts_point *pt)
 	pt->us = q->recorded_us;
 	pt->us_known = q->have_recorded;
 	pt->us_lo = 0;
+	pt->implicit = 0;
 	if (q->have_recorded)
 		return 0;
 	if ((st = hq_prepare(q, "SELECT max(rev) FROM revisions")) == NULL)
@@ -567,6 +569,7 @@ resolve_rev(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 	pt->us = 0;
 	pt->us_known = 0;
 	pt->us_lo = 0;
+	pt->implicit = 0;
 	if (q->have_recorded && pt->rev > q->recorded_rev) {
 		hq_warn(q,
 		    "%s is after the watermark (everything is recorded "
@@ -656,9 +659,13 @@ ts_arg(struct hq *q, const char *opt, const char *s, struct ts_spec *spec)
 int
 ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 {
-	if (spec->text == NULL)
-		return ts_latest(q, pt);
-	return ts_resolve(q, spec, pt);
+	int rc;
+
+	if (spec->text != NULL)
+		return ts_resolve(q, spec, pt);
+	rc = ts_latest(q, pt);
+	pt->implicit = 1;
+	return rc;
 }
 
 void
@@ -713,8 +720,8 @@ ts_window_gaps(
 
 	/* Revisions are the truth; times only order the same revision. */
 	if (p1->rev > p2->rev ||
-	    (p1->rev == p2->rev && p1->us_known && p2->us_known &&
-		p1->us > p2->us))
+	    (p1->rev == p2->rev && !p2->implicit && p1->us_known &&
+		p2->us_known && p1->us > p2->us))
 		return hq_usage(q, "the window ends before it begins");
 	/* A gap around an end was warned about when that end resolved. */
 	if ((st = hq_prepare(q,
@@ -755,6 +762,7 @@ ts_beginning(struct hq *q, struct ts_point *pt)
 	pt->us = 0;
 	pt->us_known = 0;
 	pt->us_lo = 0;
+	pt->implicit = 0;
 	/* As a window's start before the horizon warns (resolve_*()). */
 	if (q->pruned)
 		hq_warn(q,

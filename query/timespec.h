@@ -44,6 +44,7 @@ struct ts_point {
 	int64_t us; /* the instant echoed to the user */
 	int us_known; /* 0 when the instant is unknown */
 	int64_t us_lo; /* < us: rev was replayed, committed in (us_lo, us] */
+	int implicit; /* no T given: the latest recorded state (ts_point) */
 };
 
 /*
@@ -79,7 +80,9 @@ int ts_arg(struct hq *q, const char *opt, const char *s, struct ts_spec *spec);
 int ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt);
 
 /*
- * Check a window (p1, p2]: HQ_USAGE if it ends before it begins.  One
+ * Check a window (p1, p2]: HQ_USAGE if it ends before it begins (not
+ * when p2 is implicit: a p1 after the watermark, warned about, begins
+ * after the latest state, and the window is empty, not reversed).  One
  * that holds a recorded gap is incomplete: what changed in the gap was
  * inferred from a re-list, not seen; warns (exit 3) once, naming the
  * first such gap.  Returns 0, HQ_USAGE or HQ_NODB.

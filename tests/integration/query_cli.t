@@ -163,6 +163,13 @@ cov 3 "before the first snapshot" "rev before the first snapshot" snapshot --at 
 cov 3 "inside a gap" "rev inside a gap" snapshot --at rev:25
 cov 3 "after the watermark" "rev after the watermark" snapshot --at rev:99
 cov 3 "inside a gap" "a window ending in a gap" changes --from rev:10 --to '2026-11-20T14:35:00Z'
+# A start after the watermark (a recorder stopped or behind), no --to:
+# nothing recorded after it, not a window "ending before it begins".
+cov 3 "is after the watermark" "changes --from after the watermark" changes --from '2026-11-20T15:00:00Z'
+is "$(cat "$TMP/out")" "from 2026-11-20T15:00:00Z (rev 31) to 2026-11-20T14:50:00Z (rev 31)
+(no rows)" "…an empty answer, echoing both ends"
+cov 3 "is after the watermark" "pod --from after the watermark" pod default/web-2 --from '2026-11-20T15:00:00Z'
+cov 3 "is after the watermark" "ip --from after the watermark" ip 10.6.6.43 --from '2026-11-20T15:00:00Z'
 # A window holding a whole gap: what changed in it was not seen.
 for c in "changes --from rev:10 --to rev:31" "churn --from rev:10 --to rev:31" \
 	"ip 10.6.6.50" "ip 10.6.0.0/16 --from rev:12 --to rev:31" "pod default/web-1" \
