@@ -160,8 +160,7 @@ cmd_backup(struct hq *q, int argc, char **argv)
 	}
 	/* An empty file is what VACUUM INTO accepts besides none. */
 	if ((fd = mkstemp(tmp)) < 0) {
-		fprintf(stderr, "hindsight: backup: %s: %s\n", file,
-		    strerror(errno));
+		hq_error("backup: %s: %s", file, strerror(errno));
 		free(tmp);
 		return hq_close(q, HQ_NODB);
 	}
@@ -248,7 +247,7 @@ cmd_backup(struct hq *q, int argc, char **argv)
 		unlink(side);
 		snprintf(side, sizeof(side), "%s-shm", tmp);
 		unlink(side);
-		fprintf(stderr, "hindsight: backup: %s\n", err);
+		hq_error("backup: %s", err);
 		free(tmp);
 		return hq_close(q, HQ_NODB);
 	}

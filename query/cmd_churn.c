@@ -190,7 +190,7 @@ struct pod_count {
 static int
 oom(struct hq *q)
 {
-	fprintf(stderr, "hindsight: %s: out of memory\n", q->dbpath);
+	hq_error("%s: out of memory", q->dbpath);
 	return HQ_NODB;
 }
 

@@ -40,6 +40,16 @@ hq_usage(struct hq *q, const char *fmt, ...)
 }
 
 void
+hq_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say("", NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
 hq_warn(struct hq *q, const char *fmt, ...)
 {
 	va_list ap;
@@ -53,7 +63,7 @@ hq_warn(struct hq *q, const char *fmt, ...)
 int
 hq_dberr(struct hq *q, const char *what)
 {
-	fprintf(stderr, "hindsight: %s: %s: %s\n", q->dbpath, what,
+	hq_error("%s: %s: %s", q->dbpath, what,
 	    q->db != NULL ? sqlite3_errmsg(q->db) : "not open");
 	return HQ_NODB;
 }
@@ -336,7 +346,7 @@ hq_name_dbs(struct hq *q)
 		/* Opened once now, so a bad db fails before any output. */
 		if ((db = hsdb_open_ro(q->dbs[i].path, err, sizeof(err))) ==
 		    NULL) {
-			fprintf(stderr, "hindsight: %s\n", err);
+			hq_error("%s", err);
 			return HQ_NODB;
 		}
 		rc = q->dbs[i].named
@@ -344,8 +354,8 @@ hq_name_dbs(struct hq *q)
 		    : hsdb_meta_read_text(db, "etcd_cluster_id", q->dbs[i].name,
 			  sizeof(q->dbs[i].name));
 		if (rc < 0) {
-			fprintf(stderr, "hindsight: %s: reading meta: %s\n",
-			    q->dbs[i].path, sqlite3_errmsg(db));
+			hq_error("%s: reading meta: %s", q->dbs[i].path,
+			    sqlite3_errmsg(db));
 			sqlite3_close(db);
 			return HQ_NODB;
 		}
@@ -410,7 +420,7 @@ hq_open(struct hq *q)
 	q->dbpath = q->dbs[q->cur].path;
 	q->dbname = q->multi ? q->dbs[q->cur].name : NULL;
 	if ((q->db = hsdb_open_ro(q->dbpath, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "hindsight: %s\n", err);
+		hq_error("%s", err);
 		return HQ_NODB;
 	}
 	/*

@@ -105,6 +105,12 @@ int hq_global(struct hq *q, const char *name, const char *val);
 int hq_usage(struct hq *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Print "hindsight: message" to stderr, on one line whatever the message
+ * quotes (an argument, a file name: hs_oneline).
+ */
+void hq_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* A coverage warning on stderr; the run will exit 3. */
 void hq_warn(struct hq *q, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -115,8 +115,7 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-			fprintf(
-			    stderr, "hindsight: unknown option '%s'\n", arg);
+			hq_error("unknown option '%s'", arg);
 			return HQ_USAGE;
 		}
 		eq = strchr(arg, '=');
@@ -128,16 +127,14 @@ main(int argc, char **argv)
 		else if (i + 1 < argc)
 			val = argv[++i];
 		else {
-			fprintf(stderr, "hindsight: %s needs a value\n", arg);
+			hq_error("%s needs a value", arg);
 			return HQ_USAGE;
 		}
 		if ((rc = hq_global(&q, name, val)) != 0)
 			return rc;
 	}
 	if (i == argc) {
-		fprintf(stderr,
-		    "hindsight: no command (see 'hindsight "
-		    "--help')\n");
+		hq_error("no command (see 'hindsight --help')");
 		return HQ_USAGE;
 	}
 	if (strcmp(argv[i], "help") == 0) {
@@ -146,8 +143,7 @@ main(int argc, char **argv)
 			return 0;
 		}
 		if ((c = find(argv[i + 1])) == NULL) {
-			fprintf(stderr, "hindsight: unknown command '%s'\n",
-			    argv[i + 1]);
+			hq_error("unknown command '%s'", argv[i + 1]);
 			return HQ_USAGE;
 		}
 		q.cmd = c->name;
@@ -155,10 +151,8 @@ main(int argc, char **argv)
 		return rc == HQ_HELPED ? 0 : rc;
 	}
 	if ((c = find(argv[i])) == NULL) {
-		fprintf(stderr,
-		    "hindsight: unknown command '%s' (see "
-		    "'hindsight --help')\n",
-		    argv[i]);
+		hq_error(
+		    "unknown command '%s' (see 'hindsight --help')", argv[i]);
 		return HQ_USAGE;
 	}
 	q.cmd = c->name;

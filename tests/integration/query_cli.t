@@ -380,6 +380,11 @@ usage "not an address" --db "$db" ip pod-a
 usage "an argument with a newline stays one line" --db "$db" ip "$(printf '10.0.0.1\n\033[31mx')"
 grep -qF "'10.0.0.1\x0a\x1b[31mx'" "$TMP/err"
 ok $? "…its control bytes shown as \\xHH"
+usage "an unknown command with a newline stays one line" "$(printf 'x\n\033[31my')"
+grep -qF "'x\x0a\x1b[31my'" "$TMP/err"
+ok $? "…its control bytes shown as \\xHH"
+usage "an unknown option with a newline stays one line" "$(printf -- '-x\ny')" status
+usage "help for an unknown command with a newline" help "$(printf 'x\ny')"
 usage "malformed time" --db "$db" ip 10.6.6.43 --at 'last tuesday'
 usage "impossible date" --db "$db" ip 10.6.6.43 --at '2026-13-40 25:00'
 usage "a day February 2026 does not have" --db "$db" ip 10.6.6.43 --at '2026-02-29 10:00'
@@ -427,6 +432,7 @@ nodb() { # nodb DESCRIPTION PATTERN FILE
 	ok $? "db error says: $2"
 }
 nodb "missing" "No such file" "$TMP/missing.db"
+nodb "a missing file whose name has a newline" 'a.x0ab.db: No such file' "$TMP/$(printf 'a\nb.db')"
 echo "not a db" >"$TMP/text.db"
 nodb "a text file" "not a SQLite database" "$TMP/text.db"
 sqlite3 "$TMP/other.db" "CREATE TABLE t (x)"
