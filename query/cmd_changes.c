@@ -223,8 +223,8 @@ cmd_changes(struct hq *q, int argc, char **argv)
 		 q, argc, argv, opts, pos, 0, 0, &npos, changes_help)) != 0)
 		return rc;
 	if ((rc = filters(q, kind, prefix, &upper)) != 0 ||
-	    (rc = ts_arg(q, "from", from, &s1)) != 0 ||
-	    (rc = ts_arg(q, "to", to, &s2)) != 0 || (rc = hq_open(q)) != 0)
+	    (rc = ts_window_args(q, from, to, &s1, &s2)) != 0 ||
+	    (rc = hq_open(q)) != 0)
 		goto done;
 	if (from != NULL) {
 		if ((rc = ts_point(q, &s1, &p1)) != 0)

@@ -508,8 +508,8 @@ cmd_churn(struct hq *q, int argc, char **argv)
 		from = lastbuf;
 		to = "now";
 	}
-	if ((rc = ts_arg(q, "from", from, &s1)) != 0 ||
-	    (rc = ts_arg(q, "to", to, &s2)) != 0 || (rc = hq_open(q)) != 0)
+	if ((rc = ts_window_args(q, from, to, &s1, &s2)) != 0 ||
+	    (rc = hq_open(q)) != 0)
 		return hq_close(q, rc);
 	if (last != NULL) {
 		/* Warnings name what the user typed, not "@1795096949". */

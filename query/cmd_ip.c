@@ -96,8 +96,7 @@ cmd_ip(struct hq *q, int argc, char **argv)
 	if (at != NULL && (from != NULL || to != NULL))
 		return hq_usage(q, "give --at or --from/--to, not both");
 	if ((rc = ts_arg(q, "at", at, &s_at)) != 0 ||
-	    (rc = ts_arg(q, "from", from, &s_from)) != 0 ||
-	    (rc = ts_arg(q, "to", to, &s_to)) != 0)
+	    (rc = ts_window_args(q, from, to, &s_from, &s_to)) != 0)
 		return rc;
 	point = at != NULL;
 	if ((rc = hq_open(q)) != 0)

@@ -70,8 +70,8 @@ cmd_pod(struct hq *q, int argc, char **argv)
 		free(name);
 		return hq_usage(q, "'%s' is not NAMESPACE/NAME", pos[0]);
 	}
-	if ((rc = ts_arg(q, "from", from, &s1)) != 0 ||
-	    (rc = ts_arg(q, "to", to, &s2)) != 0 || (rc = hq_open(q)) != 0)
+	if ((rc = ts_window_args(q, from, to, &s1, &s2)) != 0 ||
+	    (rc = hq_open(q)) != 0)
 		goto done;
 	if (from != NULL) {
 		if ((rc = ts_point(q, &s1, &p1)) != 0)

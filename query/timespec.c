@@ -657,6 +657,22 @@ ts_arg(struct hq *q, const char *opt, const char *s, struct ts_spec *spec)
 }
 
 int
+ts_window_args(struct hq *q, const char *from, const char *to,
+    struct ts_spec *s1, struct ts_spec *s2)
+{
+	int rc;
+
+	if ((rc = ts_arg(q, "from", from, s1)) != 0 ||
+	    (rc = ts_arg(q, "to", to, s2)) != 0)
+		return rc;
+	if (from == NULL || to == NULL || s1->is_rev != s2->is_rev)
+		return 0;
+	if (s1->is_rev ? s1->etcd_rev > s2->etcd_rev : s1->us > s2->us)
+		return hq_usage(q, "the window ends before it begins");
+	return 0;
+}
+
+int
 ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt)
 {
 	int rc;

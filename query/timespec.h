@@ -76,6 +76,17 @@ int ts_latest(struct hq *q, struct ts_point *pt);
  */
 int ts_arg(struct hq *q, const char *opt, const char *s, struct ts_spec *spec);
 
+/*
+ * --from and --to: ts_arg of each, and a usage error when both are of one
+ * kind (two revisions, two instants) and the window ends before it
+ * begins, whatever the db: a db that has no revision between them (both
+ * after the watermark, say) must not turn it into an empty answer.  A
+ * revision and an instant are compared once resolved (ts_window_gaps).
+ * Returns 0 or HQ_USAGE (message printed).
+ */
+int ts_window_args(struct hq *q, const char *from, const char *to,
+    struct ts_spec *s1, struct ts_spec *s2);
+
 /* Resolve a ts_arg result.  Returns 0 or HQ_NODB. */
 int ts_point(struct hq *q, const struct ts_spec *spec, struct ts_point *pt);
 

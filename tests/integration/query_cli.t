@@ -390,6 +390,12 @@ usage "impossible date" --db "$db" ip 10.6.6.43 --at '2026-13-40 25:00'
 usage "a day February 2026 does not have" --db "$db" ip 10.6.6.43 --at '2026-02-29 10:00'
 usage "a day April does not have" --db "$db" ip 10.6.6.43 --at '2026-04-31 10:00'
 usage "a window ending before it begins" --db "$db" changes --from rev:20 --to rev:12
+# …also where the db has no revision between the two (both after the
+# watermark), and before the db is opened.
+usage "a reversed window of revisions after the watermark" --db "$db" changes --from rev:40 --to rev:35
+usage "a reversed window of instants after the watermark" --db "$db" ip 10.6.6.43 \
+	--from 2026-11-21T00:00:00Z --to 2026-11-20T23:00:00Z
+usage "a reversed window, whatever the db" --db "$TMP/missing.db" pod default/web-2 --from rev:5 --to rev:3
 usage "a window ending before it begins, in time" --db "$db" churn \
 	--from '2026-11-20T14:40:00Z' --to '2026-11-20T14:01:00Z'
 usage "malformed rev" --db "$db" snapshot --at rev:x
