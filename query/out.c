@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,9 +493,24 @@ void
 out_real(struct out *o, double v)
 {
 	char buf[64];
+	int prec;
 
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	cell(o, buf, o->format == OUT_JSON ? cJSON_CreateNumber(v) : NULL);
+	/*
+	 * The shortest text that reads back as v, the same in every format:
+	 * "%.15g" gave 2461000.12345679 for 2461000.1234567892 in csv and
+	 * the table, and cJSON's approximate check 0.3 for 0.1 + 0.2.
+	 */
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	if (prec == 17)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	cell(o, buf,
+	    o->format != OUT_JSON ? NULL
+		: isfinite(v)	  ? cJSON_CreateRaw(buf)
+				  : cJSON_CreateNull());
 }
 
 void

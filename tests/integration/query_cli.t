@@ -357,6 +357,16 @@ done
 is "$(hs --format csv key cilium/state/ip/v1/default/10.6.6.50 | "$PY" -c 'import csv,sys; print(list(csv.DictReader(sys.stdin))[0]["value"])')" \
 	"$(q "$db" "SELECT CAST(value AS TEXT) FROM vals WHERE id = 9")" \
 	"csv quotes a JSON value so it reads back exactly"
+# A REAL comes back exact (it reads back as the same double), and the same
+# in every format.
+r="SELECT 0.1 + 0.2 AS x, 2461000.123456789 AS j, 1e300 AS b"
+is "$(hs --format csv sql "$r" | tail -1)" "0.30000000000000004,2461000.123456789,1e+300" \
+	"sql: a REAL in csv, exact"
+is "$(hs --format json sql "$r" | "$PY" -c 'import json,sys; o = json.load(sys.stdin)[0]
+print(o["x"] == 0.1 + 0.2, o["j"] == 2461000.123456789, o["b"] == 1e300)')" "True True True" \
+	"sql: a REAL in json reads back as the same double"
+is "$(hs sql "$r" | tail -1 | tr -s ' ')" "0.30000000000000004 2461000.123456789 1e+300" \
+	"sql: a REAL in the table, exact"
 is "$(hs --format json ip 10.9.9.9)" "[]" "an empty answer is an empty array"
 is "$(hs --format json ip 10.9.9.9 2>&1 >/dev/null | tail -1)" \
 	"hindsight: no rows, from the beginning to 2026-11-20T14:50:00Z (rev 31)" \
