@@ -816,9 +816,15 @@ store_commit(struct store *s)
 	derr = s->rows[R_DERR] != 0 || !s->derr_synced;
 	if (churn_flush(s) != 0 || rows_flush(s) != 0)
 		goto fail;
+	/*
+	 * decoded_rev: this decoder tried every value through the watermark
+	 * (redecode() checks it against recorded_rev, which a build from
+	 * before the generations advances alone).
+	 */
 	if (s->wm_dirty) {
 		if (meta_int(s, "recorded_rev", s->wm_rev + s->offset) != 0 ||
-		    meta_int(s, "recorded_us", s->wm_us) != 0)
+		    meta_int(s, "recorded_us", s->wm_us) != 0 ||
+		    meta_int(s, "decoded_rev", s->wm_rev + s->offset) != 0)
 			goto fail;
 	}
 	/*
@@ -1653,7 +1659,11 @@ redecode_one(struct store *s, sqlite3_stmt *cur, sqlite3_stmt *next,
 
 /*
  * Values an older build could not decode, decoded again when the db was
- * written by an older decoder (meta.decoder below HS_DECODER_GEN): each
+ * written by an older decoder (meta.decoder below HS_DECODER_GEN), or
+ * when one recorded into it after this generation did (a rollback to a
+ * build from before the generations, which leaves meta.decoder as it
+ * was but moves recorded_rev past meta.decoded_rev: only the errors
+ * above decoded_rev are tried then): each
  * that decodes now gets the typed row a recording by this build would
  * have given it, over the interval it held, and leaves decode_errors; the
  * rest stay.  The churn counts stay as they are: their namespace and pod
@@ -1696,23 +1706,34 @@ redecode(struct store *s)
 	sqlite3_stmt *cur = NULL, *next = NULL, *mark = NULL, *del = NULL;
 	sqlite3_stmt *epoch = NULL, *keys = NULL, *first = NULL;
 	int64_t gen = 0, rev = -1, seq = -1, tried = 0, fixed = 0, x = 0;
-	int rc = -1, r, pruned;
+	int64_t rec = 0;
+	int rc = -1, r, pruned = 0;
 
 	if (hsdb_meta_read_int(s->db, "decoder", &gen) < 0)
 		return -1;
+	if (hsdb_meta_read_int(s->db, "recorded_rev", &rec) < 0)
+		return -1;
 	if (gen == HS_DECODER_GEN) {
 		/*
-		 * An older build's --retain left meta decode_errors counting
-		 * errors whose rows it pruned: set it right now (any commit
-		 * would; --upgrade makes none).
+		 * A db this generation wrote before decoded_rev was kept has
+		 * none: its errors are tried once.
 		 */
-		if (hsdb_meta_read_int(s->db, "decode_errors", &x) < 0)
+		if (hsdb_meta_read_int(s->db, "decoded_rev", &rev) < 0 ||
+		    hsdb_meta_read_int(s->db, "decode_errors", &x) < 0)
 			return -1;
-		if (x == s->decode_errors)
-			return 0;
-		if (store_begin(s) != 0)
-			return -1;
-		return store_commit(s);
+		seq = INT64_MAX; /* from the first error above rev */
+		if (rev >= rec) {
+			/*
+			 * An older build's --retain left meta decode_errors
+			 * counting errors whose rows it pruned: set it right
+			 * now (any commit would; --upgrade makes none).
+			 */
+			if (x == s->decode_errors)
+				return 0;
+			if (store_begin(s) != 0)
+				return -1;
+			return store_commit(s);
+		}
 	}
 	/*
 	 * A db a newer build wrote: this one's errors are to be tried again
@@ -1758,10 +1779,11 @@ redecode(struct store *s)
 	 * event (events_key).  Its interval begins there, not at the PUT
 	 * pruned (before the horizon, where the CLI warns).
 	 */
-	if ((pruned = hsdb_meta_read_int(s->db, "pruned_through_rev", &x)) <
-		0 ||
-	    (!pruned &&
-		(pruned = hsdb_meta_read_int(s->db, "prune_cut", &x)) < 0))
+	if (gen < HS_DECODER_GEN &&
+	    ((pruned = hsdb_meta_read_int(s->db, "pruned_through_rev", &x)) <
+		    0 ||
+		(!pruned &&
+		    (pruned = hsdb_meta_read_int(s->db, "prune_cut", &x)) < 0)))
 		goto out;
 	if (pruned &&
 	    (sqlite3_prepare_v2(s->db, q_keys, -1, &keys, NULL) != SQLITE_OK ||
@@ -1782,7 +1804,8 @@ redecode(struct store *s)
 			goto out;
 		sqlite3_reset(first);
 	}
-	if (meta_int(s, "decoder", HS_DECODER_GEN) != 0 || store_commit(s) != 0)
+	if (meta_int(s, "decoder", HS_DECODER_GEN) != 0 ||
+	    meta_int(s, "decoded_rev", rec) != 0 || store_commit(s) != 0)
 		goto out;
 	if (fixed > 0)
 		log_info("decoded %lld of %lld values that an older hindsight "

@@ -90,6 +90,8 @@ int hsdb_meta_sync_decode_errors(sqlite3 *db);
  *   recorded_us        the watch was healthy up to this time
  *   decode_errors      values in the db that did not decode: the rows
  *                      of decode_errors (hsdb_meta_sync_decode_errors())
+ *   decoder            generation of the decoder (recorder/decode.h)
+ *   decoded_rev        that generation tried every value through it
  */
 
 #endif

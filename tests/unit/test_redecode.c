@@ -170,6 +170,24 @@ dump(void)
 	return out ? out : strdup("");
 }
 
+/* Run sql on the db; 0, or -1 (said). */
+static int
+run_sql(const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+	int rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		printf("#   %s\n", msg ? msg : "?");
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 /*
  * What an older decoder wrote had it failed on the typed rows chosen by
  * where (over services s and identities i): no row, a decode error at
@@ -179,9 +197,6 @@ static int
 as_older(const char *svc_where, const char *id_where)
 {
 	char sql[4096];
-	sqlite3 *db;
-	char *msg = NULL;
-	int rc;
 
 	snprintf(sql, sizeof(sql),
 	    "BEGIN;"
@@ -213,22 +228,39 @@ as_older(const char *svc_where, const char *id_where)
 	    "DELETE FROM meta WHERE name = 'decoder';"
 	    "COMMIT",
 	    svc_where, id_where);
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		printf("#   %s\n", msg ? msg : "?");
-	sqlite3_free(msg);
-	sqlite3_close(db);
-	return rc == SQLITE_OK ? 0 : -1;
+	return run_sql(sql);
+}
+
+/*
+ * Open the db with the store (decoding again) and close it: whether view()
+ * then gives want, said as "WHAT: MSG"; the diff on stdout when not.
+ */
+static int
+reopened_as(
+    const char *what, const char *msg, char *(*view)(void), const char *want)
+{
+	struct store *s;
+	char err[256], *got;
+	int good;
+
+	if ((s = store_open(path, err, sizeof(err))) == NULL) {
+		printf("#   %s\n", err);
+		return ok(0, "%s: opened again", what);
+	}
+	store_close(s);
+	got = view();
+	if (!(good = ok(
+		  got != NULL && strcmp(got, want) == 0, "%s: %s", what, msg)))
+		printf("# want:\n%s# got:\n%s", want, got ? got : "");
+	free(got);
+	return good;
 }
 
 /* Record, break the rows chosen, open again: as recorded? */
 static void
 check(const char *what, const char *svc_where, const char *id_where)
 {
-	struct store *s;
-	char err[256], *want = NULL, *mid = NULL, *got = NULL;
+	char *want = NULL, *mid = NULL;
 
 	fault_db_remove(path);
 	if (record() != 0 || (want = dump()) == NULL ||
@@ -237,23 +269,47 @@ check(const char *what, const char *svc_where, const char *id_where)
 		goto out;
 	}
 	ok(strcmp(want, mid) != 0, "%s: the older db differs", what);
-	if ((s = store_open(path, err, sizeof(err))) == NULL) {
-		printf("#   %s\n", err);
-		ok(0, "%s: opened again", what);
-		goto out;
-	}
-	store_close(s);
-	got = dump();
-	if (!ok(got != NULL && strcmp(got, want) == 0,
-		"%s: decoded again as recorded", what))
-		printf("# want:\n%s# got:\n%s", want, got ? got : "");
+	reopened_as(what, "decoded again as recorded", dump, want);
 	is_int(fault_int(
 		   path, "SELECT value FROM meta WHERE name = 'decoder'") > 0,
 	    1, "%s: meta.decoder set", what);
 out:
 	free(want);
 	free(mid);
-	free(got);
+}
+
+/*
+ * This generation recorded the first epoch (through revision 14), then a
+ * build from before the generations (a rollback) recorded the second and
+ * failed on its values: it left meta.decoder as it was, knows nothing of
+ * decoded_rev, and moved recorded_rev on.  Opened again by this build,
+ * the errors it left are decoded, and decoded_rev marks them done.
+ */
+static void
+check_rollback(void)
+{
+	char *want = NULL;
+
+	fault_db_remove(path);
+	if (record() != 0 || (want = dump()) == NULL ||
+	    as_older("s.from_rev > 14", "i.from_rev > 14") != 0 ||
+	    run_sql("INSERT OR REPLACE INTO meta(name, value) VALUES "
+		    "('decoder', 2), ('decoded_rev', 14)") != 0) {
+		ok(0, "rollback: the db");
+		goto out;
+	}
+	ok(fault_int(path, "SELECT count(*) FROM decode_errors") > 0,
+	    "rollback: the older build left decode errors (%lld)",
+	    (long long)fault_int(path, "SELECT count(*) FROM decode_errors"));
+	reopened_as("rollback",
+	    "what the older build recorded is decoded again", dump, want);
+	is_int(fault_int(path,
+		   "SELECT (SELECT value FROM meta WHERE name = "
+		   "'decoded_rev') = (SELECT value FROM meta WHERE name = "
+		   "'recorded_rev')"),
+	    1, "rollback: decoded_rev is the watermark");
+out:
+	free(want);
 }
 
 /*
@@ -265,9 +321,6 @@ static int
 pruned(int64_t cut)
 {
 	char sql[4096];
-	sqlite3 *db;
-	char *msg = NULL;
-	int rc;
 
 	snprintf(sql, sizeof(sql),
 	    "BEGIN;"
@@ -290,14 +343,7 @@ pruned(int64_t cut)
 	    "('pruned_through_rev', %1$lld), ('pruned_us', %2$lld);"
 	    "COMMIT",
 	    (long long)cut, (long long)(T0 + cut));
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		printf("#   %s\n", msg ? msg : "?");
-	sqlite3_free(msg);
-	sqlite3_close(db);
-	return rc == SQLITE_OK ? 0 : -1;
+	return run_sql(sql);
 }
 
 /* Each key's latest event and the value its typed row holds, as text. */
@@ -350,8 +396,7 @@ latest(void)
 static void
 check_pruned(void)
 {
-	struct store *s;
-	char err[256], *want = NULL, *got = NULL;
+	char *want = NULL;
 
 	fault_db_remove(path);
 	if (record() != 0 || (want = latest()) == NULL ||
@@ -363,16 +408,8 @@ check_pruned(void)
 		   "SELECT count(*) FROM events e JOIN keys k ON k.id = "
 		   "e.key_id WHERE k.key = '" SVC_C "'"),
 	    1, "pruned: the lease-only re-put is what is left of its value");
-	if ((s = store_open(path, err, sizeof(err))) == NULL) {
-		printf("#   %s\n", err);
-		ok(0, "pruned: opened again");
-		goto out;
-	}
-	store_close(s);
-	got = latest();
-	if (!ok(got != NULL && strcmp(got, want) == 0,
-		"pruned: every key's latest value decoded again as recorded"))
-		printf("# want:\n%s# got:\n%s", want, got ? got : "");
+	reopened_as("pruned",
+	    "every key's latest value decoded again as recorded", latest, want);
 	is_int(fault_int(path,
 		   "SELECT (SELECT n FROM row_counts WHERE name = 'services') "
 		   "- (SELECT count(*) FROM services)"),
@@ -390,7 +427,6 @@ check_pruned(void)
 	    0, "pruned: meta.decode_errors counts the errors left (none)");
 out:
 	free(want);
-	free(got);
 }
 
 /*
@@ -547,6 +583,7 @@ main(void)
 	    "the second epoch's values", "s.from_rev > 12", "i.from_rev > 12");
 	check("every value", "1", "1");
 	check_pruned();
+	check_rollback();
 	check_churn();
 	check_faults(0);
 	check_faults(1);
