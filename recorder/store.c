@@ -325,6 +325,8 @@ struct store {
 	int64_t decode_errors;
 	int derr_synced; /* meta decode_errors follows row_counts (a commit) */
 	int64_t decode_errors_kind[HS_KIND_COUNT]; /* since open, for metrics */
+	/* The three counts above at store_begin(): a rollback goes back. */
+	int64_t events0, decode_errors0, decode_errors_kind0[HS_KIND_COUNT];
 	unsigned logged_kinds; /* decode errors already logged, by kind */
 };
 
@@ -775,6 +777,10 @@ store_begin(struct store *s)
 		return -1;
 	s->in_txn = 1;
 	s->seq_rev = -1;
+	s->events0 = s->events;
+	s->decode_errors0 = s->decode_errors;
+	memcpy(s->decode_errors_kind0, s->decode_errors_kind,
+	    sizeof(s->decode_errors_kind));
 	if (query_int(s, S_DATA_VERSION, &dv) != 0)
 		goto fail;
 	if (dv != s->data_version) {
@@ -894,6 +900,16 @@ store_rollback(struct store *s)
 	/* After SQLITE_FULL SQLite may have rolled back already. */
 	if (!sqlite3_get_autocommit(s->db))
 		exec_st(s, S_ROLLBACK);
+	/*
+	 * What it wrote was not written: /metrics must not count it (a
+	 * snapshot started over would count its keys twice).
+	 */
+	if (s->in_txn) {
+		s->events = s->events0;
+		s->decode_errors = s->decode_errors0;
+		memcpy(s->decode_errors_kind, s->decode_errors_kind0,
+		    sizeof(s->decode_errors_kind));
+	}
 	/* A new epoch may have been rolled back; unknown, nothing is safe. */
 	if (s->in_txn && load_epoch(s) != 0) {
 		log_err("db: cannot read the epoch after a rollback: %s; "
