@@ -324,6 +324,7 @@ struct store {
 	int64_t events;
 	int64_t decode_errors;
 	int derr_synced; /* meta decode_errors follows row_counts (a commit) */
+	char why[256]; /* the error a rollback ended (its own clears it) */
 	int64_t decode_errors_kind[HS_KIND_COUNT]; /* since open, for metrics */
 	/* The three counts above at store_begin(): a rollback goes back. */
 	int64_t events0, decode_errors0, decode_errors_kind0[HS_KIND_COUNT];
@@ -685,7 +686,7 @@ store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen,
 		    "%s: cannot decode again the values an older build could "
 		    "not decode: %s",
-		    path, sqlite3_errmsg(s->db));
+		    path, s->why[0] ? s->why : sqlite3_errmsg(s->db));
 		goto err0;
 	}
 	return s;
@@ -776,6 +777,7 @@ store_begin(struct store *s)
 	if (s->broken || exec_st(s, S_BEGIN) != 0)
 		return -1;
 	s->in_txn = 1;
+	s->why[0] = '\0';
 	s->seq_rev = -1;
 	s->events0 = s->events;
 	s->decode_errors0 = s->decode_errors;
@@ -897,6 +899,11 @@ store_synced_rev(const struct store *s)
 void
 store_rollback(struct store *s)
 {
+	int rc = sqlite3_errcode(s->db);
+
+	if (s->in_txn && rc != SQLITE_OK && rc != SQLITE_ROW &&
+	    rc != SQLITE_DONE)
+		snprintf(s->why, sizeof(s->why), "%s", sqlite3_errmsg(s->db));
 	/* After SQLITE_FULL SQLite may have rolled back already. */
 	if (!sqlite3_get_autocommit(s->db))
 		exec_st(s, S_ROLLBACK);
@@ -1580,8 +1587,11 @@ redecode_span(struct store *s, sqlite3_stmt *next, sqlite3_stmt *mark, int kind,
 			failed = exec_st(s, cl) != 0;
 		}
 	}
+	/* Left as it is on failure: a reset would clear the error's text. */
+	if (failed || (!done && rc != SQLITE_DONE))
+		return -1;
 	sqlite3_reset(next);
-	return failed || (!done && rc != SQLITE_DONE) ? -1 : 0;
+	return 0;
 }
 
 /*
