@@ -59,6 +59,8 @@ struct req {
 	etcd_done_cb *done;
 	char *resp;
 	size_t resp_len, resp_cap;
+	size_t resp_max; /* a longer response is abandoned (0: no limit) */
+	int too_big; /* it was */
 	/* stream */
 	etcd_line_cb *line;
 	etcd_end_cb *end;
@@ -325,6 +327,10 @@ unary_write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb, cap;
 	char *np;
 
+	if (r->resp_max > 0 && r->resp_len + n > r->resp_max) {
+		r->too_big = 1;
+		return 0; /* aborts the transfer */
+	}
 	if (r->resp_len + n + 1 > r->resp_cap) {
 		cap = r->resp_cap ? r->resp_cap : 16384;
 		while (cap < r->resp_len + n + 1)
@@ -459,11 +465,19 @@ int
 etcd_post(struct etcd *e, const char *path, const char *body, etcd_done_cb *cb,
     void *arg)
 {
+	return etcd_post_max(e, path, body, 0, cb, arg);
+}
+
+int
+etcd_post_max(struct etcd *e, const char *path, const char *body, size_t max,
+    etcd_done_cb *cb, void *arg)
+{
 	struct req *r;
 
 	if ((r = req_new(e, path, body, arg)) == NULL)
 		return -1;
 	r->done = cb;
+	r->resp_max = max;
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, unary_write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(
@@ -769,7 +783,12 @@ finish(struct req *r, CURLcode res)
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 0)
 		r->e->ep_tls[r->ep] = EP_UNKNOWN; /* it speaks HTTP */
-	if (res != CURLE_OK)
+	if (r->too_big) {
+		result = ETCD_TOO_BIG;
+		snprintf(tls, sizeof(tls), "response longer than %zu bytes",
+		    r->resp_max);
+		msg = tls;
+	} else if (res != CURLE_OK)
 		result = failure(r, res, status, &msg, tls, sizeof(tls));
 	if (r->done) {
 		if (res == CURLE_OK)

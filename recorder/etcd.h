@@ -37,7 +37,9 @@ enum {
 			     certificates, a bad URL, an http:// URL for a
 			     port that speaks TLS; retrying will not help */
 	ETCD_RETRY = 0, /* transport failure: refused, reset, timeout */
-	ETCD_OK = 1 /* the HTTP exchange completed (any status) */
+	ETCD_OK = 1, /* the HTTP exchange completed (any status) */
+	ETCD_TOO_BIG = 2 /* the response was longer than etcd_post_max()'s
+			    max: abandoned, the connection closed */
 };
 
 /*
@@ -83,6 +85,12 @@ void etcd_next_endpoint(struct etcd *e);
 int etcd_post(struct etcd *e, const char *path, const char *body,
     etcd_done_cb *cb, void *arg);
 
+/*
+ * The same, abandoning a response longer than max bytes (0: no limit):
+ * done is called with ETCD_TOO_BIG, no body, as soon as it is known.
+ */
+int etcd_post_max(struct etcd *e, const char *path, const char *body,
+    size_t max, etcd_done_cb *cb, void *arg);
 /* POST body to /v3/watch and deliver its response lines. */
 struct etcd_stream *etcd_watch(struct etcd *e, const char *body,
     etcd_line_cb *line, etcd_end_cb *end, void *arg);

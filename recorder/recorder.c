@@ -100,6 +100,9 @@ struct recorder {
 	long snap_keys;
 	char *last_key;
 	size_t last_keylen;
+	/* listing page sizes (page_limit()) */
+	long page_asked; /* keys asked for by the page on its way */
+	long page_next; /* keys to ask for next (0: the listing's first) */
 
 	/* watch */
 	uint64_t cluster_id;
@@ -692,6 +695,50 @@ resync_done(struct recorder *r)
 	return 0;
 }
 
+/*
+ * A listing page holds about SNAP_PAGE_BYTES of response: etcd limits a
+ * range by keys only, and 5000 keys of values near etcd's 1.5 MiB limit
+ * would be gigabytes in memory (the text, its parse tree, the values).
+ * The first page asks for one key; each next one for as many keys of the
+ * page before's average size as fit in SNAP_PAGE_BYTES, at most twice
+ * its keys (a few keys are a poor average) and at most --page-limit.  A
+ * response longer than SNAP_PAGE_MAX (big values after small ones) is
+ * abandoned as it arrives and its page asked again, from the same key at
+ * the same revision, for a quarter of the keys; a page of one key is
+ * taken whatever its size (etcd bounds a value).
+ */
+#define SNAP_PAGE_BYTES (2 << 20)
+#define SNAP_PAGE_MAX (4 << 20)
+
+/* The keys to ask for in the next listing page. */
+static long
+page_limit(struct recorder *r)
+{
+	long n = r->page_next > 0 ? r->page_next : 1;
+
+	if (n > r->cfg.page_limit)
+		n = r->cfg.page_limit;
+	r->page_asked = n;
+	return n;
+}
+
+/* A page of len bytes and nkvs keys came, or (len 0) a too long one. */
+static void
+page_seen(struct recorder *r, size_t len, size_t nkvs)
+{
+	size_t per, n;
+
+	if (len == 0) {
+		r->page_next = r->page_asked / 4 > 0 ? r->page_asked / 4 : 1;
+		return;
+	}
+	per = nkvs > 0 ? len / nkvs : len;
+	n = SNAP_PAGE_BYTES / (per > 0 ? per : 1);
+	if (n > (size_t)r->page_asked * 2)
+		n = (size_t)r->page_asked * 2;
+	r->page_next = n > 0 ? (long)n : 1;
+}
+
 static void
 snapshot_done(void *arg, int result, long status, const char *body, size_t len,
     const char *errmsg)
@@ -705,6 +752,14 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		return;
 	if (result == ETCD_CONFIG) {
 		config_failure(r, errmsg);
+		return;
+	}
+	if (result == ETCD_TOO_BIG) {
+		log_debug("%s: a page of %ld keys: %s; asking for fewer",
+		    r->resync ? "re-listing" : "snapshot", r->page_asked,
+		    errmsg);
+		page_seen(r, 0, 0);
+		snapshot_request(r);
 		return;
 	}
 	if (result != ETCD_OK || status != 200) {
@@ -801,6 +856,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 		return;
 	}
 	r->auth_pages++;
+	page_seen(r, len, rg.nkvs);
 	if (rg.more && rg.nkvs > 0) {
 		const struct wire_kv *last = &rg.kvs[rg.nkvs - 1];
 
@@ -842,6 +898,7 @@ snapshot_done(void *arg, int result, long status, const char *body, size_t len,
 	r->wm_rev = r->snap_rev;
 	free(r->last_key);
 	r->last_key = NULL;
+	r->page_next = 0; /* a later re-listing learns its sizes again */
 	watch_single(r);
 }
 
@@ -854,9 +911,10 @@ snapshot_request(struct recorder *r)
 	if (need_auth(r, snapshot_request))
 		return;
 	body = wire_range_request(r->cfg.prefix, r->last_key, r->last_keylen,
-	    r->snap_rev ? r->snap_rev : r->resync_at, r->cfg.page_limit);
+	    r->snap_rev ? r->snap_rev : r->resync_at, page_limit(r));
 	if (body == NULL ||
-	    etcd_post(r->etcd, "/v3/kv/range", body, snapshot_done, r) != 0) {
+	    etcd_post_max(r->etcd, "/v3/kv/range", body,
+		r->page_asked > 1 ? SNAP_PAGE_MAX : 0, snapshot_done, r) != 0) {
 		log_err("out of memory");
 		fail(r, REC_EXIT_DB);
 		recorder_stop(r, r->status);

@@ -11,6 +11,7 @@ history of every event under a prefix.
   kv.py URL del KEY
   kv.py URL load FILE.jsonl          ({"key":..., "value":...} per line)
   kv.py URL many N PREFIX [SIZE]     N puts of PREFIX<i>, keys reused mod N/2
+  kv.py URL random N PREFIX SIZE     N keys PREFIX<i>, values of SIZE random bytes
   kv.py URL txn N PREFIX PER [SIZE]  N txns of PER puts each (one revision each),
                                      values of SIZE bytes (default: a few)
   kv.py URL delprefix PREFIX         delete every key under PREFIX (one revision)
@@ -202,6 +203,12 @@ def main():
             key = ("%s%06d" % (prefix, i % max(1, n // 2))).encode()
             val = ("v%d-" % i).encode() + b"x" * size
             rev = e.put(key, val)
+        print(rev)
+    elif cmd == "random":
+        n, prefix, size = int(args[0]), args[1], int(args[2])
+        rev = 0
+        for i in range(n):
+            rev = e.put(("%s%06d" % (prefix, i)).encode(), os.urandom(size))
         print(rev)
     elif cmd == "txn":
         n, prefix, per = int(args[0]), args[1], int(args[2])
