@@ -235,15 +235,18 @@ fuzz_duration(const char *s)
 	check(retain_parse(s) == (rc == 0 && d > 0 ? d : -1));
 	check(duration(s, &last) == (rc == 0 && d > 0 ? 0 : -1));
 	if (rc == 0 && d > 0) {
-		/* As churn turns --last into --from: that must parse. */
+		/* As churn turns --last into --from: that must parse, unless
+		 * it lies before the year 0000 (no RFC 3339 time). */
 		check(last == d);
 		snprintf(from, sizeof(from), "@%lld",
 		    (long long)((NOW_US - last) / 1000000));
-		check(parse_time(from, NULL, &sp) == 0);
+		check((parse_time(from, NULL, &sp) == 0) ==
+		    ((NOW_US - last) / 1000000 * 1000000 >= TS_MIN_US));
 	}
 	if (strlen(s) < sizeof(rel) - 1) {
 		snprintf(rel, sizeof(rel), "-%s", s);
-		check((parse_time(rel, NULL, &sp) == 0) == (rc == 0));
+		check((parse_time(rel, NULL, &sp) == 0) ==
+		    (rc == 0 && NOW_US - d >= TS_MIN_US));
 	}
 }
 
