@@ -828,8 +828,10 @@ main(int argc, char **argv)
 	cfg.etcd.cert = pick(f_cert, "ETCDCTL_CERT", file.cert);
 	cfg.etcd.key = pick(f_key, "ETCDCTL_KEY", file.key);
 	if (credentials(f_user, password_file, user, sizeof(user), password,
-		sizeof(password)) != 0)
-		return REC_EXIT_USAGE;
+		sizeof(password)) != 0) {
+		status = REC_EXIT_USAGE;
+		goto out;
+	}
 	cfg.etcd.user = user[0] ? user : NULL;
 	if (cfg.etcd.user || cfg.etcd.key)
 		no_core_dumps();
@@ -869,6 +871,7 @@ main(int argc, char **argv)
 		status = REC_EXIT_USAGE;
 	else
 		status = run(&cfg);
+out:
 	free(cfg.etcd.endpoints);
 	free(endpoints);
 	etcdconfig_release(&file);
