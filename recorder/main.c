@@ -232,6 +232,40 @@ number(const char *arg, const char *flag, double min, double max)
 	return v;
 }
 
+/*
+ * What getopt_long() would have said of an option it refused (opterr is
+ * 0 for --log-format json), as a usage error.  last is argv[optind - 1]:
+ * the long option refused, but not a short one in a cluster ("-qv"
+ * leaves optind on it), which optopt names.
+ */
+static void __attribute__((noreturn)) bad_option(const char *last)
+{
+	const struct option *o, *found = NULL;
+	size_t n = strcspn(last, "=");
+	int matches = 0;
+
+	if (strncmp(last, "--", 2) != 0 || (optopt != 0 && last[n] != '='))
+		usage_error("invalid option -- '%c'", optopt);
+	for (o = long_opts; o->name != NULL; o++) {
+		if (strncmp(o->name, last + 2, n - 2) != 0)
+			continue;
+		if (strlen(o->name) == n - 2) {
+			found = o, matches = 1;
+			break;
+		}
+		found = o, matches++;
+	}
+	/* A short option refused after "--flag=value": optopt's. */
+	if (optopt != 0 && (found == NULL || found->val != optopt))
+		usage_error("invalid option -- '%c'", optopt);
+	if (optopt != 0)
+		usage_error(
+		    "option '--%s' doesn't allow an argument", found->name);
+	if (matches > 1)
+		usage_error("option '%.*s' is ambiguous", (int)n, last);
+	usage_error("unrecognized option '%s'", last);
+}
+
 /* Seconds, milliseconds and counts: far more than any use, in a long. */
 #define NUM_MAX 1e15
 
@@ -800,8 +834,7 @@ main(int argc, char **argv)
 			    argv[optind - 1]);
 		case '?':
 			if (json_errors)
-				usage_error("unrecognized option '%s'",
-				    argv[optind - 1]);
+				bad_option(argv[optind - 1]);
 			/* FALLTHROUGH */
 		default:
 			fprintf(stderr, "Try 'hindsight-recorder --help'.\n");

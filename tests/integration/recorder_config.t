@@ -210,6 +210,15 @@ json_fails "an unknown flag" "unrecognized option '--nope'" \
 	--log-format json --db "$TMP/x.db" --nope
 json_fails "a flag without its value" "option '--db' requires an argument" \
 	--log-format json --db
+# What getopt would say, naming the flag at fault: not the argument
+# before a cluster of short flags, nor "unrecognized" for a known one.
+json_fails "an unknown short flag in a cluster" "invalid option -- 'q'" \
+	--log-format json --db "$TMP/x.db" -qv
+json_fails "a value for a flag that takes none" \
+	"option '--once' doesn't allow an argument" \
+	--log-format json --db "$TMP/x.db" --once=yes
+json_fails "an ambiguous abbreviation" "option '--e' is ambiguous" \
+	--log-format json --db "$TMP/x.db" --e "$ETCD_URL"
 json_fails "--user NAME:PASSWORD" "--user takes a name only" \
 	--log-format json --db "$TMP/x.db" --user "bob:s3cret"
 grep -q s3cret "$TMP/err"
