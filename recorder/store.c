@@ -613,7 +613,9 @@ lock_db(struct store *s, const char *path, char *err, size_t errlen)
 {
 	if (s->lock_fd != -1)
 		return 0;
-	if ((s->lock_fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO named as the db must not hang the start. */
+	if ((s->lock_fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1) {
 		if (s->db == NULL)
 			return 0; /* a new db (or no db: SQLite says why) */
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

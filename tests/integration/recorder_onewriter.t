@@ -51,4 +51,13 @@ ok $? "after kill -9 of the first, a new recorder records (revision $rev)"
 is "$(q "$db" "SELECT count(*) FROM events WHERE rev > 1")" 31 "…each event once"
 rec_stop
 is "$?" 0 "…SIGTERM: exit 0"
+
+# Taking the lock opens the db's file: one that is a FIFO must not block
+# the start there, where not even SIGTERM ends it (SQLite refuses it).
+mkfifo "$TMP/fifo"
+timeout -s KILL 20 "$BIN/hindsight-recorder" --db "$TMP/fifo" --upgrade \
+	2>"$TMP/err"
+is "$?" 2 "--db naming a FIFO: exit 2 at start, not stuck opening it"
+grep -q "$TMP/fifo: cannot open" "$TMP/err"
+ok $? "…saying which file it cannot open"
 done_testing
