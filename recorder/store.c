@@ -769,6 +769,50 @@ store_in_txn(const struct store *s)
 	return s->in_txn;
 }
 
+/*
+ * BEGIN IMMEDIATE, waiting out another writer.  The connection's busy
+ * timeout is short (the loop must not stall on every transaction), but
+ * a db held longer (a --retain step, a sqlite3 shell in BEGIN IMMEDIATE
+ * or running VACUUM) is transient trouble, not a broken db: wait for it,
+ * up to STORE_BUSY_MAX_US, before giving up as before.  The loop stands
+ * still meanwhile; etcd keeps what it has not sent.
+ */
+#define STORE_BUSY_MAX_US (60 * 1000000LL)
+
+static int
+begin_immediate(struct store *s)
+{
+	sqlite3_stmt *st = s->st[S_BEGIN];
+	int64_t t0 = 0;
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if ((rc & 0xff) != SQLITE_BUSY ||
+		    (t0 != 0 && hs_mono_us() - t0 > STORE_BUSY_MAX_US)) {
+			log_err("db: %s: %s%s", sqls[S_BEGIN],
+			    sqlite3_errmsg(s->db),
+			    t0 != 0 ? " (another writer held it for over "
+				      "60 s)"
+				    : "");
+			return -1;
+		}
+		if (t0 == 0) {
+			t0 = hs_mono_us();
+			log_warn("db: another writer holds the db (a sqlite3 "
+				 "shell, VACUUM?); waiting for it, up to 60 s");
+		}
+	}
+	if (t0 != 0)
+		log_info("db: the other writer let go after %.1f s; "
+			 "recording goes on",
+		    (double)(hs_mono_us() - t0) / 1e6);
+	return 0;
+}
+
 int
 store_begin(struct store *s)
 {
@@ -776,7 +820,7 @@ store_begin(struct store *s)
 
 	if (s->in_txn)
 		return 0;
-	if (s->broken || exec_st(s, S_BEGIN) != 0)
+	if (s->broken || begin_immediate(s) != 0)
 		return -1;
 	s->in_txn = 1;
 	s->why[0] = '\0';
