@@ -116,6 +116,45 @@ record(void)
 	return rc ? -1 : 0;
 }
 
+/*
+ * The rows of query q (ncol columns) on the db as text: a line a row,
+ * columns apart by '|', NULL as NULL; NULL if q cannot run (said).
+ */
+static char *
+rows_text(const char *q, int ncol)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *out = NULL, *n;
+	size_t len = 0;
+	int i;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
+		printf("#   %s\n", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < ncol; i++) {
+			const char *c =
+			    (const char *)sqlite3_column_text(st, i);
+			size_t cn = c ? strlen(c) : 4;
+
+			if ((n = realloc(out, len + cn + 2)) == NULL)
+				abort();
+			out = n;
+			memcpy(out + len, c ? c : "NULL", cn);
+			len += cn;
+			out[len++] = i == ncol - 1 ? '\n' : '|';
+			out[len] = '\0';
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out ? out : strdup("");
+}
+
 /* Everything the redecoding must give back, as text. */
 static char *
 dump(void)
@@ -138,36 +177,8 @@ dump(void)
 	    "UNION ALL SELECT 'd', count(*), 0, 0, 0, 0, 0 FROM decode_errors "
 	    "UNION ALL SELECT 'm', value, 0, 0, 0, 0, 0 FROM meta "
 	    "WHERE name = 'decode_errors' ORDER BY 1, 2, 3, 6";
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char *out = NULL, *n;
-	size_t len = 0;
-	int i;
 
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-		printf("#   %s\n", sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return NULL;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		for (i = 0; i < 7; i++) {
-			const char *c =
-			    (const char *)sqlite3_column_text(st, i);
-			size_t cn = c ? strlen(c) : 4;
-
-			if ((n = realloc(out, len + cn + 2)) == NULL)
-				abort();
-			out = n;
-			memcpy(out + len, c ? c : "NULL", cn);
-			len += cn;
-			out[len++] = i == 6 ? '\n' : '|';
-			out[len] = '\0';
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return out ? out : strdup("");
+	return rows_text(q, 7);
 }
 
 /* Run sql on the db; 0, or -1 (said). */
@@ -360,31 +371,8 @@ latest(void)
 	    "LEFT JOIN services s ON k.kind = 'service' AND s.rowid = "
 	    "e.typed_row LEFT JOIN identities i ON k.kind = 'identity' AND "
 	    "i.rowid = e.typed_row ORDER BY k.key";
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char *out = NULL, *n, line[512];
-	size_t len = 0, ln;
 
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-		printf("#   %s\n", sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return NULL;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(line, sizeof(line), "%s %s %s\n",
-		    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-		    sqlite3_column_text(st, 2));
-		ln = strlen(line);
-		if ((n = realloc(out, len + ln + 1)) == NULL)
-			abort();
-		out = n;
-		memcpy(out + len, line, ln + 1);
-		len += ln;
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return out ? out : strdup("");
+	return rows_text(q, 3);
 }
 
 /*
